@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka broker (KRaft, combined broker+controller) for
+# development and CI. The broker jars are resolved from Maven Central with `mvn`
+# (no tarball download, no Docker). Needs `java` (17+ for Kafka 4.x) and `mvn`.
+#
+# Usage: scripts/kafka.sh <install|start|stop|status|wait [seconds]>
+#
+#   install   resolve the broker jars into the cache dir (idempotent, cached)
+#   start     install if needed, format storage if needed, start the broker in
+#             the background and wait until it is ready (idempotent)
+#   stop      stop the broker started by this script and wait until it exited
+#   status    exit 0 if a broker is ready on the port, 1 if ours is starting,
+#             3 if nothing is running
+#   wait      wait until the broker is ready (default timeout KAFKA_START_TIMEOUT)
+#
+# Environment (all optional):
+#   KAFKA_VERSION           org.apache.kafka:kafka_2.13 version (default 4.1.2;
+#                           4.0-4.4 work; 3.7+ uses reload4j logging, tested 3.9.1)
+#   CALLSTREAM_KAFKA_HOME   jar cache (default ~/.cache/callstream/kafka-<version>)
+#   CALLSTREAM_KAFKA_DATA   data dir: storage, server.properties, kafka.pid,
+#                           broker.log (default <repo>/.kafka-data)
+#   KAFKA_PORT              PLAINTEXT listener port (default 9092)
+#   KAFKA_CONTROLLER_PORT   CONTROLLER listener port (default 9093)
+#   KAFKA_HEAP_OPTS         default "-Xms256m -Xmx512m"
+#   KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_OPTS   extra JVM options
+#   KAFKA_LOG_LEVEL         root log level in broker.log (default INFO)
+#   KAFKA_CLUSTER_ID        cluster id used when formatting (base64 UUID)
+#   KAFKA_START_TIMEOUT     readiness timeout in seconds (default 90)
+#   KAFKA_STOP_TIMEOUT      seconds to wait for a graceful stop (default 60)
+#   MVN                     maven executable (default mvn)
+#   KAFKA_MVN_ARGS          extra mvn arguments, e.g. -Dmaven.repo.local=...
+#   JAVA_HOME               if set, $JAVA_HOME/bin/java is used
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+
+KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
+KAFKA_MAJOR="${KAFKA_VERSION%%.*}"
+KAFKA_HOME_DIR="${CALLSTREAM_KAFKA_HOME:-$HOME/.cache/callstream/kafka-$KAFKA_VERSION}"
+LIBS_DIR="$KAFKA_HOME_DIR/libs"
+MARKER="$KAFKA_HOME_DIR/.installed"
+DATA_DIR="${CALLSTREAM_KAFKA_DATA:-$REPO_DIR/.kafka-data}"
+STORAGE_DIR="$DATA_DIR/kraft-logs"
+CONFIG_FILE="$DATA_DIR/server.properties"
+PID_FILE="$DATA_DIR/kafka.pid"
+LOG_FILE="$DATA_DIR/broker.log"
+HOST="127.0.0.1"
+PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-60}"
+# base64url("callstream-kafka"): a fixed, valid 16-byte cluster id.
+CLUSTER_ID="${KAFKA_CLUSTER_ID:-Y2FsbHN0cmVhbS1rYWZrYQ}"
+MVN="${MVN:-mvn}"
+if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA="java"; fi
+
+# Pinned logging backend (the published kafka_2.13 POM has none).
+DEP_PLUGIN_VERSION="3.8.1"
+LOG4J2_VERSION="2.24.3"
+SLF4J2_VERSION="2.0.17"
+RELOAD4J_VERSION="1.2.25"
+SLF4J1_VERSION="1.7.36"
+
+log() { echo "kafka.sh: $*"; }
+die() { echo "kafka.sh: error: $*" >&2; exit 1; }
+
+case "$KAFKA_MAJOR" in
+  3)
+    [[ "$KAFKA_VERSION" =~ ^3\.([0-9]+) ]] && ((BASH_REMATCH[1] >= 7)) ||
+      die "KAFKA_VERSION=$KAFKA_VERSION is not supported (use 3.7+ or 4.x)"
+    MIN_JAVA=11
+    INSTALL_SPEC="kafka=$KAFKA_VERSION reload4j=$RELOAD4J_VERSION slf4j=$SLF4J1_VERSION plugin=$DEP_PLUGIN_VERSION"
+    ;;
+  4)
+    MIN_JAVA=17
+    INSTALL_SPEC="kafka=$KAFKA_VERSION log4j=$LOG4J2_VERSION slf4j=$SLF4J2_VERSION plugin=$DEP_PLUGIN_VERSION"
+    ;;
+  *) die "KAFKA_VERSION=$KAFKA_VERSION is not supported (use 3.7+ or 4.x)" ;;
+esac
+
+require_java() {
+  command -v "$JAVA" >/dev/null 2>&1 ||
+    die "'java' not found on PATH (and JAVA_HOME is not set). Install a JDK $MIN_JAVA+ (e.g. apt-get install openjdk-17-jdk-headless) to run Kafka $KAFKA_VERSION."
+  local out major
+  out="$("$JAVA" -version 2>&1 || true)"
+  major="$(sed -n 's/.*version "\([0-9][0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' <<<"$out" | head -n1)"
+  [[ -n "$major" ]] || die "could not determine the Java version from '$JAVA -version': $out"
+  # "1.8.0_x" -> 8, "17.0.15" -> 17
+  if [[ "${major%% *}" == "1" ]]; then major="${major##* }"; else major="${major%% *}"; fi
+  ((major >= MIN_JAVA)) ||
+    die "Kafka $KAFKA_VERSION needs Java $MIN_JAVA+, but '$JAVA' is Java $major. Set JAVA_HOME to a newer JDK."
+}
+
+require_mvn() {
+  command -v "$MVN" >/dev/null 2>&1 ||
+    die "'$MVN' (Apache Maven) not found on PATH; it is needed to resolve the Kafka jars from Maven Central. Install it (e.g. apt-get install maven) or set MVN=/path/to/mvn."
+}
+
+is_installed() {
+  [[ -f "$MARKER" && "$(cat "$MARKER" 2>/dev/null)" == "$INSTALL_SPEC" ]] &&
+    [[ -f "$LIBS_DIR/kafka_2.13-$KAFKA_VERSION.jar" ]]
+}
+
+write_pom() { # $1 = target file
+  local logging
+  if [[ "$KAFKA_MAJOR" == "3" ]]; then
+    logging="
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J1_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>$SLF4J1_VERSION</version></dependency>
+    <dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>$RELOAD4J_VERSION</version></dependency>"
+  else
+    logging="
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J2_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>$LOG4J2_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J2_VERSION</version></dependency>"
+  fi
+  cat >"$1" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by scripts/kafka.sh: resolves a runnable Kafka broker classpath. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>callstream.local</groupId>
+  <artifactId>kafka-broker-classpath</artifactId>
+  <version>$KAFKA_VERSION</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>$logging
+  </dependencies>
+  <build>
+    <pluginManagement>
+      <plugins>
+        <plugin>
+          <groupId>org.apache.maven.plugins</groupId>
+          <artifactId>maven-dependency-plugin</artifactId>
+          <version>$DEP_PLUGIN_VERSION</version>
+        </plugin>
+      </plugins>
+    </pluginManagement>
+  </build>
+</project>
+EOF
+}
+
+cmd_install() {
+  require_java
+  if is_installed; then
+    log "Kafka $KAFKA_VERSION already installed in $KAFKA_HOME_DIR"
+    return 0
+  fi
+  require_mvn
+  log "resolving Kafka $KAFKA_VERSION jars from Maven Central into $LIBS_DIR ..."
+  mkdir -p "$KAFKA_HOME_DIR"
+  local staging start
+  staging="$(mktemp -d "$KAFKA_HOME_DIR/.staging.XXXXXX")"
+  STAGING_DIR="$staging"
+  trap 'rm -rf "$STAGING_DIR"' EXIT
+  write_pom "$staging/pom.xml"
+  start=$SECONDS
+  # shellcheck disable=SC2086 # KAFKA_MVN_ARGS is intentionally word-split
+  if ! "$MVN" -B -q -Dstyle.color=never -f "$staging/pom.xml" ${KAFKA_MVN_ARGS:-} \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$staging/libs" \
+    >"$staging/mvn.log" 2>&1; then
+    sed "s/\x1b\[[0-9;]*m//g" "$staging/mvn.log" >&2
+    die "mvn failed to resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION (see output above)"
+  fi
+  [[ -f "$staging/libs/kafka_2.13-$KAFKA_VERSION.jar" ]] ||
+    die "mvn succeeded but kafka_2.13-$KAFKA_VERSION.jar is missing from $staging/libs"
+  rm -rf "$LIBS_DIR" "$MARKER"
+  mv "$staging/libs" "$LIBS_DIR"
+  mv "$staging/pom.xml" "$KAFKA_HOME_DIR/pom.xml"
+  echo "$INSTALL_SPEC" >"$MARKER"
+  rm -rf "$staging"
+  trap - EXIT
+  log "installed Kafka $KAFKA_VERSION ($(find "$LIBS_DIR" -name '*.jar' | wc -l | tr -d ' ') jars) in $((SECONDS - start))s"
+}
+
+port_open() {
+  if command -v timeout >/dev/null 2>&1; then
+    timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$PORT" 2>/dev/null
+  else
+    (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null
+  fi
+}
+
+# Prints the pid of the broker started by this script (for this data dir), or
+# nothing. Removes a stale pid file.
+our_pid() {
+  [[ -f "$PID_FILE" ]] || return 0
+  local pid args
+  pid="$(tr -dc '0-9' <"$PID_FILE")"
+  if [[ -n "$pid" ]] && args="$(ps -ww -p "$pid" -o args= 2>/dev/null)" &&
+    [[ "$args" == *kafka.Kafka* && "$args" == *"$CONFIG_FILE"* ]]; then
+    echo "$pid"
+  else
+    rm -f "$PID_FILE"
+  fi
+}
+
+is_ready() { # ready = "Kafka Server started" logged by our broker AND port accepts connections
+  grep -q "Kafka Server started" "$LOG_FILE" 2>/dev/null && port_open
+}
+
+print_log_tail() {
+  [[ -f "$LOG_FILE" ]] || return 0
+  echo "---- last 40 lines of $LOG_FILE (stack frames omitted) ----" >&2
+  grep -v $'^\tat \|^\t\.\.\. [0-9]* more' "$LOG_FILE" | tail -n 40 >&2 || true
+  local errors
+  errors="$(grep -E '^\[[^]]*\] (ERROR|FATAL)|^(Caused by: )?[A-Za-z0-9_.$]+(Exception|Error)(: |$)' "$LOG_FILE" | head -n 8 || true)"
+  if [[ -n "$errors" ]]; then
+    echo "---- first errors ----" >&2
+    echo "$errors" >&2
+  fi
+  echo "----" >&2
+}
+
+wait_ready() { # $1 = timeout seconds, $2 = pid of the broker we just launched (optional)
+  local timeout="$1" launched="${2:-}" deadline=$((SECONDS + $1)) pid
+  while :; do
+    pid="$(our_pid)"
+    if [[ -n "$pid" ]]; then
+      is_ready && return 0
+    elif [[ -n "$launched" ]]; then
+      print_log_tail
+      die "the Kafka broker (pid $launched) exited during startup (see $LOG_FILE)"
+    elif port_open; then
+      return 0 # a broker not started by this script
+    fi
+    if ((SECONDS >= deadline)); then
+      if [[ -n "$pid" ]]; then
+        print_log_tail
+        die "Kafka broker (pid $pid) not ready on $HOST:$PORT after ${timeout}s (still running; see $LOG_FILE)"
+      fi
+      die "no Kafka broker ready on $HOST:$PORT after ${timeout}s"
+    fi
+    sleep 0.5
+  done
+}
+
+write_configs() {
+  cat >"$CONFIG_FILE" <<EOF
+# Generated by scripts/kafka.sh on every start; edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$HOST:$CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$STORAGE_DIR
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+EOF
+  if [[ "$KAFKA_MAJOR" != "3" ]]; then
+    cat >>"$CONFIG_FILE" <<EOF
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+EOF
+  fi
+
+  local level="${KAFKA_LOG_LEVEL:-INFO}"
+  if [[ "$KAFKA_MAJOR" == "3" ]]; then
+    cat >"$DATA_DIR/log4j.properties" <<EOF
+log4j.rootLogger=$level, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.kafka.network.RequestChannel\$=WARN
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+EOF
+  else
+    cat >"$DATA_DIR/log4j2.properties" <<EOF
+name=callstream-kafka
+status=warn
+# keep logging through Kafka's own shutdown hook (no "Using SimpleLogger" warning)
+shutdownHook=disable
+appender.stdout.type=Console
+appender.stdout.name=STDOUT
+appender.stdout.layout.type=PatternLayout
+appender.stdout.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=$level
+rootLogger.appenderRef.stdout.ref=STDOUT
+logger.request.name=kafka.request.logger
+logger.request.level=WARN
+logger.requestchannel.name=kafka.network.RequestChannel\$
+logger.requestchannel.level=WARN
+# readiness detection relies on "Kafka Server started" from this logger
+logger.raftserver.name=kafka.server.KafkaRaftServer
+logger.raftserver.level=INFO
+EOF
+  fi
+}
+
+log_opts() {
+  if [[ "$KAFKA_MAJOR" == "3" ]]; then
+    echo "-Dlog4j.configuration=file:$DATA_DIR/log4j.properties"
+  else
+    echo "-Dlog4j2.configurationFile=$DATA_DIR/log4j2.properties"
+  fi
+}
+
+format_storage() {
+  if [[ -f "$STORAGE_DIR/meta.properties" ]]; then
+    return 0
+  fi
+  log "formatting storage in $STORAGE_DIR (cluster id $CLUSTER_ID)"
+  mkdir -p "$STORAGE_DIR"
+  if ! "$JAVA" -Xmx256m "$(log_opts)" -cp "$LIBS_DIR/*" kafka.tools.StorageTool \
+    format -t "$CLUSTER_ID" -c "$CONFIG_FILE" --ignore-formatted >"$DATA_DIR/format.log" 2>&1; then
+    cat "$DATA_DIR/format.log" >&2
+    die "formatting the Kafka storage failed"
+  fi
+}
+
+cmd_start() {
+  local pid
+  pid="$(our_pid)"
+  if [[ -n "$pid" ]]; then
+    if is_ready; then
+      log "Kafka already running (pid $pid) on $HOST:$PORT"
+      return 0
+    fi
+    log "Kafka (pid $pid) is starting; waiting until ready ..."
+    wait_ready "$START_TIMEOUT" "$pid"
+    log "Kafka ready on $HOST:$PORT (pid $pid)"
+    return 0
+  fi
+  if port_open; then
+    log "something is already listening on $HOST:$PORT (not started by this script for $DATA_DIR); assuming it is a Kafka broker and leaving it alone"
+    return 0
+  fi
+
+  cmd_install
+  mkdir -p "$DATA_DIR"
+  write_configs
+  format_storage
+
+  [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.1"
+  local start=$SECONDS
+  # shellcheck disable=SC2086 # option strings are intentionally word-split
+  nohup "$JAVA" ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m} \
+    ${KAFKA_JVM_PERFORMANCE_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true} \
+    "$(log_opts)" -Dkafka.logs.dir="$DATA_DIR" ${KAFKA_OPTS:-} \
+    -cp "$LIBS_DIR/*" kafka.Kafka "$CONFIG_FILE" >"$LOG_FILE" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$PID_FILE"
+  log "starting Kafka $KAFKA_VERSION (pid $pid), log: $LOG_FILE"
+  wait_ready "$START_TIMEOUT" "$pid"
+  log "Kafka ready on $HOST:$PORT (pid $pid) after $((SECONDS - start))s"
+}
+
+cmd_stop() {
+  local pid
+  pid="$(our_pid)"
+  if [[ -z "$pid" ]]; then
+    if port_open; then
+      log "no broker started by this script is running (a process not started by this script listens on $HOST:$PORT; left alone)"
+    else
+      log "Kafka is not running"
+    fi
+    return 0
+  fi
+  log "stopping Kafka (pid $pid) ..."
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "Kafka did not exit within ${STOP_TIMEOUT}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 1
+      break
+    fi
+    sleep 0.5
+  done
+  rm -f "$PID_FILE"
+  log "Kafka stopped"
+}
+
+cmd_status() {
+  local pid
+  pid="$(our_pid)"
+  if [[ -n "$pid" ]]; then
+    if is_ready; then
+      log "running (pid $pid, $HOST:$PORT, data $DATA_DIR)"
+      return 0
+    fi
+    log "starting (pid $pid, not ready yet; log $LOG_FILE)"
+    return 1
+  fi
+  if port_open; then
+    log "a process not started by this script is listening on $HOST:$PORT"
+    return 0
+  fi
+  log "not running"
+  return 3
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+case "${1:-}" in
+  install) cmd_install ;;
+  start) require_java; cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  wait)
+    t="${2:-$START_TIMEOUT}"
+    [[ "$t" =~ ^[0-9]+$ ]] || die "wait: timeout must be a number of seconds, got '$t'"
+    wait_ready "$t"
+    log "Kafka ready on $HOST:$PORT"
+    ;;
+  -h | --help | help) usage ;;
+  *)
+    usage >&2
+    exit 2
+    ;;
+esac

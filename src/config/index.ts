@@ -1,0 +1,2 @@
+export { OPTIONS, type Config, type OptionKey, type OptionSpec } from './options.js';
+export { loadConfig } from './load.js';

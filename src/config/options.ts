@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+/**
+ * Every option callstream reads from the environment, in one place: its variable,
+ * its schema (with the default) and a description. The README's configuration
+ * table is checked against this list by test/unit/config/options.test.ts.
+ */
+export interface OptionSpec<T extends z.ZodType = z.ZodType> {
+  env: string;
+  schema: T;
+  description: string;
+  /** How the default reads in the README (for values that are computed). */
+  shownDefault?: string;
+}
+
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  return v;
+}, z.boolean());
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const list = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string().min(1)).min(1),
+);
+
+function option<T extends z.ZodType>(env: string, schema: T, description: string, shownDefault?: string): OptionSpec<T> {
+  return { env, schema, description, shownDefault };
+}
+
+export const OPTIONS = {
+  host: option('HOST', z.string().default('127.0.0.1'), 'Address the receiver listens on.'),
+  port: option('PORT', int(0, 65535).default(8080), 'Port of the receiver (0 picks a free port).'),
+  dataDir: option('CALLSTREAM_DATA_DIR', z.string().default('./data'), 'Folder for the embedded DuckDB warehouse and the query socket.'),
+  logLevel: option('LOG_LEVEL', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), 'pino log level.'),
+  kafkaBrokers: option(
+    'KAFKA_BROKERS',
+    list.optional(),
+    'Comma-separated bootstrap servers of an existing cluster. Unset: `npm start` starts a local single-node broker on 127.0.0.1:9092.',
+    '(local broker)',
+  ),
+  kafkaClientId: option('KAFKA_CLIENT_ID', z.string().default('callstream'), 'Kafka client id (shows up in broker logs and quotas).'),
+  kafkaSsl: option('KAFKA_SSL', bool.default(false), 'Connect to the brokers over TLS.'),
+  kafkaSslCaFile: option('KAFKA_SSL_CA_FILE', z.string().optional(), 'PEM file with the CA that signed the brokers\' certificates (TLS).', '(system CAs)'),
+  kafkaSaslMechanism: option('KAFKA_SASL_MECHANISM', z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(), 'SASL mechanism; unset means no SASL.', '(none)'),
+  kafkaSaslUsername: option('KAFKA_SASL_USERNAME', z.string().optional(), 'SASL user name.', '(none)'),
+  kafkaSaslPassword: option('KAFKA_SASL_PASSWORD', z.string().optional(), 'SASL password (never logged).', '(none)'),
+  topicEvents: option('CALLSTREAM_TOPIC_EVENTS', z.string().default('callstream.callaro.events'), 'Topic of validated Callaro events (Avro, keyed by call_id or entity id).'),
+  topicRaw: option('CALLSTREAM_TOPIC_RAW', z.string().default('callstream.callaro.raw'), 'Audit topic: every request\'s raw bytes, receipt time and headers, valid or not.'),
+  topicDeadLetter: option('CALLSTREAM_TOPIC_DLQ', z.string().default('callstream.callaro.dlq'), 'Dead-letter topic for records the sink cannot decode or write.'),
+  topicPartitions: option('CALLSTREAM_TOPIC_PARTITIONS', int(1, 10000).default(6), 'Partitions of the events topic when callstream creates it.'),
+  topicReplicationFactor: option('CALLSTREAM_TOPIC_REPLICATION', int(-1, 10).default(-1), 'Replication factor for created topics (-1: the broker\'s default).'),
+  createTopics: option('CALLSTREAM_CREATE_TOPICS', bool.default(true), 'Create missing topics at start (auto-create on the broker is never relied on).'),
+  consumerGroup: option('CALLSTREAM_CONSUMER_GROUP', z.string().default('callstream-sink'), 'Consumer group of the sink; replay rewinds this group.'),
+  maxBodyBytes: option('CALLSTREAM_MAX_BODY_BYTES', int(1, 64 * 1024 * 1024).default(1024 * 1024), 'Largest accepted request body in bytes (413 above).'),
+  bodyTimeoutMs: option('CALLSTREAM_BODY_TIMEOUT_MS', int(100).default(10_000), 'Time a client has to send its whole body (408 after).'),
+  publishTimeoutMs: option('CALLSTREAM_PUBLISH_TIMEOUT_MS', int(100).default(5_000), 'Longest wait for the broker\'s ack before answering 503 with Retry-After.'),
+  publishLingerMs: option('CALLSTREAM_PUBLISH_LINGER_MS', int(0, 1000).default(2), 'How long the producer gathers concurrent requests into one batch.'),
+  flushMaxRecords: option('CALLSTREAM_FLUSH_MAX_RECORDS', int(1).default(5_000), 'The sink writes as soon as this many records are buffered.'),
+  flushIntervalMs: option('CALLSTREAM_FLUSH_INTERVAL_MS', int(0).default(100), 'The sink writes at the latest this long after the first buffered record.'),
+  warehouse: option('CALLSTREAM_WAREHOUSE', z.enum(['duckdb', 'bigquery']).default('duckdb'), 'Warehouse of the sink: the embedded DuckDB or BigQuery (see connectors/).'),
+  connectorFile: option('CALLSTREAM_CONNECTOR', z.string().optional(), 'A connector config file (connectors/*.json); its settings override these defaults.', '(none)'),
+  shutdownTimeoutMs: option('CALLSTREAM_SHUTDOWN_TIMEOUT_MS', int(100).default(15_000), 'Longest graceful shutdown before the process exits anyway.'),
+} satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof OPTIONS;
+export type Config = { readonly [K in OptionKey]: z.output<(typeof OPTIONS)[K]['schema']> };

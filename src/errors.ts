@@ -1,0 +1,79 @@
+/**
+ * The one place where callstream's error codes live.
+ *
+ * A code is stable: it appears in HTTP bodies, logs and dead-letter headers, so
+ * dashboards and alerts can key on it. A retired code is never reused.
+ */
+export const ErrorCodes = {
+  // Receiver: answers to the HTTP client (4xx) or a temporary refusal (503).
+  RCV_MALFORMED_JSON: { status: 400, retriable: false, message: 'The body is not valid JSON.' },
+  RCV_NOT_AN_OBJECT: { status: 400, retriable: false, message: 'Expected a JSON object at the top level.' },
+  RCV_EMPTY_BODY: { status: 400, retriable: false, message: 'The request body is empty.' },
+  RCV_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'Expected Content-Type: application/json.' },
+  RCV_PAYLOAD_TOO_LARGE: { status: 413, retriable: false, message: 'The body is larger than the configured limit.' },
+  RCV_SCHEMA_INVALID: { status: 422, retriable: false, message: 'The event does not match the expected schema.' },
+  RCV_NOT_FOUND: { status: 404, retriable: false, message: 'No such route.' },
+  RCV_METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'Method not allowed on this route.' },
+  RCV_BROKER_UNAVAILABLE: { status: 503, retriable: true, message: 'The event could not be stored right now; retry later.' },
+  RCV_SHUTTING_DOWN: { status: 503, retriable: true, message: 'The receiver is shutting down; retry later.' },
+  RCV_BODY_TIMEOUT: { status: 408, retriable: true, message: 'The body did not arrive in time.' },
+  // Codec: Avro encoding and decoding.
+  CODEC_UNKNOWN_SCHEMA: { status: 500, retriable: false, message: 'The record names a schema fingerprint this build does not know.' },
+  CODEC_BAD_FRAME: { status: 500, retriable: false, message: 'The record is not an Avro single-object frame.' },
+  CODEC_ENCODE_FAILED: { status: 500, retriable: false, message: 'The value does not fit the Avro schema.' },
+  // Kafka.
+  KAFKA_UNAVAILABLE: { status: 503, retriable: true, message: 'The Kafka cluster cannot be reached.' },
+  KAFKA_TOPIC_SETUP_FAILED: { status: 500, retriable: true, message: 'The topics could not be created or checked.' },
+  // Sink and warehouse.
+  SINK_WAREHOUSE_UNAVAILABLE: { status: 503, retriable: true, message: 'The warehouse write failed; it will be retried.' },
+  SINK_ROW_REJECTED: { status: 500, retriable: false, message: 'The warehouse refused this record permanently.' },
+  SINK_DECODE_FAILED: { status: 500, retriable: false, message: 'The record could not be decoded.' },
+  WH_QUERY_FAILED: { status: 400, retriable: false, message: 'The query failed (queries run in a read-only transaction).' },
+  // Configuration and start-up.
+  CFG_INVALID: { status: 500, retriable: false, message: 'The configuration is invalid.' },
+  INFRA_BROKER_START_FAILED: { status: 500, retriable: false, message: 'The local Kafka broker could not be started.' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** The base error: a stable code, whether a retry can help, and the cause. */
+export class CallstreamError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly status: number;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message?: string, options: { cause?: unknown; details?: unknown } = {}) {
+    super(message ?? ErrorCodes[code].message, { cause: options.cause });
+    this.name = 'CallstreamError';
+    this.code = code;
+    this.retriable = ErrorCodes[code].retriable;
+    this.status = ErrorCodes[code].status;
+    this.details = options.details;
+  }
+
+  /** The machine-readable body sent to HTTP clients. */
+  toBody(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
+  }
+}
+
+export function isCallstreamError(err: unknown, code?: ErrorCode): err is CallstreamError {
+  return err instanceof CallstreamError && (code === undefined || err.code === code);
+}
+
+/** A short text for logs and dead-letter headers, including the cause chain. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof Error) {
+      parts.push(current instanceof CallstreamError ? `${current.code}: ${current.message}` : `${current.name}: ${current.message}`);
+      current = current.cause;
+    } else {
+      parts.push(String(current));
+      break;
+    }
+  }
+  return parts.join(' <- ');
+}

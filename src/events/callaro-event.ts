@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * The contract of the events Callaro sends (see ../shared/seeds/callaro-webhooks.txt).
+ *
+ * Validation is deliberately lenient about what the sender may add later: unknown
+ * fields pass through untouched (they stay in the stored payload), and so do new
+ * event names inside a known family. What must hold is what the pipeline keys on.
+ */
+
+/** Event families and the table each one lands in. */
+export const FAMILIES = ['call', 'campaign', 'compliance'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+const MAX_ID = 256;
+
+/** An id that may arrive as a string or an integer; kept as a string. */
+const stringId = z.union([z.string().min(1).max(MAX_ID), z.number().int().safe().transform(String)]);
+
+/**
+ * An integer id (tenant_id, agent_id, voice_session_id). Integers beyond 2^53 would
+ * lose precision in JSON.parse, so they are refused (send them as strings of digits
+ * within the safe range) instead of being stored wrong.
+ */
+const SAFE_INTEGER = 'expected an integer within ±(2^53-1); larger values lose precision in JSON and are refused rather than stored wrong';
+const integerId = z.union([
+  z.number().refine(Number.isSafeInteger, SAFE_INTEGER),
+  z.string().regex(/^-?\d{1,16}$/, 'expected an integer or a string of digits').transform(Number).refine(Number.isSafeInteger, SAFE_INTEGER),
+]);
+
+const shortText = z.string().max(1024);
+const isoTime = z.iso.datetime({ offset: true });
+
+const common = {
+  event: z.string().min(1).max(128),
+  tenant_id: integerId.nullish(),
+  occurred_at: isoTime.nullish(),
+};
+
+export const callEventSchema = z.looseObject({
+  ...common,
+  event: z.string().regex(/^call\.[a-z0-9_.]+$/, 'expected "call.<name>"'),
+  call_id: stringId,
+  voice_session_id: integerId.nullish(),
+  call_sid: shortText.nullish(),
+  agent_id: integerId.nullish(),
+  direction: shortText.nullish(),
+  from_e164: shortText.nullish(),
+  to_e164: shortText.nullish(),
+  extracted_data: z.record(z.string(), z.unknown()).nullish(),
+  runtime_vars: z.record(z.string(), z.unknown()).nullish(),
+  tool_calls: z.array(z.unknown()).nullish(),
+});
+
+export const campaignEventSchema = z.looseObject({
+  ...common,
+  event: z.string().regex(/^campaign\.[a-z0-9_.]+$/, 'expected "campaign.<name>"'),
+  campaign_id: stringId,
+});
+
+export const complianceEventSchema = z
+  .looseObject({
+    ...common,
+    event: z.string().regex(/^(compliance|number_health)\.[a-z0-9_.]+$/, 'expected "compliance.<name>" or "number_health.<name>"'),
+    number_e164: shortText.nullish(),
+    call_id: stringId.nullish(),
+  })
+  .refine((e) => Boolean(e.number_e164 || e.call_id), {
+    message: 'expected number_e164 (or call_id for a call-level compliance event)',
+    path: ['number_e164'],
+  });
+
+export type CallEvent = z.output<typeof callEventSchema>;
+export type CampaignEvent = z.output<typeof campaignEventSchema>;
+export type ComplianceEvent = z.output<typeof complianceEventSchema>;
+
+/** The family an event name belongs to, or undefined for an unknown family. */
+export function familyOf(eventName: unknown): Family | undefined {
+  if (typeof eventName !== 'string') return undefined;
+  if (eventName.startsWith('call.')) return 'call';
+  if (eventName.startsWith('campaign.')) return 'campaign';
+  if (eventName.startsWith('compliance.') || eventName.startsWith('number_health.')) return 'compliance';
+  return undefined;
+}

@@ -1,0 +1,37 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths pino replaces with "[redacted]": credentials never reach a log line. */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  '*.*.password',
+  'sasl.password',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-callaro-signature"]',
+  'headers["x-twilio-signature"]',
+  'headers["webhook-signature"]',
+  'credentials',
+  '*.credentials',
+  'private_key',
+  '*.private_key',
+];
+
+/** Creates the process logger: pino JSON on stdout (or the given destination). */
+export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+  const settings = {
+    name: options.name ?? 'callstream',
+    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+  };
+  return options.destination ? pino(settings, options.destination as never) : pino(settings);
+}

@@ -1,0 +1,2 @@
+export { Pipeline, duckDbPath, type PipelineOptions } from './pipeline.js';
+export { querySocketPath, queryOverSocket, serveQueries } from './query-socket.js';

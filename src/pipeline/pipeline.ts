@@ -1,0 +1,143 @@
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { Admin, Producer } from 'kafkajs';
+import { AvroCodec, schemasDir } from '../codec/index.js';
+import type { Config } from '../config/index.js';
+import { createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
+import type { Logger } from '../logger.js';
+import { Receiver } from '../receiver/index.js';
+import { SinkConnector } from '../sink/index.js';
+import { DuckDbWarehouse, type Warehouse } from '../warehouse/index.js';
+import { querySocketPath, serveQueries } from './query-socket.js';
+
+export interface PipelineOptions {
+  config: Config;
+  logger: Logger;
+  /** Which parts run in this process (default: all). */
+  receiver?: boolean;
+  sink?: boolean;
+  /** A warehouse to use instead of the one the config names (tests, BigQuery). */
+  warehouse?: Warehouse;
+  /** Start the local broker when KAFKA_BROKERS is unset (default true). */
+  manageBroker?: boolean;
+  /** Serve `callstream query` on the data folder's socket (default: when DuckDB is owned here). */
+  querySocket?: boolean;
+}
+
+/**
+ * Wires receiver -> Kafka -> sink -> warehouse in one process and takes it down again
+ * in the reverse order. `npm start` runs all of it; `callstream receiver` and
+ * `callstream sink` run one side each.
+ */
+export class Pipeline {
+  receiver?: Receiver;
+  sink?: SinkConnector;
+  warehouse?: Warehouse;
+  readonly codec = AvroCodec.fromDirectory(schemasDir());
+  private producer?: Producer;
+  private publisher?: Publisher;
+  private admin?: Admin;
+  private producerConnected = false;
+  private startedBroker = false;
+  private querySocket?: Server;
+  private stopping?: Promise<void>;
+  private ownsWarehouse = false;
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  get config(): Config {
+    return this.options.config;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.options;
+    const withReceiver = this.options.receiver ?? true;
+    const withSink = this.options.sink ?? true;
+    if (!config.kafkaBrokers && (this.options.manageBroker ?? true)) this.startedBroker = await startLocalBroker(logger);
+
+    const kafka = createKafka(config, logger);
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    await ensureTopics(this.admin, config, logger);
+
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
+    await this.producer.connect();
+    this.producerConnected = true;
+    this.publisher = new Publisher(this.producer, logger, { lingerMs: config.publishLingerMs });
+
+    if (withSink) {
+      this.ownsWarehouse = !this.options.warehouse;
+      this.warehouse = this.options.warehouse ?? (await DuckDbWarehouse.open(duckDbPath(config)));
+      this.sink = new SinkConnector({
+        kafka,
+        config,
+        codec: this.codec,
+        warehouse: this.warehouse,
+        deadLetters: this.publisher,
+        logger: logger.child({ component: 'sink' }),
+        onFatal: () => void this.stop().then(() => process.exit(1)),
+      });
+      await this.sink.start();
+      if (this.options.querySocket ?? this.warehouse.kind === 'duckdb') {
+        this.querySocket = await serveQueries(querySocketPath(resolve(config.dataDir)), this.warehouse, logger);
+      }
+    }
+    if (withReceiver) {
+      this.receiver = new Receiver({
+        ctx: { config, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }) },
+        readiness: () => this.readiness(),
+      });
+      const address = await this.receiver.listen();
+      logger.info({ url: `http://${address.address}:${address.port}` }, 'receiver listening');
+    }
+    await this.waitUntilReady(30_000);
+    logger.info({ readiness: this.readiness().components }, 'callstream is ready');
+  }
+
+  /** Readiness of the producer and the sink (the receiver adds its own). */
+  readiness(): { ready: boolean; components: Record<string, boolean> } {
+    const components: Record<string, boolean> = { producer: this.producerConnected };
+    if (this.sink) components.sink = this.sink.ready;
+    return { ready: Object.values(components).every(Boolean), components };
+  }
+
+  private async waitUntilReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.readiness().ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!this.readiness().ready) this.options.logger.warn({ readiness: this.readiness().components }, 'not ready yet; /readyz answers 503 until it is');
+  }
+
+  /** Graceful stop: in-flight requests finish, the sink flushes and commits, the broker we started stops. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const { config, logger } = this.options;
+    logger.info('shutting down');
+    const step = async (name: string, work: () => Promise<unknown> | undefined) => {
+      try {
+        await work();
+      } catch (err) {
+        logger.warn({ err, step: name }, 'shutdown step failed');
+      }
+    };
+    await step('receiver', () => this.receiver?.close(config.shutdownTimeoutMs / 2));
+    await step('sink', () => this.sink?.stop());
+    await step('publisher', () => this.publisher?.flush());
+    await step('producer', () => this.producer?.disconnect());
+    await step('admin', () => this.admin?.disconnect());
+    await step('query socket', () => (this.querySocket ? new Promise((r) => this.querySocket!.close(r)) : undefined));
+    await step('warehouse', () => (this.ownsWarehouse ? this.warehouse?.close() : undefined));
+    if (this.startedBroker) await step('broker', () => stopLocalBroker(logger));
+    logger.info('stopped');
+  }
+}
+
+/** Where the embedded warehouse lives. */
+export function duckDbPath(config: Config): string {
+  return join(resolve(config.dataDir), 'callstream.duckdb');
+}

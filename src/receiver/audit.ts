@@ -1,0 +1,40 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Headers whose values are credentials or signatures: kept as "[redacted]" in the audit record. */
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-api-key',
+  'x-callaro-signature',
+  'x-twilio-signature',
+  'webhook-signature',
+]);
+
+export const REDACTED = '[redacted]';
+
+/** Flattens and redacts request headers for the audit record. */
+export function auditHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name] = SECRET_HEADERS.has(name) ? REDACTED : Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** The audit topic's record (schemas/raw-request.v1.avsc). */
+export interface RawRequestRecord {
+  request_id: string;
+  received_at: number;
+  flow: 'callaro' | 'telephony';
+  method: string;
+  path: string;
+  remote_address: string | null;
+  headers: Record<string, string>;
+  body: Buffer;
+  truncated: boolean;
+  status: number;
+  error_code: string | null;
+  event_key: string | null;
+}

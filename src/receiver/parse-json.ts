@@ -1,0 +1,36 @@
+import { CallstreamError } from '../errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** True for application/json and application/*+json, with any parameters. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const type = header.split(';')[0].trim().toLowerCase();
+  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
+/**
+ * Decodes a body as UTF-8 JSON whose top level is an object. A leading BOM is
+ * dropped (RFC 8259 allows ignoring it); invalid UTF-8 is refused, not replaced.
+ */
+export function parseJsonObject(bytes: Buffer): { text: string; value: Record<string, unknown> } {
+  if (bytes.length === 0) throw new CallstreamError('RCV_EMPTY_BODY');
+  let text: string;
+  try {
+    text = utf8.decode(bytes); // drops a leading BOM
+  } catch (cause) {
+    throw new CallstreamError('RCV_MALFORMED_JSON', 'The body is not valid UTF-8.', { cause });
+  }
+  if (text.trim() === '') throw new CallstreamError('RCV_EMPTY_BODY');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new CallstreamError('RCV_MALFORMED_JSON', `The body is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+    throw new CallstreamError('RCV_NOT_AN_OBJECT', `Expected a JSON object at the top level, got ${got}.`);
+  }
+  return { text, value: value as Record<string, unknown> };
+}

@@ -1,0 +1,76 @@
+import type { ServerResponse } from 'node:http';
+import type { AvroCodec } from '../codec/index.js';
+import type { Config } from '../config/index.js';
+import { CallstreamError, type ErrorCode } from '../errors.js';
+import type { ValidEvent } from '../events/index.js';
+import type { OutgoingMessage, Publisher } from '../kafka/index.js';
+import type { Logger } from '../logger.js';
+
+/** Seconds a client is asked to wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export interface ReceiverHooks {
+  onAccepted?: (event: ValidEvent) => void;
+  onRejected?: (code: ErrorCode) => void;
+}
+
+/** What a route handler needs, passed inward once. */
+export interface RouteContext {
+  config: Config;
+  codec: AvroCodec;
+  publisher: Publisher;
+  logger: Logger;
+  hooks?: ReceiverHooks;
+}
+
+export type Answer = CallstreamError | { status: number; body: unknown };
+
+/** Sends a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: CallstreamError, headers: Record<string, string> = {}): void {
+  const extra = err.status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS), ...headers } : headers;
+  sendJson(res, err.status, err.toBody(), extra);
+}
+
+/**
+ * Publishes the request's records and only then answers: with `answer` once the broker
+ * acknowledged them, with 503 + Retry-After when it did not within the publish timeout.
+ * `closeConnection` is for bodies left unread (413): the socket cannot be reused.
+ */
+export async function publishThenAnswer(
+  ctx: RouteContext,
+  res: ServerResponse,
+  messages: OutgoingMessage[],
+  answer: Answer,
+  closeConnection = false,
+): Promise<void> {
+  const headers: Record<string, string> = closeConnection ? { connection: 'close' } : {};
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ctx.publisher.publish(messages),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new CallstreamError('RCV_BROKER_UNAVAILABLE', `The broker did not acknowledge within ${ctx.config.publishTimeoutMs} ms; retry later.`)),
+          ctx.config.publishTimeoutMs,
+        );
+      }),
+    ]);
+  } catch (cause) {
+    const err = cause instanceof CallstreamError && cause.code === 'RCV_BROKER_UNAVAILABLE' ? cause : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause });
+    ctx.logger.warn({ err: cause, code: err.code }, 'answering 503: records not acknowledged');
+    ctx.hooks?.onRejected?.(err.code);
+    sendError(res, err, headers);
+    return;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (answer instanceof CallstreamError) sendError(res, answer, headers);
+  else sendJson(res, answer.status, answer.body, headers);
+}

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CallstreamError } from '../errors.js';
+import { CALLARO_PATH, handleCallaroWebhook } from './callaro-route.js';
+import { sendError, sendJson, type RouteContext } from './route-context.js';
+
+export interface Readiness {
+  ready: boolean;
+  components: Record<string, boolean>;
+}
+
+export interface ReceiverOptions {
+  ctx: RouteContext;
+  /** Whether every dependency is connected (the receiver's own listening state is added). */
+  readiness: () => Readiness;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void> | void;
+
+/**
+ * The HTTP receiver: routes, health endpoints, and a shutdown that lets in-flight
+ * requests finish (new ones get 503 so the sender retries elsewhere or later).
+ */
+export class Receiver {
+  readonly server: Server;
+  private readonly routes = new Map<string, Map<string, Handler>>();
+  private inFlight = 0;
+  private closing = false;
+  private idle: (() => void) | undefined;
+
+  constructor(private readonly options: ReceiverOptions) {
+    const { ctx } = options;
+    this.route('POST', CALLARO_PATH, (req, res, id) => handleCallaroWebhook(ctx, req, res, id));
+    this.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
+    this.route('GET', '/readyz', (_req, res) => {
+      const r = this.readiness();
+      sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', components: r.components });
+    });
+    this.server = createServer((req, res) => void this.dispatch(req, res));
+    // A client that trickles its body is cut off (Node answers 408 and closes).
+    this.server.requestTimeout = ctx.config.bodyTimeoutMs;
+    this.server.headersTimeout = Math.min(ctx.config.bodyTimeoutMs, 60_000);
+  }
+
+  readiness(): Readiness {
+    const r = this.options.readiness();
+    const listening = this.server.listening && !this.closing;
+    return { ready: r.ready && listening, components: { receiver: listening, ...r.components } };
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = this.options.ctx.config;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Stops accepting connections and waits for in-flight requests (bounded by timeoutMs). */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const drained = this.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.idle = resolve));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private route(method: string, path: string, handler: Handler): void {
+    let byMethod = this.routes.get(path);
+    if (!byMethod) this.routes.set(path, (byMethod = new Map()));
+    byMethod.set(method, handler);
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const path = (req.url ?? '/').split('?')[0];
+    const byMethod = this.routes.get(path);
+    if (!byMethod) return this.refuse(req, res, new CallstreamError('RCV_NOT_FOUND', `No route ${path}; webhooks go to POST ${CALLARO_PATH}.`));
+    const handler = byMethod.get(req.method ?? '');
+    if (!handler) {
+      res.setHeader('allow', [...byMethod.keys()].join(', '));
+      return this.refuse(req, res, new CallstreamError('RCV_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; allowed: ${[...byMethod.keys()].join(', ')}.`));
+    }
+    if (this.closing && req.method === 'POST') {
+      return this.refuse(req, res, new CallstreamError('RCV_SHUTTING_DOWN'), { connection: 'close' });
+    }
+    this.inFlight++;
+    try {
+      await handler(req, res, requestId);
+    } catch (err) {
+      this.options.ctx.logger.error({ err, requestId, path }, 'request failed');
+      if (!res.headersSent) sendError(res, err instanceof CallstreamError ? err : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause: err }));
+      else res.destroy();
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0 && this.idle) this.idle();
+    }
+  }
+
+  /** Answers an error without reading the body; the connection is closed if a body is pending. */
+  private refuse(req: IncomingMessage, res: ServerResponse, err: CallstreamError, headers: Record<string, string> = {}): void {
+    const pendingBody = !req.complete;
+    sendError(res, err, pendingBody ? { connection: 'close', ...headers } : headers);
+    req.resume();
+  }
+}

@@ -1,0 +1,115 @@
+import { CallstreamError, describeError, isCallstreamError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Row, TableSpec, Warehouse } from '../warehouse/index.js';
+import { backoffDelay, sleep } from './backoff.js';
+
+export interface FlushOptions {
+  maxRecords: number;
+  intervalMs: number;
+}
+
+export interface FlushStats {
+  onWrite?: (info: { rows: number; tables: number; ms: number }) => void;
+  onRetry?: (info: { attempt: number; error: unknown }) => void;
+}
+
+interface Pending {
+  rows: Map<TableSpec, Row[]>;
+  count: number;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Gathers the rows of the partitions being consumed concurrently into one write per
+ * table, flushing when maxRecords are buffered or intervalMs after the first one.
+ * A caller's promise resolves only after the warehouse write that carried its rows
+ * succeeded, so offsets are committed after the write, never before.
+ * Transient write failures are retried with capped backoff until the write succeeds
+ * or the coordinator is stopped; meanwhile callers wait, and the consumer with them
+ * (backpressure instead of an unbounded buffer).
+ */
+export class FlushCoordinator {
+  private pending: Pending | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly stopController = new AbortController();
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    private readonly options: FlushOptions,
+    private readonly logger: Logger,
+    private readonly stats: FlushStats = {},
+  ) {}
+
+  /** Adds rows and resolves once they are written. */
+  add(rows: Map<TableSpec, Row[]>): Promise<void> {
+    let count = 0;
+    for (const list of rows.values()) count += list.length;
+    if (count === 0) return Promise.resolve();
+    if (this.stopController.signal.aborted) return Promise.reject(new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'The sink is stopping'));
+    const pending = (this.pending ??= newPending());
+    for (const [spec, list] of rows) {
+      const target = pending.rows.get(spec);
+      if (target) target.push(...list);
+      else pending.rows.set(spec, [...list]);
+    }
+    pending.count += count;
+    if (pending.count >= this.options.maxRecords) this.flushNow();
+    else this.timer ??= setTimeout(() => this.flushNow(), this.options.intervalMs);
+    return pending.done;
+  }
+
+  /** Stops retrying: waiting callers are rejected, so their offsets stay uncommitted. */
+  stop(): void {
+    this.stopController.abort();
+    this.flushNow();
+  }
+
+  private flushNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = undefined;
+    if (!batch) return;
+    this.chain = this.chain.then(() => this.write(batch));
+  }
+
+  private async write(batch: Pending): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopController.signal.aborted && attempt > 0) {
+        batch.reject(new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'The sink stopped before the write succeeded'));
+        return;
+      }
+      const started = Date.now();
+      try {
+        for (const [spec, rows] of batch.rows) await this.warehouse.upsert(spec, rows);
+        this.stats.onWrite?.({ rows: batch.count, tables: batch.rows.size, ms: Date.now() - started });
+        batch.resolve();
+        return;
+      } catch (err) {
+        if (isCallstreamError(err) && !err.retriable) {
+          batch.reject(err);
+          return;
+        }
+        const delay = backoffDelay(attempt);
+        this.stats.onRetry?.({ attempt, error: err });
+        this.logger.warn({ err, attempt, retryInMs: delay, error: describeError(err) }, 'warehouse write failed; retrying');
+        await sleep(delay, this.stopController.signal);
+      }
+    }
+  }
+}
+
+function newPending(): Pending {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A rejection may find no listener yet (the handler attaches right after add()).
+  done.catch(() => undefined);
+  return { rows: new Map(), count: 0, done, resolve, reject };
+}

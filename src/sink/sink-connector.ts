@@ -1,0 +1,155 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { AvroCodec } from '../codec/index.js';
+import type { Config } from '../config/index.js';
+import { describeError, isCallstreamError } from '../errors.js';
+import type { OutgoingMessage, Publisher } from '../kafka/index.js';
+import type { Logger } from '../logger.js';
+import { TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
+import { FlushCoordinator, type FlushStats } from './flush-coordinator.js';
+import { toRow, type CallaroEventRecord } from './rows.js';
+
+const HEARTBEAT_EVERY_MS = 3_000;
+
+export interface SinkDeps {
+  kafka: Kafka;
+  config: Config;
+  codec: AvroCodec;
+  warehouse: Warehouse;
+  /** Publishes dead-letter records (acks=all). */
+  deadLetters: Publisher;
+  logger: Logger;
+  stats?: FlushStats & { onDeadLetter?: (count: number) => void; onBatch?: (records: number) => void };
+  /** Called when the consumer crashed for good, so the process can stop. */
+  onFatal?: (err: unknown) => void;
+}
+
+/**
+ * Consumes the events topic and upserts each record into its warehouse table.
+ * Offsets are committed only after the write (and any dead-letter publish) succeeded,
+ * so a crash or rebalance redelivers, and the idempotent upsert absorbs the repeat.
+ */
+export class SinkConnector {
+  private readonly consumer: Consumer;
+  private readonly flusher: FlushCoordinator;
+  private joined = false;
+  private running = false;
+
+  constructor(private readonly deps: SinkDeps) {
+    const { kafka, config, logger } = deps;
+    this.consumer = kafka.consumer({
+      groupId: config.consumerGroup,
+      sessionTimeout: 30_000,
+      heartbeatInterval: HEARTBEAT_EVERY_MS,
+      maxBytesPerPartition: 2 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+    });
+    this.flusher = new FlushCoordinator(deps.warehouse, { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs }, logger, deps.stats);
+    const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.joined = true;
+      logger.info({ memberAssignment: e.payload.memberAssignment }, 'sink joined the consumer group');
+    });
+    this.consumer.on(CRASH, (e) => {
+      this.joined = false;
+      logger.error({ error: describeError(e.payload.error), restart: e.payload.restart }, 'sink consumer crashed');
+      if (!e.payload.restart) deps.onFatal?.(e.payload.error);
+    });
+    this.consumer.on(STOP, () => (this.joined = false));
+    this.consumer.on(DISCONNECT, () => (this.joined = false));
+  }
+
+  /** True once the consumer has joined its group and is fetching. */
+  get ready(): boolean {
+    return this.running && this.joined;
+  }
+
+  async start(): Promise<void> {
+    const { config, warehouse } = this.deps;
+    await warehouse.ensureTables(TABLES);
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [config.topicEvents], fromBeginning: true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, Math.min(config.topicPartitions, 16)),
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  /** Finishes the batches in flight (their offsets are committed) and leaves the group. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    // A warehouse that stays down must not hold the shutdown forever: after the grace
+    // period the pending write is abandoned and its offsets stay uncommitted.
+    const giveUp = setTimeout(() => this.flusher.stop(), this.deps.config.shutdownTimeoutMs / 2);
+    await this.consumer.stop();
+    clearTimeout(giveUp);
+    this.flusher.stop();
+    await this.consumer.disconnect();
+  }
+
+  private async handleBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const now = Date.now();
+    const rows = new Map<TableSpec, Row[]>();
+    const dead: OutgoingMessage[] = [];
+    for (const message of batch.messages) {
+      const outcome = this.toRow(message, batch.partition, now);
+      if ('reason' in outcome) {
+        dead.push(this.deadLetter(message, batch.topic, batch.partition, outcome.reason, outcome.code));
+        continue;
+      }
+      const list = rows.get(outcome.spec);
+      if (list) list.push(outcome.row);
+      else rows.set(outcome.spec, [outcome.row]);
+    }
+    this.deps.stats?.onBatch?.(batch.messages.length);
+
+    const beat = setInterval(() => heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+    try {
+      await this.flusher.add(rows);
+      if (dead.length > 0) {
+        await this.deps.deadLetters.publish(dead);
+        this.deps.stats?.onDeadLetter?.(dead.length);
+        this.deps.logger.warn({ count: dead.length, partition: batch.partition }, 'records sent to the dead-letter topic');
+      }
+    } finally {
+      clearInterval(beat);
+    }
+    if (!isRunning() || isStale()) return; // revoked meanwhile: the new owner re-reads these, idempotently
+    const last = batch.lastOffset();
+    resolveOffset(last);
+    await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+  }
+
+  private toRow(message: KafkaMessage, partition: number, now: number): { spec: TableSpec; row: Row } | { reason: string; code: string } {
+    if (!message.value) return { reason: 'empty record value (tombstone)', code: 'SINK_DECODE_FAILED' };
+    try {
+      const { value } = this.deps.codec.decode<CallaroEventRecord>(message.value);
+      const mapped = toRow(value, { partition, offset: Number(message.offset) }, now);
+      return mapped ?? { reason: `no table for event family "${value.family}"`, code: 'SINK_ROW_REJECTED' };
+    } catch (err) {
+      return { reason: describeError(err), code: isCallstreamError(err) ? err.code : 'SINK_DECODE_FAILED' };
+    }
+  }
+
+  private deadLetter(message: KafkaMessage, topic: string, partition: number, reason: string, code: string): OutgoingMessage {
+    return {
+      topic: this.deps.config.topicDeadLetter,
+      key: message.key?.toString() ?? '',
+      value: message.value ?? Buffer.alloc(0),
+      headers: {
+        ...message.headers,
+        'callstream-error-code': code,
+        'callstream-error': reason.slice(0, 2000),
+        'callstream-source-topic': topic,
+        'callstream-source-partition': String(partition),
+        'callstream-source-offset': message.offset,
+      },
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export { TABLES, CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, tableForFamily, type TableSpec, type Column, type ColumnType, type Row } from './tables.js';
+export { newestPerKey, isNewer, NEWER_SQL, type Warehouse } from './warehouse.js';
+export { DuckDbWarehouse } from './duckdb/duckdb-warehouse.js';

@@ -1,0 +1,43 @@
+import type { Row, TableSpec } from './tables.js';
+
+/**
+ * What the sink needs from a warehouse. DuckDB and BigQuery implement it and share
+ * one contract test suite (test/integration/warehouse-contract.ts).
+ *
+ * upsert() contract: rows are keyed by (spec.keyColumn, event_type); a row replaces
+ * the stored one only when it is a newer version (see isNewer), so redelivered or
+ * replayed rows never change the table. Duplicate keys within `rows` are allowed.
+ */
+export interface Warehouse {
+  readonly kind: 'duckdb' | 'bigquery';
+  ensureTables(specs: readonly TableSpec[]): Promise<void>;
+  upsert(spec: TableSpec, rows: Row[]): Promise<void>;
+  /** Runs a read-only SQL statement and returns JSON-safe row objects. */
+  query(sql: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Version order of two rows of the same key: within one partition the offset
+ * decides (same key -> same partition, so the broker's order is the sender's order);
+ * across partitions (after a repartition) the receipt time does.
+ */
+export function isNewer(a: Row, b: Row): boolean {
+  if (a.kafka_partition === b.kafka_partition) return (a.kafka_offset as number) > (b.kafka_offset as number);
+  return (a.received_at as number) > (b.received_at as number);
+}
+
+/** Keeps only the newest row per key, in first-seen key order. */
+export function newestPerKey(spec: TableSpec, rows: Row[]): Row[] {
+  const byKey = new Map<string, Row>();
+  for (const row of rows) {
+    const key = `${row[spec.keyColumn]}\u0000${row.event_type}`;
+    const seen = byKey.get(key);
+    if (!seen || isNewer(row, seen)) byKey.set(key, row);
+  }
+  return [...byKey.values()];
+}
+
+/** The same guard as isNewer, as SQL over a target T and a source S. */
+export const NEWER_SQL =
+  '((S.kafka_partition = T.kafka_partition AND S.kafka_offset > T.kafka_offset) OR (S.kafka_partition <> T.kafka_partition AND S.received_at > T.received_at))';

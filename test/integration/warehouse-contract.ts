@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALL_EVENTS, CAMPAIGN_EVENTS, TABLES, type Row, type TableSpec, type Warehouse } from '../../src/warehouse/index.js';
+
+/** What differs between warehouses' SQL in the read-back queries. */
+export interface ContractDialect {
+  table(name: string): string;
+  epochMs(column: string): string;
+  jsonText(column: string): string;
+}
+
+const BASE = Date.UTC(2026, 10, 27, 12, 0, 0);
+
+/** A call_events row as the sink builds it. */
+export function callRow(callId: string, offset: number, extra: Partial<Row> = {}): Row {
+  return {
+    call_id: callId,
+    event_type: 'call.completed',
+    voice_session_id: 9000 + offset,
+    call_sid: `CA${callId}`,
+    agent_id: 42,
+    direction: 'outbound',
+    from_e164: '+14155550100',
+    to_e164: '+919900000001',
+    extracted_data: JSON.stringify({ offset, intent: 'demo' }),
+    runtime_vars: '{}',
+    tool_calls: JSON.stringify([{ name: 'crm.lookup' }]),
+    tenant_id: 44,
+    occurred_at: null,
+    event_time: BASE + offset,
+    payload: JSON.stringify({ event: 'call.completed', call_id: callId, offset }),
+    request_id: `req-${callId}-${offset}`,
+    received_at: BASE + offset,
+    kafka_partition: 0,
+    kafka_offset: offset,
+    ingested_at: BASE + 1_000_000,
+    ...extra,
+  };
+}
+
+/**
+ * The contract every warehouse honours, run against DuckDB and BigQuery alike:
+ * same inputs, same resulting rows.
+ */
+export function warehouseContract(name: string, open: () => Promise<Warehouse>, dialect: ContractDialect): void {
+  describe(`warehouse contract: ${name}`, () => {
+    let warehouse: Warehouse;
+
+    beforeAll(async () => {
+      warehouse = await open();
+      await warehouse.ensureTables(TABLES);
+    });
+    afterAll(async () => {
+      await warehouse?.close();
+    });
+
+    /** Rows of call_events for the given ids, normalized for comparison across warehouses. */
+    async function read(ids: string[], spec: TableSpec = CALL_EVENTS): Promise<Array<Record<string, unknown>>> {
+      const list = ids.map((id) => `'${id}'`).join(', ');
+      const rows = await warehouse.query(
+        `SELECT ${spec.keyColumn} AS k, event_type, CAST(kafka_offset AS STRING) AS kafka_offset, ${dialect.epochMs('received_at')} AS received_ms, ` +
+          `${dialect.jsonText('payload')} AS payload FROM ${dialect.table(spec.name)} WHERE ${spec.keyColumn} IN (${list}) ORDER BY k, event_type`,
+      );
+      return rows.map((r) => ({ ...r, received_ms: Number(r.received_ms), payload: JSON.parse(String(r.payload)) }));
+    }
+
+    it('inserts new keys with typed and JSON columns', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-insert', 3)]);
+      const rows = await warehouse.query(
+        `SELECT call_id, voice_session_id, direction, ${dialect.jsonText('extracted_data')} AS extracted, ${dialect.epochMs('event_time')} AS event_ms FROM ${dialect.table('call_events')} WHERE call_id = 'c-insert'`,
+      );
+      expect(rows).toHaveLength(1);
+      expect(Number(rows[0].voice_session_id)).toBe(9003);
+      expect(rows[0].direction).toBe('outbound');
+      expect(JSON.parse(String(rows[0].extracted))).toEqual({ offset: 3, intent: 'demo' });
+      expect(Number(rows[0].event_ms)).toBe(BASE + 3);
+    });
+
+    it('keeps only the newest of duplicates within one batch', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-dup', 5), callRow('c-dup', 9), callRow('c-dup', 7)]);
+      expect(await read(['c-dup'])).toEqual([expect.objectContaining({ k: 'c-dup', kafka_offset: '9' })]);
+    });
+
+    it('replaces with a newer version and ignores an older one arriving later', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-ver', 10)]);
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-ver', 20)]);
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-ver', 15)]);
+      const [row] = await read(['c-ver']);
+      expect(row).toMatchObject({ kafka_offset: '20', payload: { offset: 20 } });
+    });
+
+    it('orders versions across partitions by receipt time', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-part', 50, { kafka_partition: 0, received_at: BASE + 500 })]);
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-part', 2, { kafka_partition: 3, received_at: BASE + 100 })]);
+      expect((await read(['c-part']))[0]).toMatchObject({ kafka_offset: '50' });
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-part', 3, { kafka_partition: 3, received_at: BASE + 900 })]);
+      expect((await read(['c-part']))[0]).toMatchObject({ kafka_offset: '3' });
+    });
+
+    it('keys by call id and event type: two event types, two rows', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-types', 1), callRow('c-types', 2, { event_type: 'call.analyzed' })]);
+      expect((await read(['c-types'])).map((r) => r.event_type)).toEqual(['call.analyzed', 'call.completed']);
+    });
+
+    it('leaves the table unchanged when the same batch is replayed', async () => {
+      const batch = [callRow('c-replay-1', 30), callRow('c-replay-2', 31), callRow('c-replay-1', 32)];
+      await warehouse.upsert(CALL_EVENTS, batch);
+      const checksum = `SELECT call_id, CAST(kafka_offset AS STRING) AS o, ${dialect.epochMs('ingested_at')} AS ing, ${dialect.jsonText('payload')} AS p FROM ${dialect.table('call_events')} ORDER BY call_id, event_type`;
+      const before = await warehouse.query(checksum);
+      await warehouse.upsert(CALL_EVENTS, batch.map((r) => ({ ...r, ingested_at: BASE + 9_999_999 })));
+      expect(await warehouse.query(checksum)).toEqual(before);
+    });
+
+    it('writes other families to their own tables, keyed by their entity id', async () => {
+      await warehouse.upsert(CAMPAIGN_EVENTS, [
+        { ...callRow('x', 1), call_id: undefined, campaign_id: 'cmp-1', event_type: 'campaign.started' } as unknown as Row,
+      ]);
+      expect(await read(['cmp-1'], CAMPAIGN_EVENTS)).toEqual([expect.objectContaining({ k: 'cmp-1', event_type: 'campaign.started' })]);
+    });
+
+    it('creates tables idempotently', async () => {
+      await warehouse.ensureTables(TABLES);
+      expect((await read(['c-insert'])).length).toBe(1);
+    });
+  });
+}

@@ -1,0 +1,46 @@
+import type { AddressInfo } from 'node:net';
+import { AvroCodec, SCHEMA_NAMES, schemasDir } from '../../src/codec/index.js';
+import { loadConfig, type OptionKey } from '../../src/config/index.js';
+import type { OutgoingMessage, Publisher } from '../../src/kafka/index.js';
+import { createLogger } from '../../src/logger.js';
+import { Receiver } from '../../src/receiver/index.js';
+
+/** A publisher that keeps what it is given (or fails / hangs on demand): for receiver unit tests. */
+export class MemoryPublisher {
+  messages: OutgoingMessage[] = [];
+  mode: 'ack' | 'fail' | 'hang' = 'ack';
+  publish(messages: OutgoingMessage[]): Promise<void> {
+    if (this.mode === 'fail') return Promise.reject(new Error('broker down'));
+    if (this.mode === 'hang') return new Promise(() => undefined);
+    this.messages.push(...messages);
+    return Promise.resolve();
+  }
+  async flush(): Promise<void> {}
+}
+
+export const codec = AvroCodec.fromDirectory(schemasDir());
+
+/** Starts a Receiver on a free port with an in-memory publisher. */
+export async function startTestReceiver(overrides: Partial<Record<OptionKey, unknown>> = {}) {
+  const config = loadConfig({}, { port: 0, publishTimeoutMs: 300, ...overrides });
+  const publisher = new MemoryPublisher();
+  const receiver = new Receiver({
+    ctx: { config, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }) },
+    readiness: () => ({ ready: true, components: { producer: true } }),
+  });
+  const address: AddressInfo = await receiver.listen();
+  const url = `http://127.0.0.1:${address.port}`;
+  const decodeAll = (topic: string) =>
+    publisher.messages.filter((m) => m.topic === topic).map((m) => codec.decode<Record<string, unknown>>(m.value).value);
+  return {
+    config,
+    receiver,
+    publisher,
+    url,
+    audit: () => decodeAll(config.topicRaw),
+    events: () => decodeAll(config.topicEvents),
+    close: () => receiver.close(1000),
+  };
+}
+
+export { SCHEMA_NAMES };

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { validateCallaroEvent } from '../../../src/events/index.js';
+import { exampleCallCompleted } from '../../support/fixtures.js';
+
+describe('validateCallaroEvent', () => {
+  it('accepts the canonical call.completed payload and keys it by call_id', () => {
+    const result = validateCallaroEvent(exampleCallCompleted());
+    expect(result).toMatchObject({ ok: true, value: { family: 'call', entityId: 'vs_12345' } });
+  });
+
+  it('keeps fields the sender adds later', () => {
+    const result = validateCallaroEvent({ ...exampleCallCompleted(), sentiment: 'positive', recording: { url: 'x' } });
+    expect(result.ok && (result.value.event as Record<string, unknown>).sentiment).toBe('positive');
+  });
+
+  it('accepts a new event name inside a known family', () => {
+    expect(validateCallaroEvent({ event: 'call.transferred', call_id: 'c1' })).toMatchObject({ ok: true, value: { entityId: 'c1' } });
+  });
+
+  it('keys campaign events by campaign_id and compliance events by number, else call', () => {
+    expect(validateCallaroEvent({ event: 'campaign.paused', campaign_id: 77 })).toMatchObject({ ok: true, value: { family: 'campaign', entityId: '77' } });
+    expect(validateCallaroEvent({ event: 'number_health.flagged', number_e164: '+14155550100' })).toMatchObject({
+      ok: true,
+      value: { family: 'compliance', entityId: '+14155550100' },
+    });
+    expect(validateCallaroEvent({ event: 'compliance.consent_missing', call_id: 'c9' })).toMatchObject({ ok: true, value: { entityId: 'c9' } });
+  });
+
+  it('lists each failing field path', () => {
+    const result = validateCallaroEvent({ event: 'call.completed', tenant_id: 'forty-four', tool_calls: {} });
+    expect(result.ok).toBe(false);
+    const paths = !result.ok ? result.problems.map((p) => p.path).sort() : [];
+    expect(paths).toEqual(['call_id', 'tenant_id', 'tool_calls']);
+  });
+
+  it('refuses an unknown family and a missing event name', () => {
+    expect(validateCallaroEvent({ event: 'billing.charged' })).toMatchObject({ ok: false, problems: [{ path: 'event' }] });
+    expect(validateCallaroEvent({ call_id: 'x' })).toMatchObject({ ok: false, problems: [{ path: 'event' }] });
+  });
+
+  it('refuses integers that JSON cannot carry exactly instead of storing them wrong', () => {
+    const result = validateCallaroEvent({ ...exampleCallCompleted(), voice_session_id: 2 ** 53 + 2 });
+    expect(result).toMatchObject({ ok: false, problems: [{ path: 'voice_session_id' }] });
+    expect(validateCallaroEvent({ ...exampleCallCompleted(), voice_session_id: '9001' })).toMatchObject({ ok: true });
+  });
+
+  it('requires a subject for compliance events', () => {
+    expect(validateCallaroEvent({ event: 'compliance.dnc_hit' })).toMatchObject({ ok: false, problems: [{ path: 'number_e164' }] });
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { CallstreamError } from '../../../src/errors.js';
+import { createLogger } from '../../../src/logger.js';
+import { FlushCoordinator } from '../../../src/sink/index.js';
+import { CALL_EVENTS, type Row, type TableSpec, type Warehouse } from '../../../src/warehouse/index.js';
+
+const logger = createLogger({ level: 'silent' });
+
+class FakeWarehouse implements Warehouse {
+  readonly kind = 'duckdb' as const;
+  writes: Row[][] = [];
+  failuresLeft = 0;
+  error: Error = new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE');
+  async ensureTables(): Promise<void> {}
+  async upsert(_spec: TableSpec, rows: Row[]): Promise<void> {
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw this.error;
+    }
+    this.writes.push(rows);
+  }
+  async query(): Promise<Record<string, unknown>[]> {
+    return [];
+  }
+  async close(): Promise<void> {}
+}
+
+const rows = (...ids: string[]) => new Map([[CALL_EVENTS, ids.map((call_id) => ({ call_id, event_type: 'call.completed' }) as Row)]]);
+
+describe('FlushCoordinator', () => {
+  it('joins concurrent adds into one write and resolves each only after it', async () => {
+    const warehouse = new FakeWarehouse();
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 20 }, logger);
+    await Promise.all([flusher.add(rows('a', 'b')), flusher.add(rows('c'))]);
+    expect(warehouse.writes.map((w) => w.map((r) => r.call_id))).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('writes at once when maxRecords are buffered', async () => {
+    const warehouse = new FakeWarehouse();
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 2, intervalMs: 60_000 }, logger);
+    await flusher.add(rows('a', 'b'));
+    expect(warehouse.writes).toHaveLength(1);
+  });
+
+  it('retries transient failures and resolves callers only once the write landed', async () => {
+    const warehouse = new FakeWarehouse();
+    warehouse.failuresLeft = 2;
+    const retries: number[] = [];
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 1, intervalMs: 0 }, logger, { onRetry: ({ attempt }) => retries.push(attempt) });
+    await flusher.add(rows('a'));
+    expect(retries).toEqual([0, 1]);
+    expect(warehouse.writes).toHaveLength(1);
+  });
+
+  it('rejects on a permanent error and when stopped during an outage', async () => {
+    const warehouse = new FakeWarehouse();
+    warehouse.failuresLeft = 1;
+    warehouse.error = new CallstreamError('SINK_ROW_REJECTED');
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 1, intervalMs: 0 }, logger);
+    await expect(flusher.add(rows('a'))).rejects.toMatchObject({ code: 'SINK_ROW_REJECTED' });
+
+    warehouse.failuresLeft = 1_000;
+    warehouse.error = new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE');
+    const pending = flusher.add(rows('b'));
+    setTimeout(() => flusher.stop(), 50);
+    await expect(pending).rejects.toMatchObject({ code: 'SINK_WAREHOUSE_UNAVAILABLE' });
+    expect(warehouse.writes).toHaveLength(0);
+  });
+});
