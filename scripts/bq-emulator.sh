@@ -18,7 +18,8 @@
 # Environment:
 #   CALLSTREAM_BQEMU_HOME    cache for venv + extension
 #                            (default: $HOME/.cache/callstream/bqemulator)
-#   CALLSTREAM_BQEMU_DATA    pid file + log (+ DB when persistent)
+#   CALLSTREAM_BQEMU_DATA    pid file + log (emulator.log, previous run: emulator.log.1)
+#                            (+ DB when persistent)
 #                            (default: <repo>/.bq-emulator)
 #   CALLSTREAM_BQEMU_PYTHON  Python >= 3.11 used to create the venv
 #                            (default: first of python3.11, python3.12,
@@ -200,6 +201,7 @@ cmd_start() {
     mkdir -p "$DATA_DIR/db"
     mode=(--persistent --data-dir "$DATA_DIR/db")
   fi
+  [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.1"  # keep the previous run's log
   log "starting on $BASE_URL (gRPC $HOST:$GRPC_PORT, project $PROJECT, log $LOG_FILE)"
   # CALLSTREAM_BQEMU_DETACH: the shim calls setsid(), so the emulator gets its
   # own process group (pgid = pid) that `stop` signals as a whole.
@@ -212,7 +214,7 @@ cmd_start() {
     --rest-host "$HOST" --rest-port "$PORT" \
     --grpc-host "$HOST" --grpc-port "$GRPC_PORT" \
     "${mode[@]}" --project "$PROJECT" --log-level "$LOG_LEVEL" \
-    >>"$LOG_FILE" 2>&1 </dev/null &
+    >"$LOG_FILE" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PID_FILE"
 

@@ -1,2 +1,3 @@
 export { OPTIONS, type Config, type OptionKey, type OptionSpec } from './options.js';
 export { loadConfig } from './load.js';
+export { configTableMarkdown } from './markdown-table.js';

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import type { Admin, Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Producer } from 'kafkajs';
 import { AvroCodec, schemasDir } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
@@ -60,7 +60,17 @@ export class Pipeline {
     await this.admin.connect();
     await ensureTopics(this.admin, config, logger);
 
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // The Java client's murmur2: a key lands in the same partition whichever client wrote it.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // An idempotent producer must not give up on a batch: its sequence numbers would then
+      // let the broker drop the next batch as a "duplicate". Requests waiting meanwhile get
+      // 503 from the receiver's publish timeout, and the sender retries them.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
     await this.producer.connect();

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { AvroCodec, schemasDir } from '../../src/codec/index.js';
+import { loadConfig, type Config, type OptionKey } from '../../src/config/index.js';
+import { isPortOpen, LOCAL_BROKER } from '../../src/kafka/index.js';
+import { createLogger } from '../../src/logger.js';
+import { Pipeline } from '../../src/pipeline/index.js';
+import type { Warehouse } from '../../src/warehouse/index.js';
+
+/** The broker the integration tests use: KAFKA_BROKERS, else the local one scripts/kafka.sh starts. */
+export const TEST_BROKERS = (process.env.KAFKA_BROKERS ?? LOCAL_BROKER).split(',');
+
+/**
+ * Fails (never skips) when no broker answers: CI starts one in .ci/run, and a developer
+ * runs `scripts/kafka.sh start` first.
+ */
+export async function requireBroker(): Promise<void> {
+  const [host, port] = TEST_BROKERS[0].split(':');
+  if (!(await isPortOpen(host, Number(port), 2000))) {
+    throw new Error(`No Kafka broker at ${TEST_BROKERS[0]}: start one with \`scripts/kafka.sh start\` (.ci/run does this in CI).`);
+  }
+}
+
+/** A config with topics and a consumer group of its own, so test files never see each other's records. */
+export function isolatedConfig(overrides: Partial<Record<OptionKey, unknown>> = {}): Config {
+  const id = randomUUID().slice(0, 8);
+  return loadConfig(
+    {},
+    {
+      kafkaBrokers: TEST_BROKERS,
+      port: 0,
+      dataDir: mkdtempSync(join(tmpdir(), 'callstream-test-')),
+      topicEvents: `test.${id}.events`,
+      topicRaw: `test.${id}.raw`,
+      topicDeadLetter: `test.${id}.dlq`,
+      topicPartitions: 3,
+      topicReplicationFactor: 1,
+      consumerGroup: `test-${id}`,
+      flushIntervalMs: 50,
+      logLevel: process.env.TEST_LOG_LEVEL ?? 'warn',
+      ...overrides,
+    },
+  );
+}
+
+export async function startTestPipeline(options: { config?: Config; warehouse?: Warehouse; receiver?: boolean; sink?: boolean } = {}) {
+  await requireBroker();
+  const config = options.config ?? isolatedConfig();
+  const pipeline = new Pipeline({
+    config,
+    logger: createLogger({ level: config.logLevel }),
+    manageBroker: false,
+    warehouse: options.warehouse,
+    receiver: options.receiver,
+    sink: options.sink,
+    querySocket: false,
+  });
+  await pipeline.start();
+  const address = pipeline.receiver?.server.address();
+  const url = address && typeof address === 'object' ? `http://127.0.0.1:${address.port}` : '';
+  return { pipeline, config, url };
+}
+
+export async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!accept(last)) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await probe();
+  }
+  return last;
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: 'callstream-test', brokers: TEST_BROKERS, logLevel: logLevel.NOTHING });
+}
+
+/** Reads every record of a topic up to its current end and decodes it. */
+export async function readTopic(topic: string, codec = AvroCodec.fromDirectory(schemasDir())) {
+  const kafka = testKafka();
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
+  const records: Array<{ partition: number; offset: number; key: string; value: Record<string, unknown> }> = [];
+  if (remaining.size === 0) return records;
+  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 30_000);
+    void consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? '', value: codec.decode<Record<string, unknown>>(message.value!).value });
+        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
+        if (remaining.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return records;
+}

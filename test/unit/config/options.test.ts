@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configTableMarkdown, loadConfig } from '../../../src/config/index.js';
+
+describe('loadConfig', () => {
+  it('applies defaults and parses the environment', () => {
+    const config = loadConfig({ PORT: '9000', KAFKA_BROKERS: 'a:9092, b:9092', KAFKA_SSL: 'true', CALLSTREAM_TOPIC_PARTITIONS: '12' });
+    expect(config).toMatchObject({ port: 9000, kafkaBrokers: ['a:9092', 'b:9092'], kafkaSsl: true, topicPartitions: 12, maxBodyBytes: 1048576, warehouse: 'duckdb' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('rejects an unknown CALLSTREAM_ variable, naming it', () => {
+    expect(() => loadConfig({ CALLSTREAM_TOPIC_EVENT: 'x' })).toThrow(/Unknown setting CALLSTREAM_TOPIC_EVENT/);
+  });
+
+  it('rejects bad values, naming the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT="eighty"/);
+    expect(() => loadConfig({ KAFKA_SSL: 'maybe' })).toThrow(/KAFKA_SSL/);
+  });
+
+  it('requires SASL credentials with a SASL mechanism', () => {
+    expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' })).toThrow(/KAFKA_SASL_PASSWORD/);
+  });
+
+  it('is documented: the README holds the table rendered from the option list', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(configTableMarkdown());
+  });
+});
