@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, loadConnector, type BigQuerySettings, type Config } from '../config/index.js';
 import { CallstreamError, describeError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { duckDbPath, Pipeline, queryOverSocket, querySocketPath } from '../pipeline/index.js';
@@ -10,9 +10,9 @@ import { formatTable } from './format-table.js';
 const USAGE = `Usage: callstream <command> [options]
 
 Commands:
-  start                 Run the whole pipeline: local broker (unless KAFKA_BROKERS is set), receiver, sink into DuckDB.
+  start [--connector F]   Run the whole pipeline: local broker (unless KAFKA_BROKERS is set), receiver, sink.
   receiver              Run only the HTTP receiver (publishes to Kafka).
-  sink                  Run only the sink connector (Kafka -> warehouse).
+  sink [--connector F]  Run only the sink connector (Kafka -> warehouse), e.g. --connector connectors/bigquery-sink.json.
   query "<SQL>" [--json]  Run a read-only query on the embedded warehouse (through the running pipeline if there is one).
   help                  Show this text.
 
@@ -24,11 +24,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'start':
-        return await run({});
+        return await run(rest, {});
       case 'receiver':
-        return await run({ sink: false });
+        return await run(rest, { sink: false });
       case 'sink':
-        return await run({ receiver: false });
+        return await run(rest, { receiver: false });
       case 'query':
         return await query(rest);
       case undefined:
@@ -50,10 +50,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function run(parts: { receiver?: boolean; sink?: boolean }): Promise<number> {
-  const config = loadConfig();
+/** Config from the environment, overridden by a connector file (--connector or CALLSTREAM_CONNECTOR). */
+function configure(args: string[]): { config: Config; bigquery?: BigQuerySettings } {
+  const { values } = parseArgs({ args, options: { connector: { type: 'string' } }, allowPositionals: false });
+  const file = values.connector ?? loadConfig().connectorFile;
+  if (!file) return { config: loadConfig() };
+  const { connector, overrides } = loadConnector(file);
+  return { config: loadConfig(process.env, { ...overrides, connectorFile: file }), bigquery: connector.bigquery };
+}
+
+async function run(args: string[], parts: { receiver?: boolean; sink?: boolean }): Promise<number> {
+  const { config, bigquery } = configure(args);
   const logger = createLogger({ level: config.logLevel });
-  const pipeline = new Pipeline({ config, logger, ...parts });
+  const pipeline = new Pipeline({ config, logger, bigquery, ...parts });
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;

@@ -2,12 +2,12 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Partitioners, type Admin, type Producer } from 'kafkajs';
 import { AvroCodec, schemasDir } from '../codec/index.js';
-import type { Config } from '../config/index.js';
+import type { BigQuerySettings, Config } from '../config/index.js';
 import { createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { Receiver } from '../receiver/index.js';
 import { SinkConnector } from '../sink/index.js';
-import { DuckDbWarehouse, type Warehouse } from '../warehouse/index.js';
+import { createWarehouse, type Warehouse } from '../warehouse/index.js';
 import { querySocketPath, serveQueries } from './query-socket.js';
 
 export interface PipelineOptions {
@@ -16,8 +16,10 @@ export interface PipelineOptions {
   /** Which parts run in this process (default: all). */
   receiver?: boolean;
   sink?: boolean;
-  /** A warehouse to use instead of the one the config names (tests, BigQuery). */
+  /** A warehouse to use instead of the one the config names (tests). */
   warehouse?: Warehouse;
+  /** BigQuery settings from the connector file, when the config names BigQuery. */
+  bigquery?: BigQuerySettings;
   /** Start the local broker when KAFKA_BROKERS is unset (default true). */
   manageBroker?: boolean;
   /** Serve `callstream query` on the data folder's socket (default: when DuckDB is owned here). */
@@ -79,7 +81,7 @@ export class Pipeline {
 
     if (withSink) {
       this.ownsWarehouse = !this.options.warehouse;
-      this.warehouse = this.options.warehouse ?? (await DuckDbWarehouse.open(duckDbPath(config)));
+      this.warehouse = this.options.warehouse ?? (await createWarehouse(config, duckDbPath(config), this.options.bigquery, logger));
       this.sink = new SinkConnector({
         kafka,
         config,

@@ -13,11 +13,18 @@ export interface FlushStats {
   onRetry?: (info: { attempt: number; error: unknown }) => void;
 }
 
+/** A row the warehouse refused for good, with the reason: the sink dead-letters its record. */
+export interface RejectedRow {
+  spec: TableSpec;
+  row: Row;
+  error: CallstreamError;
+}
+
 interface Pending {
   rows: Map<TableSpec, Row[]>;
   count: number;
-  done: Promise<void>;
-  resolve: () => void;
+  done: Promise<RejectedRow[]>;
+  resolve: (rejected: RejectedRow[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -43,11 +50,14 @@ export class FlushCoordinator {
     private readonly stats: FlushStats = {},
   ) {}
 
-  /** Adds rows and resolves once they are written. */
-  add(rows: Map<TableSpec, Row[]>): Promise<void> {
+  /**
+   * Adds rows and resolves once they are written, with the rows the warehouse refused
+   * for good (found by bisecting the batch; the caller dead-letters them).
+   */
+  add(rows: Map<TableSpec, Row[]>): Promise<RejectedRow[]> {
     let count = 0;
     for (const list of rows.values()) count += list.length;
-    if (count === 0) return Promise.resolve();
+    if (count === 0) return Promise.resolve([]);
     if (this.stopController.signal.aborted) return Promise.reject(new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'The sink is stopping'));
     const pending = (this.pending ??= newPending());
     for (const [spec, list] of rows) {
@@ -76,6 +86,28 @@ export class FlushCoordinator {
     this.chain = this.chain.then(() => this.write(batch));
   }
 
+  /**
+   * Upserts rows; when the warehouse refuses them for good (SINK_ROW_REJECTED), bisects
+   * to find the rows at fault and returns those. If every row of a larger batch fails on
+   * its own, the fault is not in the rows (a broken table, a bug): the error is raised
+   * as retriable, so nothing is dead-lettered wholesale and the consumer waits.
+   */
+  private async upsertIsolating(spec: TableSpec, rows: Row[]): Promise<RejectedRow[]> {
+    try {
+      await this.warehouse.upsert(spec, rows);
+      return [];
+    } catch (err) {
+      if (!isCallstreamError(err, 'SINK_ROW_REJECTED')) throw err;
+      if (rows.length === 1) return [{ spec, row: rows[0], error: err }];
+      const middle = Math.ceil(rows.length / 2);
+      const rejected = [...(await this.upsertIsolating(spec, rows.slice(0, middle))), ...(await this.upsertIsolating(spec, rows.slice(middle)))];
+      if (rejected.length === rows.length) {
+        throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', `Every one of ${rows.length} rows was refused on its own: treating it as a warehouse fault, not bad rows`, { cause: err });
+      }
+      return rejected;
+    }
+  }
+
   private async write(batch: Pending): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.stopController.signal.aborted && attempt > 0) {
@@ -84,12 +116,13 @@ export class FlushCoordinator {
       }
       const started = Date.now();
       try {
-        for (const [spec, rows] of batch.rows) await this.warehouse.upsert(spec, rows);
-        this.stats.onWrite?.({ rows: batch.count, tables: batch.rows.size, ms: Date.now() - started });
-        batch.resolve();
+        const rejected: RejectedRow[] = [];
+        for (const [spec, rows] of batch.rows) rejected.push(...(await this.upsertIsolating(spec, rows)));
+        this.stats.onWrite?.({ rows: batch.count - rejected.length, tables: batch.rows.size, ms: Date.now() - started });
+        batch.resolve(rejected);
         return;
       } catch (err) {
-        if (isCallstreamError(err) && !err.retriable) {
+        if (isCallstreamError(err) && !err.retriable && err.code !== 'SINK_ROW_REJECTED') {
           batch.reject(err);
           return;
         }
@@ -103,9 +136,9 @@ export class FlushCoordinator {
 }
 
 function newPending(): Pending {
-  let resolve!: () => void;
+  let resolve!: (rejected: RejectedRow[]) => void;
   let reject!: (err: unknown) => void;
-  const done = new Promise<void>((res, rej) => {
+  const done = new Promise<RejectedRow[]>((res, rej) => {
     resolve = res;
     reject = rej;
   });

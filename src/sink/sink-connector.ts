@@ -96,6 +96,7 @@ export class SinkConnector {
     if (batch.messages.length === 0) return;
     const now = Date.now();
     const rows = new Map<TableSpec, Row[]>();
+    const sources = new Map<Row, KafkaMessage>();
     const dead: OutgoingMessage[] = [];
     for (const message of batch.messages) {
       const outcome = this.toRow(message, batch.partition, now);
@@ -103,6 +104,7 @@ export class SinkConnector {
         dead.push(this.deadLetter(message, batch.topic, batch.partition, outcome.reason, outcome.code));
         continue;
       }
+      sources.set(outcome.row, message);
       const list = rows.get(outcome.spec);
       if (list) list.push(outcome.row);
       else rows.set(outcome.spec, [outcome.row]);
@@ -111,7 +113,11 @@ export class SinkConnector {
 
     const beat = setInterval(() => heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     try {
-      await this.flusher.add(rows);
+      const rejected = await this.flusher.add(rows);
+      for (const { row, error } of rejected) {
+        const message = sources.get(row);
+        if (message) dead.push(this.deadLetter(message, batch.topic, batch.partition, describeError(error), error.code));
+      }
       if (dead.length > 0) {
         await this.deps.deadLetters.publish(dead);
         this.deps.stats?.onDeadLetter?.(dead.length);

@@ -3,13 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDbWarehouse, type TableSpec } from '../../src/warehouse/index.js';
+import { duckdbDialect } from '../support/dialects.js';
 import { warehouseContract } from './warehouse-contract.js';
 
-warehouseContract('duckdb', () => DuckDbWarehouse.open(join(mkdtempSync(join(tmpdir(), 'callstream-duck-')), 'w.duckdb')), {
-  table: (name) => name,
-  epochMs: (column) => `epoch_ms(${column})`,
-  jsonText: (column) => `CAST(${column} AS VARCHAR)`,
-});
+warehouseContract('duckdb', () => DuckDbWarehouse.open(join(mkdtempSync(join(tmpdir(), 'callstream-duck-')), 'w.duckdb')), duckdbDialect);
 
 describe('DuckDbWarehouse', () => {
   it('adds new nullable columns when the table spec gains them, keeping the rows', async () => {

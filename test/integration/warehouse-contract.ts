@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dialect } from '../support/dialects.js';
 import { CALL_EVENTS, CAMPAIGN_EVENTS, TABLES, type Row, type TableSpec, type Warehouse } from '../../src/warehouse/index.js';
-
-/** What differs between warehouses' SQL in the read-back queries. */
-export interface ContractDialect {
-  table(name: string): string;
-  epochMs(column: string): string;
-  jsonText(column: string): string;
-}
 
 const BASE = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -41,7 +35,7 @@ export function callRow(callId: string, offset: number, extra: Partial<Row> = {}
  * The contract every warehouse honours, run against DuckDB and BigQuery alike:
  * same inputs, same resulting rows.
  */
-export function warehouseContract(name: string, open: () => Promise<Warehouse>, dialect: ContractDialect): void {
+export function warehouseContract(name: string, open: () => Promise<Warehouse>, dialect: Dialect): void {
   describe(`warehouse contract: ${name}`, () => {
     let warehouse: Warehouse;
 
@@ -58,7 +52,7 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
       const list = ids.map((id) => `'${id}'`).join(', ');
       const rows = await warehouse.query(
         `SELECT ${spec.keyColumn} AS k, event_type, CAST(kafka_offset AS STRING) AS kafka_offset, ${dialect.epochMs('received_at')} AS received_ms, ` +
-          `${dialect.jsonText('payload')} AS payload FROM ${dialect.table(spec.name)} WHERE ${spec.keyColumn} IN (${list}) ORDER BY k, event_type`,
+          `${dialect.jsonText('payload')} AS payload FROM ${dialect.table(warehouse, spec.name)} WHERE ${spec.keyColumn} IN (${list}) ORDER BY k, event_type`,
       );
       return rows.map((r) => ({ ...r, received_ms: Number(r.received_ms), payload: JSON.parse(String(r.payload)) }));
     }
@@ -66,7 +60,7 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
     it('inserts new keys with typed and JSON columns', async () => {
       await warehouse.upsert(CALL_EVENTS, [callRow('c-insert', 3)]);
       const rows = await warehouse.query(
-        `SELECT call_id, voice_session_id, direction, ${dialect.jsonText('extracted_data')} AS extracted, ${dialect.epochMs('event_time')} AS event_ms FROM ${dialect.table('call_events')} WHERE call_id = 'c-insert'`,
+        `SELECT call_id, voice_session_id, direction, ${dialect.jsonText('extracted_data')} AS extracted, ${dialect.epochMs('event_time')} AS event_ms FROM ${dialect.table(warehouse, 'call_events')} WHERE call_id = 'c-insert'`,
       );
       expect(rows).toHaveLength(1);
       expect(Number(rows[0].voice_session_id)).toBe(9003);
@@ -104,7 +98,7 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
     it('leaves the table unchanged when the same batch is replayed', async () => {
       const batch = [callRow('c-replay-1', 30), callRow('c-replay-2', 31), callRow('c-replay-1', 32)];
       await warehouse.upsert(CALL_EVENTS, batch);
-      const checksum = `SELECT call_id, CAST(kafka_offset AS STRING) AS o, ${dialect.epochMs('ingested_at')} AS ing, ${dialect.jsonText('payload')} AS p FROM ${dialect.table('call_events')} ORDER BY call_id, event_type`;
+      const checksum = `SELECT call_id, CAST(kafka_offset AS STRING) AS o, ${dialect.epochMs('ingested_at')} AS ing, ${dialect.jsonText('payload')} AS p FROM ${dialect.table(warehouse, 'call_events')} ORDER BY call_id, event_type`;
       const before = await warehouse.query(checksum);
       await warehouse.upsert(CALL_EVENTS, batch.map((r) => ({ ...r, ingested_at: BASE + 9_999_999 })));
       expect(await warehouse.query(checksum)).toEqual(before);

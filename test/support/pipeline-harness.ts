@@ -108,3 +108,40 @@ export async function readTopic(topic: string, codec = AvroCodec.fromDirectory(s
   await consumer.disconnect();
   return records;
 }
+
+/** Committed offsets of a group against the topic's end offsets. */
+export async function groupProgress(groupId: string, topic: string): Promise<{ committed: number; end: number; perPartition: Array<{ partition: number; committed: number; end: number }> }> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const perPartition = ends.map((e) => {
+      const c = offsets?.partitions.find((p) => p.partition === e.partition);
+      return { partition: e.partition, committed: Math.max(0, Number(c?.offset ?? -1)), end: Number(e.high) };
+    });
+    return {
+      committed: perPartition.reduce((n, p) => n + p.committed, 0),
+      end: perPartition.reduce((n, p) => n + p.end, 0),
+      perPartition,
+    };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the group has committed everything in the topic. */
+export async function waitForCaughtUp(groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(() => groupProgress(groupId, topic), (p) => p.committed === p.end && p.end > 0, timeoutMs, `${groupId} to commit all of ${topic}`);
+}
+
+/** Rewinds a group (with no active members) to the earliest offsets: a full replay. */
+export async function rewindToEarliest(groupId: string, topic: string): Promise<void> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    await admin.resetOffsets({ groupId, topic, earliest: true });
+  } finally {
+    await admin.disconnect();
+  }
+}

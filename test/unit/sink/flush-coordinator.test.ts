@@ -12,7 +12,9 @@ class FakeWarehouse implements Warehouse {
   failuresLeft = 0;
   error: Error = new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE');
   async ensureTables(): Promise<void> {}
+  rejectIds = new Set<string>();
   async upsert(_spec: TableSpec, rows: Row[]): Promise<void> {
+    if (rows.some((r) => this.rejectIds.has(String(r.call_id)))) throw new CallstreamError('SINK_ROW_REJECTED', 'bad value');
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       throw this.error;
@@ -52,12 +54,34 @@ describe('FlushCoordinator', () => {
     expect(warehouse.writes).toHaveLength(1);
   });
 
-  it('rejects on a permanent error and when stopped during an outage', async () => {
+  it('finds the rows the warehouse refuses for good and writes the rest', async () => {
+    const warehouse = new FakeWarehouse();
+    warehouse.rejectIds = new Set(['bad1', 'bad2']);
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 0 }, logger);
+    const rejected = await flusher.add(rows('a', 'bad1', 'b', 'c', 'bad2', 'd'));
+    expect(rejected.map((r) => r.row.call_id).sort()).toEqual(['bad1', 'bad2']);
+    expect(rejected[0].error.code).toBe('SINK_ROW_REJECTED');
+    expect(warehouse.writes.flat().map((r) => r.call_id).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('does not dead-letter a whole batch: when every row is refused it waits and retries', async () => {
+    const warehouse = new FakeWarehouse();
+    warehouse.rejectIds = new Set(['x', 'y']);
+    const retries: number[] = [];
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 0 }, logger, { onRetry: ({ attempt }) => retries.push(attempt) });
+    const pending = flusher.add(rows('x', 'y'));
+    setTimeout(() => flusher.stop(), 300);
+    await expect(pending).rejects.toMatchObject({ code: 'SINK_WAREHOUSE_UNAVAILABLE' });
+    expect(retries.length).toBeGreaterThan(0);
+    expect(warehouse.writes).toHaveLength(0);
+  });
+
+  it('rejects on a non-retriable error and when stopped during an outage', async () => {
     const warehouse = new FakeWarehouse();
     warehouse.failuresLeft = 1;
-    warehouse.error = new CallstreamError('SINK_ROW_REJECTED');
+    warehouse.error = new CallstreamError('CFG_INVALID');
     const flusher = new FlushCoordinator(warehouse, { maxRecords: 1, intervalMs: 0 }, logger);
-    await expect(flusher.add(rows('a'))).rejects.toMatchObject({ code: 'SINK_ROW_REJECTED' });
+    await expect(flusher.add(rows('a'))).rejects.toMatchObject({ code: 'CFG_INVALID' });
 
     warehouse.failuresLeft = 1_000;
     warehouse.error = new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE');

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { CallstreamError } from '../errors.js';
+import type { OptionKey } from './options.js';
+
+/**
+ * A sink connector config (connectors/*.json), in the spirit of Kafka Connect: which
+ * topic and group it reads, how it flushes, and the warehouse it writes. Unknown keys
+ * are rejected, naming the key.
+ */
+const bigQuerySettings = z.strictObject({
+  projectId: z.string().min(1).describe('Google Cloud project of the dataset.'),
+  dataset: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, 'expected letters, digits and underscores'),
+  location: z.string().default('US').describe('Dataset location, e.g. US, EU, europe-west1.'),
+  tablePrefix: z.string().regex(/^[A-Za-z0-9_]*$/).default('').describe('Prefix for the table names (call_events, ...).'),
+  createTables: z.boolean().default(true).describe('Create the dataset and tables when missing; add new nullable columns.'),
+  partitionExpirationDays: z.number().int().positive().nullable().default(null),
+  mergeLookbackDays: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Bound the MERGE scan to partitions this many days before the batch\'s oldest event_time (0: scan all).'),
+  maxConcurrentMerges: z.number().int().min(1).max(2).default(2).describe('MERGE statements in flight per table (BigQuery runs 2 at most).'),
+  maxRequestBytes: z.number().int().min(10_000).max(10_000_000).default(8_000_000).describe('Largest MERGE request (rows as a parameter); BigQuery\'s limit is 10 MB.'),
+  credentials: z
+    .union([z.literal('adc'), z.literal('none'), z.strictObject({ keyFile: z.string().min(1) })])
+    .default('adc')
+    .describe('"adc" (Application Default Credentials), {"keyFile": "..."} or "none" (emulators).'),
+  apiEndpoint: z.string().url().optional().describe('Another REST endpoint, e.g. an emulator at http://127.0.0.1:9050.'),
+});
+
+export type BigQuerySettings = z.output<typeof bigQuerySettings>;
+
+const connectorSchema = z.strictObject({
+  name: z.string().min(1),
+  warehouse: z.enum(['duckdb', 'bigquery']),
+  topic: z.string().min(1).optional(),
+  consumerGroup: z.string().min(1).optional(),
+  flush: z.strictObject({ maxRecords: z.number().int().min(1).optional(), intervalMs: z.number().int().min(0).optional() }).optional(),
+  dataDir: z.string().optional(),
+  bigquery: bigQuerySettings.optional(),
+});
+
+export type ConnectorConfig = z.output<typeof connectorSchema>;
+
+/** Parses a connector file; returns it plus the option overrides it implies. */
+export function loadConnector(path: string): { connector: ConnectorConfig; overrides: Partial<Record<OptionKey, unknown>> } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new CallstreamError('CFG_INVALID', `Cannot read connector file ${path}: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = connectorSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new CallstreamError('CFG_INVALID', `Connector file ${path}: ${problems}`);
+  }
+  const connector = parsed.data;
+  if (connector.warehouse === 'bigquery' && !connector.bigquery) {
+    throw new CallstreamError('CFG_INVALID', `Connector file ${path}: warehouse "bigquery" needs a "bigquery" section`);
+  }
+  const overrides: Partial<Record<OptionKey, unknown>> = { warehouse: connector.warehouse };
+  if (connector.topic) overrides.topicEvents = connector.topic;
+  if (connector.consumerGroup) overrides.consumerGroup = connector.consumerGroup;
+  if (connector.flush?.maxRecords !== undefined) overrides.flushMaxRecords = connector.flush.maxRecords;
+  if (connector.flush?.intervalMs !== undefined) overrides.flushIntervalMs = connector.flush.intervalMs;
+  if (connector.dataDir) overrides.dataDir = connector.dataDir;
+  return { connector, overrides };
+}
+
+/** Parses BigQuery settings given in code (tests, embedding). */
+export function parseBigQuerySettings(input: unknown): BigQuerySettings {
+  return bigQuerySettings.parse(input);
+}

@@ -1,0 +1,32 @@
+import type { Column, ColumnType, TableSpec } from '../tables.js';
+import { NEWER_SQL } from '../warehouse.js';
+
+/** BigQuery types of the @rows struct fields: JSON travels as STRING and is parsed in SQL. */
+const PARAM_TYPE: Record<ColumnType, string> = { STRING: 'STRING', INT64: 'INT64', TIMESTAMP: 'TIMESTAMP', JSON: 'STRING' };
+
+export const quoteId = (name: string) => `\`${name.replace(/`/g, '')}\``;
+
+export function rowsParamTypes(spec: TableSpec): Record<string, string> {
+  return Object.fromEntries(spec.columns.map((c) => [c.name, PARAM_TYPE[c.type]]));
+}
+
+function sourceExpr(c: Column): string {
+  return c.type === 'JSON' ? `PARSE_JSON(r.${quoteId(c.name)}) AS ${quoteId(c.name)}` : `r.${quoteId(c.name)}`;
+}
+
+/**
+ * One MERGE per flush and table, staging the batch as an ARRAY<STRUCT> query parameter
+ * (@rows) instead of insertAll (rows in the streaming buffer cannot be MERGEd) or a load
+ * job (1,500 per table per day). With lookbackDays > 0 the target is bounded to the
+ * partitions from @min_event_time minus that many days, so the scan stays small.
+ */
+export function mergeSql(tableRef: string, spec: TableSpec, lookbackDays: number): string {
+  const key = quoteId(spec.keyColumn);
+  const nonKey = spec.columns.filter((c) => c.name !== spec.keyColumn && c.name !== 'event_type');
+  const prune = lookbackDays > 0 ? `\n  AND T.event_time >= TIMESTAMP_SUB(@min_event_time, INTERVAL ${lookbackDays} DAY)` : '';
+  return `MERGE ${tableRef} T
+USING (SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM UNNEST(@rows) AS r) S
+ON T.${key} = S.${key} AND T.event_type = S.event_type${prune}
+WHEN MATCHED AND ${NEWER_SQL} THEN UPDATE SET ${nonKey.map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
+WHEN NOT MATCHED THEN INSERT (${spec.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES (${spec.columns.map((c) => `S.${quoteId(c.name)}`).join(', ')})`;
+}

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { classifyBigQueryError } from '../../../../src/warehouse/index.js';
+
+const apiError = (code: number | string, reason?: string, message = 'boom') => Object.assign(new Error(message), { code, errors: reason ? [{ reason, message }] : [] });
+
+describe('classifyBigQueryError', () => {
+  it.each([
+    [apiError(429, 'rateLimitExceeded'), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(500, 'backendError'), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(503), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(400, 'jobInternalError'), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(400, 'invalidQuery', 'Could not serialize access to table p.d.t due to concurrent update'), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError('ECONNREFUSED', undefined, 'connect ECONNREFUSED 127.0.0.1:9050'), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(403, 'accessDenied'), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(400, 'invalidQuery', 'Invalid timestamp'), 'SINK_ROW_REJECTED'],
+    [apiError(400, 'invalid'), 'SINK_ROW_REJECTED'],
+  ])('%s -> %s', (err, code) => {
+    const mapped = classifyBigQueryError(err, 'MERGE');
+    expect(mapped.code).toBe(code);
+    expect(mapped.cause).toBe(err);
+  });
+});
