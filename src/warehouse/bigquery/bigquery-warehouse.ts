@@ -39,7 +39,7 @@ export class BigQueryWarehouse implements Warehouse {
   private readonly slots = new Map<string, Semaphore>();
 
   constructor(
-    private readonly settings: BigQuerySettings,
+    readonly settings: BigQuerySettings,
     private readonly logger: Logger,
   ) {
     const options: BigQueryOptions = { projectId: settings.projectId, location: settings.location };

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_NAMES } from '../../src/codec/index.js';
+import { sampleEventRecord } from '../support/fixtures.js';
+import { startTestPipeline, testKafka, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';
+
+let t: Awaited<ReturnType<typeof startTestPipeline>>;
+
+beforeAll(async () => {
+  t = await startTestPipeline({ receiver: false });
+});
+afterAll(async () => {
+  await t?.pipeline.stop();
+});
+
+async function readRaw(topic: string) {
+  const kafka = testKafka();
+  const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}` });
+  const messages: Array<{ key: string; value: string; headers: Record<string, string> }> = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      messages.push({ key: String(message.key), value: String(message.value), headers });
+    },
+  });
+  return { messages, stop: () => consumer.disconnect() };
+}
+
+describe('sink dead-letter topic', () => {
+  it('sends undecodable records there with the error in the headers and carries on', async () => {
+    const producer = testKafka().producer();
+    await producer.connect();
+    const good = (id: string) => t.pipeline.codec.encode(SCHEMA_NAMES.callaroEvent, sampleEventRecord({ call_id: id, entity_id: id }));
+    await producer.send({
+      topic: t.config.topicEvents,
+      messages: [
+        { key: 'ok-1', value: good('ok-1'), partition: 0 },
+        { key: 'garbage', value: Buffer.from('{"not":"avro"}'), partition: 0 },
+        { key: 'ok-2', value: good('ok-2'), partition: 0 },
+      ],
+    });
+    await producer.disconnect();
+
+    await waitForCaughtUp(t.config.consumerGroup, t.config.topicEvents);
+    const rows = await t.pipeline.warehouse!.query('SELECT call_id FROM call_events ORDER BY call_id');
+    expect(rows).toEqual([{ call_id: 'ok-1' }, { call_id: 'ok-2' }]);
+
+    const dlq = await readRaw(t.config.topicDeadLetter);
+    try {
+      await waitFor(async () => dlq.messages.length, (n) => n >= 1, 20_000, 'the dead letter');
+      expect(dlq.messages).toHaveLength(1);
+      expect(dlq.messages[0]).toMatchObject({
+        key: 'garbage',
+        value: '{"not":"avro"}',
+        headers: { 'callstream-error-code': 'CODEC_BAD_FRAME', 'callstream-source-topic': t.config.topicEvents, 'callstream-source-partition': '0', 'callstream-source-offset': '1' },
+      });
+    } finally {
+      await dlq.stop();
+    }
+  });
+});
