@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, loadConnector, type BigQuerySettings, type Config } from '../config/index.js';
 import { CallstreamError, describeError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { duckDbPath, Pipeline, queryOverSocket, querySocketPath } from '../pipeline/index.js';
 import { DuckDbWarehouse } from '../warehouse/index.js';
+import { createKafka } from '../kafka/index.js';
+import { applyReplay, assertGroupInactive, formatPlan, parseOffsets, planReplay, type ReplayTarget } from '../replay/index.js';
 import { formatTable } from './format-table.js';
 
 const USAGE = `Usage: callstream <command> [options]
@@ -13,6 +16,8 @@ Commands:
   start [--connector F]   Run the whole pipeline: local broker (unless KAFKA_BROKERS is set), receiver, sink.
   receiver              Run only the HTTP receiver (publishes to Kafka).
   sink [--connector F]  Run only the sink connector (Kafka -> warehouse), e.g. --connector connectors/bigquery-sink.json.
+  replay (--to-earliest | --from <ISO time> | --offsets <p>:<o>,...) [--topic T] [--group G] [--dry-run] [--yes]
+                        Rewind the sink's consumer group to reprocess records (the sink must be stopped).
   query "<SQL>" [--json]  Run a read-only query on the embedded warehouse (through the running pipeline if there is one).
   help                  Show this text.
 
@@ -31,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
         return await run(rest, { receiver: false });
       case 'query':
         return await query(rest);
+      case 'replay':
+        return await replay(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -116,4 +123,70 @@ async function query(args: string[]): Promise<number> {
   }
   console.log(values.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
   return 0;
+}
+
+async function replay(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'to-earliest': { type: 'boolean', default: false },
+      from: { type: 'string' },
+      offsets: { type: 'string' },
+      topic: { type: 'string' },
+      group: { type: 'string' },
+      connector: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+    },
+  });
+  const chosen = [values['to-earliest'], values.from !== undefined, values.offsets !== undefined].filter(Boolean).length;
+  if (chosen !== 1) {
+    console.error('Usage: callstream replay (--to-earliest | --from <ISO time> | --offsets <partition>:<offset>,...) [--topic T] [--group G] [--dry-run] [--yes]');
+    return 2;
+  }
+  let target: ReplayTarget;
+  if (values['to-earliest']) target = { kind: 'earliest' };
+  else if (values.from !== undefined) {
+    const at = new Date(values.from);
+    if (Number.isNaN(at.getTime())) throw new CallstreamError('CFG_INVALID', `--from: expected an ISO time such as 2026-11-27T09:00:00Z, got "${values.from}"`);
+    target = { kind: 'time', at };
+  } else target = { kind: 'offsets', offsets: parseOffsets(values.offsets!) };
+
+  const { config } = configure(values.connector ? ['--connector', values.connector] : []);
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  const groupId = values.group ?? config.consumerGroup;
+  const topic = values.topic ?? config.topicEvents;
+  const admin = createKafka(config, logger, '-replay').admin();
+  await admin.connect();
+  try {
+    await assertGroupInactive(admin, groupId);
+    const plan = await planReplay(admin, groupId, topic, target);
+    console.log(formatPlan(plan));
+    if (values['dry-run']) {
+      console.log('Dry run: nothing changed.');
+      return 0;
+    }
+    if (!values.yes && !(await confirm('Rewind the group now? [y/N] '))) {
+      console.log('Nothing changed.');
+      return 1;
+    }
+    await applyReplay(admin, plan);
+    console.log(`Rewound ${groupId}. Start the sink (npm start or callstream sink) to reprocess; its /metrics show the progress (callstream_sink_consumer_lag).`);
+    return 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    console.error('Not a terminal: pass --yes to confirm (or --dry-run to look only).');
+    return false;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

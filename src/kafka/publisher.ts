@@ -23,6 +23,8 @@ export interface PublisherOptions {
   maxBatchBytes?: number;
   /** Bytes waiting at most; beyond it publishes fail fast (the receiver answers 503). */
   maxQueuedBytes?: number;
+  /** Called when the broker did not acknowledge a produce request. */
+  onError?: (err: unknown) => void;
 }
 
 /**
@@ -114,6 +116,7 @@ export class Publisher {
       for (const w of batch) w.resolve();
     } catch (cause) {
       this.logger.warn({ err: cause, requests: batch.length }, 'publish failed');
+      this.options.onError?.(cause);
       const err = new CallstreamError('KAFKA_UNAVAILABLE', 'The broker did not acknowledge the write', { cause });
       for (const w of batch) w.reject(err);
     }

@@ -5,6 +5,7 @@ import { AvroCodec, schemasDir } from '../codec/index.js';
 import type { BigQuerySettings, Config } from '../config/index.js';
 import { createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
+import { Metrics } from '../metrics/index.js';
 import { Receiver } from '../receiver/index.js';
 import { SinkConnector } from '../sink/index.js';
 import { createWarehouse, type Warehouse } from '../warehouse/index.js';
@@ -36,6 +37,7 @@ export class Pipeline {
   sink?: SinkConnector;
   warehouse?: Warehouse;
   readonly codec = AvroCodec.fromDirectory(schemasDir());
+  readonly metrics = new Metrics();
   private producer?: Producer;
   private publisher?: Publisher;
   private admin?: Admin;
@@ -77,7 +79,7 @@ export class Pipeline {
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
     await this.producer.connect();
     this.producerConnected = true;
-    this.publisher = new Publisher(this.producer, logger, { lingerMs: config.publishLingerMs });
+    this.publisher = new Publisher(this.producer, logger, { lingerMs: config.publishLingerMs, onError: () => this.metrics.publishErrors.inc() });
 
     if (withSink) {
       this.ownsWarehouse = !this.options.warehouse;
@@ -88,6 +90,7 @@ export class Pipeline {
         codec: this.codec,
         warehouse: this.warehouse,
         deadLetters: this.publisher,
+        metrics: this.metrics,
         logger: logger.child({ component: 'sink' }),
         onFatal: () => void this.stop().then(() => process.exit(1)),
       });
@@ -96,14 +99,14 @@ export class Pipeline {
         this.querySocket = await serveQueries(querySocketPath(resolve(config.dataDir)), this.warehouse, logger);
       }
     }
-    if (withReceiver) {
-      this.receiver = new Receiver({
-        ctx: { config, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }) },
-        readiness: () => this.readiness(),
-      });
-      const address = await this.receiver.listen();
-      logger.info({ url: `http://${address.address}:${address.port}` }, 'receiver listening');
-    }
+    // A sink-only process still serves /healthz, /readyz and /metrics on PORT.
+    this.receiver = new Receiver({
+      ctx: { config, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }), metrics: this.metrics },
+      readiness: () => this.readiness(),
+      webhooks: withReceiver,
+    });
+    const address = await this.receiver.listen();
+    logger.info({ url: `http://${address.address}:${address.port}`, webhooks: withReceiver }, withReceiver ? 'receiver listening' : 'health and metrics listening');
     await this.waitUntilReady(30_000);
     logger.info({ readiness: this.readiness().components }, 'callstream is ready');
   }

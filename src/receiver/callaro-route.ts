@@ -72,8 +72,8 @@ export async function handleCallaroWebhook(ctx: RouteContext, req: IncomingMessa
   });
 
   await publishThenAnswer(ctx, res, messages, problem ?? { status: 202, body: { status: 'accepted', request_id: requestId, key: accepted!.entityId, event: accepted!.event.event } }, tooLarge);
-  if (accepted && !problem) ctx.hooks?.onAccepted?.(accepted);
-  if (problem) ctx.hooks?.onRejected?.(problem.code);
+  if (res.statusCode === 202 && accepted) ctx.metrics.eventsPublished.inc({ family: accepted.family });
+  if (problem && res.statusCode === problem.status) ctx.metrics.rejected.inc({ code: problem.code });
 }
 
 function jsonOrNull(value: unknown): string | null {

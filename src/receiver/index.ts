@@ -1,5 +1,5 @@
 export { Receiver, type Readiness, type ReceiverOptions } from './server.js';
 export { CALLARO_PATH } from './callaro-route.js';
-export { type RouteContext, type ReceiverHooks } from './route-context.js';
+export { type RouteContext } from './route-context.js';
 export { auditHeaders, type RawRequestRecord } from './audit.js';
 export { parseJsonObject, isJsonContentType } from './parse-json.js';

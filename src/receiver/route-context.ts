@@ -1,18 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import type { AvroCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
-import { CallstreamError, type ErrorCode } from '../errors.js';
-import type { ValidEvent } from '../events/index.js';
+import { CallstreamError } from '../errors.js';
 import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/index.js';
 
 /** Seconds a client is asked to wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
-
-export interface ReceiverHooks {
-  onAccepted?: (event: ValidEvent) => void;
-  onRejected?: (code: ErrorCode) => void;
-}
 
 /** What a route handler needs, passed inward once. */
 export interface RouteContext {
@@ -20,7 +15,7 @@ export interface RouteContext {
   codec: AvroCodec;
   publisher: Publisher;
   logger: Logger;
-  hooks?: ReceiverHooks;
+  metrics: Metrics;
 }
 
 export type Answer = CallstreamError | { status: number; body: unknown };
@@ -65,7 +60,7 @@ export async function publishThenAnswer(
   } catch (cause) {
     const err = cause instanceof CallstreamError && cause.code === 'RCV_BROKER_UNAVAILABLE' ? cause : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause });
     ctx.logger.warn({ err: cause, code: err.code }, 'answering 503: records not acknowledged');
-    ctx.hooks?.onRejected?.(err.code);
+    ctx.metrics.rejected.inc({ code: err.code });
     sendError(res, err, headers);
     return;
   } finally {

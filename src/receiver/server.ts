@@ -12,6 +12,8 @@ export interface Readiness {
 
 export interface ReceiverOptions {
   ctx: RouteContext;
+  /** Serve the webhook routes (false: only /healthz, /readyz and /metrics, for a sink-only process). */
+  webhooks?: boolean;
   /** Whether every dependency is connected (the receiver's own listening state is added). */
   readiness: () => Readiness;
 }
@@ -31,7 +33,11 @@ export class Receiver {
 
   constructor(private readonly options: ReceiverOptions) {
     const { ctx } = options;
-    this.route('POST', CALLARO_PATH, (req, res, id) => handleCallaroWebhook(ctx, req, res, id));
+    if (options.webhooks ?? true) this.route('POST', CALLARO_PATH, (req, res, id) => handleCallaroWebhook(ctx, req, res, id));
+    this.route('GET', '/metrics', async (_req, res) => {
+      const { contentType, body } = await ctx.metrics.render();
+      res.writeHead(200, { 'content-type': contentType }).end(body);
+    });
     this.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
     this.route('GET', '/readyz', (_req, res) => {
       const r = this.readiness();
@@ -85,6 +91,12 @@ export class Receiver {
     res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
     const byMethod = this.routes.get(path);
+    const started = process.hrtime.bigint();
+    const route = byMethod ? path : 'unmatched';
+    res.once('finish', () => {
+      this.options.ctx.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      this.options.ctx.metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
     if (!byMethod) return this.refuse(req, res, new CallstreamError('RCV_NOT_FOUND', `No route ${path}; webhooks go to POST ${CALLARO_PATH}.`));
     const handler = byMethod.get(req.method ?? '');
     if (!handler) {

@@ -1,6 +1,6 @@
 import { CallstreamError, describeError, isCallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Row, TableSpec, Warehouse } from '../warehouse/index.js';
+import { newestPerKey, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import { backoffDelay, sleep } from './backoff.js';
 
 export interface FlushOptions {
@@ -9,7 +9,8 @@ export interface FlushOptions {
 }
 
 export interface FlushStats {
-  onWrite?: (info: { rows: number; tables: number; ms: number }) => void;
+  /** After each successful write: rows written, rows of which changed the table, duplicates dropped before, receipt times of the rows. */
+  onWrite?: (info: { rows: number; changed: number; duplicates: number; ms: number; receivedAt: number[] }) => void;
   onRetry?: (info: { attempt: number; error: unknown }) => void;
 }
 
@@ -92,19 +93,20 @@ export class FlushCoordinator {
    * its own, the fault is not in the rows (a broken table, a bug): the error is raised
    * as retriable, so nothing is dead-lettered wholesale and the consumer waits.
    */
-  private async upsertIsolating(spec: TableSpec, rows: Row[]): Promise<RejectedRow[]> {
+  private async upsertIsolating(spec: TableSpec, rows: Row[]): Promise<{ changed: number; rejected: RejectedRow[] }> {
     try {
-      await this.warehouse.upsert(spec, rows);
-      return [];
+      return { changed: await this.warehouse.upsert(spec, rows), rejected: [] };
     } catch (err) {
       if (!isCallstreamError(err, 'SINK_ROW_REJECTED')) throw err;
-      if (rows.length === 1) return [{ spec, row: rows[0], error: err }];
+      if (rows.length === 1) return { changed: 0, rejected: [{ spec, row: rows[0], error: err }] };
       const middle = Math.ceil(rows.length / 2);
-      const rejected = [...(await this.upsertIsolating(spec, rows.slice(0, middle))), ...(await this.upsertIsolating(spec, rows.slice(middle)))];
+      const left = await this.upsertIsolating(spec, rows.slice(0, middle));
+      const right = await this.upsertIsolating(spec, rows.slice(middle));
+      const rejected = [...left.rejected, ...right.rejected];
       if (rejected.length === rows.length) {
         throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', `Every one of ${rows.length} rows was refused on its own: treating it as a warehouse fault, not bad rows`, { cause: err });
       }
-      return rejected;
+      return { changed: left.changed + right.changed, rejected };
     }
   }
 
@@ -117,8 +119,18 @@ export class FlushCoordinator {
       const started = Date.now();
       try {
         const rejected: RejectedRow[] = [];
-        for (const [spec, rows] of batch.rows) rejected.push(...(await this.upsertIsolating(spec, rows)));
-        this.stats.onWrite?.({ rows: batch.count - rejected.length, tables: batch.rows.size, ms: Date.now() - started });
+        let written = 0;
+        let changed = 0;
+        const receivedAt: number[] = [];
+        for (const [spec, rows] of batch.rows) {
+          const unique = newestPerKey(spec, rows);
+          const outcome = await this.upsertIsolating(spec, unique);
+          rejected.push(...outcome.rejected);
+          changed += outcome.changed;
+          written += unique.length - outcome.rejected.length;
+          for (const row of unique) receivedAt.push(Number(row.received_at));
+        }
+        this.stats.onWrite?.({ rows: written, changed, duplicates: batch.count - written - rejected.length, ms: Date.now() - started, receivedAt });
         batch.resolve(rejected);
         return;
       } catch (err) {

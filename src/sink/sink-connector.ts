@@ -5,7 +5,8 @@ import { describeError, isCallstreamError } from '../errors.js';
 import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
-import { FlushCoordinator, type FlushStats } from './flush-coordinator.js';
+import type { Metrics } from '../metrics/index.js';
+import { FlushCoordinator } from './flush-coordinator.js';
 import { toRow, type CallaroEventRecord } from './rows.js';
 
 const HEARTBEAT_EVERY_MS = 3_000;
@@ -18,7 +19,7 @@ export interface SinkDeps {
   /** Publishes dead-letter records (acks=all). */
   deadLetters: Publisher;
   logger: Logger;
-  stats?: FlushStats & { onDeadLetter?: (count: number) => void; onBatch?: (records: number) => void };
+  metrics: Metrics;
   /** Called when the consumer crashed for good, so the process can stop. */
   onFatal?: (err: unknown) => void;
 }
@@ -45,7 +46,19 @@ export class SinkConnector {
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
     });
-    this.flusher = new FlushCoordinator(deps.warehouse, { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs }, logger, deps.stats);
+    const m = deps.metrics;
+    this.flusher = new FlushCoordinator(deps.warehouse, { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs }, logger, {
+      onWrite: ({ rows, changed, duplicates, ms, receivedAt }) => {
+        m.batches.inc();
+        m.rowsUpserted.inc(rows);
+        m.duplicates.inc(duplicates);
+        m.replayed.inc(rows - changed);
+        m.writeDuration.observe(ms / 1000);
+        const now = Date.now();
+        for (const at of receivedAt) m.endToEnd.observe((now - at) / 1000);
+      },
+      onRetry: () => m.retries.inc(),
+    });
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.joined = true;
@@ -109,7 +122,7 @@ export class SinkConnector {
       if (list) list.push(outcome.row);
       else rows.set(outcome.spec, [outcome.row]);
     }
-    this.deps.stats?.onBatch?.(batch.messages.length);
+    this.deps.metrics.recordsConsumed.inc(batch.messages.length);
 
     const beat = setInterval(() => heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     try {
@@ -120,7 +133,7 @@ export class SinkConnector {
       }
       if (dead.length > 0) {
         await this.deps.deadLetters.publish(dead);
-        this.deps.stats?.onDeadLetter?.(dead.length);
+        this.deps.metrics.deadLettered.inc(dead.length);
         this.deps.logger.warn({ count: dead.length, partition: batch.partition }, 'records sent to the dead-letter topic');
       }
     } finally {
@@ -130,6 +143,8 @@ export class SinkConnector {
     const last = batch.lastOffset();
     resolveOffset(last);
     await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    const behind = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
+    this.deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, behind));
   }
 
   private toRow(message: KafkaMessage, partition: number, now: number): { spec: TableSpec; row: Row } | { reason: string; code: string } {

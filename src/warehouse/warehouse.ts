@@ -11,7 +11,8 @@ import type { Row, TableSpec } from './tables.js';
 export interface Warehouse {
   readonly kind: 'duckdb' | 'bigquery';
   ensureTables(specs: readonly TableSpec[]): Promise<void>;
-  upsert(spec: TableSpec, rows: Row[]): Promise<void>;
+  /** Returns how many rows it changed (inserted or replaced); the rest were not newer. */
+  upsert(spec: TableSpec, rows: Row[]): Promise<number>;
   /** Runs a read-only SQL statement and returns JSON-safe row objects. */
   query(sql: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;

@@ -58,5 +58,12 @@ describe('sink dead-letter topic', () => {
     } finally {
       await dlq.stop();
     }
+
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^callstream_sink_records_consumed_total 3$/m);
+    expect(metrics).toMatch(/^callstream_sink_dead_lettered_total 1$/m);
+    expect(metrics).toMatch(/^callstream_sink_rows_upserted_total 2$/m);
+    expect(metrics).toMatch(new RegExp(`^callstream_sink_consumer_lag\\{topic="${t.config.topicEvents.replace(/\./g, '\\.')}",partition="0"\\} 0$`, 'm'));
+    expect(metrics).toMatch(/^callstream_end_to_end_delay_seconds_count 2$/m);
   });
 });

@@ -3,6 +3,7 @@ import { AvroCodec, SCHEMA_NAMES, schemasDir } from '../../src/codec/index.js';
 import { loadConfig, type OptionKey } from '../../src/config/index.js';
 import type { OutgoingMessage, Publisher } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
+import { Metrics } from '../../src/metrics/index.js';
 import { Receiver } from '../../src/receiver/index.js';
 
 /** A publisher that keeps what it is given (or fails / hangs on demand): for receiver unit tests. */
@@ -24,8 +25,9 @@ export const codec = AvroCodec.fromDirectory(schemasDir());
 export async function startTestReceiver(overrides: Partial<Record<OptionKey, unknown>> = {}) {
   const config = loadConfig({}, { port: 0, publishTimeoutMs: 300, ...overrides });
   const publisher = new MemoryPublisher();
+  const metrics = new Metrics({ defaultMetrics: false });
   const receiver = new Receiver({
-    ctx: { config, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }) },
+    ctx: { config, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics },
     readiness: () => ({ ready: true, components: { producer: true } }),
   });
   const address: AddressInfo = await receiver.listen();
@@ -34,6 +36,7 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
     publisher.messages.filter((m) => m.topic === topic).map((m) => codec.decode<Record<string, unknown>>(m.value).value);
   return {
     config,
+    metrics,
     receiver,
     publisher,
     url,

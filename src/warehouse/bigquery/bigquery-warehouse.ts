@@ -113,17 +113,18 @@ export class BigQueryWarehouse implements Warehouse {
     this.logger.info({ table: this.tableName(spec), added: added.map((c) => c.name) }, 'added BigQuery columns');
   }
 
-  async upsert(spec: TableSpec, rows: Row[]): Promise<void> {
+  async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
     const unique = newestPerKey(spec, rows);
-    if (unique.length === 0) return;
+    if (unique.length === 0) return 0;
     const chunks = chunkBySize(spec, unique, this.settings.maxRequestBytes);
     let slots = this.slots.get(spec.name);
     if (!slots) this.slots.set(spec.name, (slots = new Semaphore(this.settings.maxConcurrentMerges)));
     const semaphore = slots;
-    await Promise.all(chunks.map((chunk) => semaphore.run(() => this.merge(spec, chunk.rows, chunk.bytes))));
+    const changed = await Promise.all(chunks.map((chunk) => semaphore.run(() => this.merge(spec, chunk.rows, chunk.bytes))));
+    return changed.reduce((a, b) => a + b, 0);
   }
 
-  private async merge(spec: TableSpec, rows: Row[], bytes: number): Promise<void> {
+  private async merge(spec: TableSpec, rows: Row[], bytes: number): Promise<number> {
     const params: Record<string, unknown> = { rows: rows.map((r) => toParamRow(spec, r)) };
     const types: Record<string, unknown> = { rows: [rowsParamTypes(spec)] };
     if (this.settings.mergeLookbackDays > 0) {
@@ -133,14 +134,15 @@ export class BigQueryWarehouse implements Warehouse {
     try {
       const query = { query: mergeSql(this.tableRef(spec), spec, this.settings.mergeLookbackDays), params, types, location: this.settings.location };
       const [job] = await this.client.createQueryJob(query as Query);
-      await job.getQueryResults({ maxResults: 0 });
+      const [, , response] = await job.getQueryResults({ maxResults: 0 });
+      this.stats.merges++;
+      this.stats.rows += rows.length;
+      this.stats.maxRowsPerMerge = Math.max(this.stats.maxRowsPerMerge, rows.length);
+      this.stats.maxRequestBytes = Math.max(this.stats.maxRequestBytes, bytes);
+      return Number((response as { numDmlAffectedRows?: string } | undefined)?.numDmlAffectedRows ?? rows.length);
     } catch (err) {
       throw classifyBigQueryError(err, `MERGE into ${this.tableName(spec)} (${rows.length} rows)`);
     }
-    this.stats.merges++;
-    this.stats.rows += rows.length;
-    this.stats.maxRowsPerMerge = Math.max(this.stats.maxRowsPerMerge, rows.length);
-    this.stats.maxRequestBytes = Math.max(this.stats.maxRequestBytes, bytes);
   }
 
   async query(sql: string): Promise<Record<string, unknown>[]> {

@@ -50,8 +50,8 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  upsert(spec: TableSpec, rows: Row[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
+  upsert(spec: TableSpec, rows: Row[]): Promise<number> {
+    if (rows.length === 0) return Promise.resolve(0);
     const unique = newestPerKey(spec, rows);
     return this.serial(async () => {
       const stage = quote(stageName(spec));
@@ -64,7 +64,8 @@ export class DuckDbWarehouse implements Warehouse {
         }
         appender.flushSync();
         appender.closeSync();
-        await this.writer.run(mergeSql(spec));
+        const result = await this.writer.run(mergeSql(spec));
+        return Number(result.rowsChanged);
       } catch (cause) {
         throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', `DuckDB upsert into ${spec.name} failed`, { cause });
       }

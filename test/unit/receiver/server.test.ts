@@ -121,3 +121,15 @@ describe('health endpoints', () => {
     expect((await ready.json()).components).toEqual({ receiver: true, producer: true });
   });
 });
+
+describe('GET /metrics', () => {
+  it('counts requests by route and status, rejections by code and events by family', async () => {
+    await post(JSON.stringify(exampleCallCompleted()));
+    await post('{"broken"');
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    expect(text).toMatch(/callstream_http_requests_total\{route="\/callaro\/webhooks",status="202"\} [1-9]/);
+    expect(text).toMatch(/callstream_requests_rejected_total\{code="RCV_MALFORMED_JSON"\} [1-9]/);
+    expect(text).toMatch(/callstream_events_published_total\{family="call"\} [1-9]/);
+    expect(text).toMatch(/callstream_http_request_duration_seconds_bucket\{le="0.1",route="\/callaro\/webhooks"\} [1-9]/);
+  });
+});

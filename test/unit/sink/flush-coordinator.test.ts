@@ -13,13 +13,14 @@ class FakeWarehouse implements Warehouse {
   error: Error = new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE');
   async ensureTables(): Promise<void> {}
   rejectIds = new Set<string>();
-  async upsert(_spec: TableSpec, rows: Row[]): Promise<void> {
+  async upsert(_spec: TableSpec, rows: Row[]): Promise<number> {
     if (rows.some((r) => this.rejectIds.has(String(r.call_id)))) throw new CallstreamError('SINK_ROW_REJECTED', 'bad value');
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       throw this.error;
     }
     this.writes.push(rows);
+    return rows.length;
   }
   async query(): Promise<Record<string, unknown>[]> {
     return [];

@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus metric callstream exposes on GET /metrics, in one place. The README's
+ * operations section says which to alert on.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  // Receiver
+  readonly httpRequests = new Counter({ name: 'callstream_http_requests_total', help: 'HTTP requests by route and status code.', labelNames: ['route', 'status'], registers: [this.registry] });
+  readonly httpDuration = new Histogram({
+    name: 'callstream_http_request_duration_seconds',
+    help: 'HTTP request latency (receipt to answer, including the broker ack).',
+    labelNames: ['route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly eventsPublished = new Counter({ name: 'callstream_events_published_total', help: 'Valid events acknowledged by the broker, by family.', labelNames: ['family'], registers: [this.registry] });
+  readonly rejected = new Counter({ name: 'callstream_requests_rejected_total', help: 'Requests refused (kept in the audit topic), by error code.', labelNames: ['code'], registers: [this.registry] });
+  readonly publishErrors = new Counter({ name: 'callstream_publish_errors_total', help: 'Produce requests the broker did not acknowledge.', registers: [this.registry] });
+
+  // Sink
+  readonly recordsConsumed = new Counter({ name: 'callstream_sink_records_consumed_total', help: 'Records read from the events topic.', registers: [this.registry] });
+  readonly batches = new Counter({ name: 'callstream_sink_batches_total', help: 'Warehouse writes (flushes).', registers: [this.registry] });
+  readonly rowsUpserted = new Counter({ name: 'callstream_sink_rows_upserted_total', help: 'Rows written to the warehouse (before the version guard).', registers: [this.registry] });
+  readonly duplicates = new Counter({
+    name: 'callstream_sink_duplicates_total',
+    help: 'Records that were an older or identical version of a key in the same flush (dropped before the write).',
+    registers: [this.registry],
+  });
+  readonly writeDuration = new Histogram({
+    name: 'callstream_sink_write_duration_seconds',
+    help: 'Duration of one warehouse write (all tables of a flush).',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({ name: 'callstream_sink_write_retries_total', help: 'Warehouse writes retried after a transient failure.', registers: [this.registry] });
+  readonly deadLettered = new Counter({ name: 'callstream_sink_dead_lettered_total', help: 'Records sent to the dead-letter topic.', registers: [this.registry] });
+  readonly replayed = new Counter({
+    name: 'callstream_sink_replayed_records_total',
+    help: 'Records whose upsert changed nothing because the table already held that or a newer version: redeliveries, duplicates across flushes and replays (the replay volume).',
+    registers: [this.registry],
+  });
+  readonly lag = new Gauge({ name: 'callstream_sink_consumer_lag', help: 'Records behind the end of the partition (backlog), per partition.', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly endToEnd = new Histogram({
+    name: 'callstream_end_to_end_delay_seconds',
+    help: 'Receipt of the webhook to its row being written.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'callstream_process_' });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
