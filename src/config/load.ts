@@ -4,6 +4,8 @@ import { OPTIONS, type Config, type OptionKey } from './options.js';
 
 /** Environment variables with this prefix must be known options: a typo is an error, not a silent default. */
 const OWN_PREFIX = 'CALLSTREAM_';
+/** Variables of scripts/kafka.sh and scripts/bq-emulator.sh, which share the prefix. */
+const SCRIPT_VARIABLES = /^CALLSTREAM_(KAFKA|BQEMU)_/;
 
 /**
  * Parses the configuration once, at start-up: environment first, then explicit
@@ -11,7 +13,7 @@ const OWN_PREFIX = 'CALLSTREAM_';
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<OptionKey, unknown>> = {}): Config {
   const known = new Set(Object.values(OPTIONS).map((o) => o.env));
-  const unknown = Object.keys(env).filter((k) => k.startsWith(OWN_PREFIX) && !known.has(k));
+  const unknown = Object.keys(env).filter((k) => k.startsWith(OWN_PREFIX) && !known.has(k) && !SCRIPT_VARIABLES.test(k));
   if (unknown.length > 0) {
     throw new CallstreamError('CFG_INVALID', `Unknown setting ${unknown.join(', ')}; known CALLSTREAM_ settings: ${[...known].filter((k) => k.startsWith(OWN_PREFIX)).join(', ')}`);
   }

@@ -53,6 +53,11 @@ export const OPTIONS = {
   topicReplicationFactor: option('CALLSTREAM_TOPIC_REPLICATION', int(-1, 10).default(-1), 'Replication factor for created topics (-1: the broker\'s default).'),
   createTopics: option('CALLSTREAM_CREATE_TOPICS', bool.default(true), 'Create missing topics at start (auto-create on the broker is never relied on).'),
   consumerGroup: option('CALLSTREAM_CONSUMER_GROUP', z.string().default('callstream-sink'), 'Consumer group of the sink; replay rewinds this group.'),
+  sessionTimeoutMs: option(
+    'CALLSTREAM_SESSION_TIMEOUT_MS',
+    int(6_000, 300_000).default(30_000),
+    'Consumer-group session timeout: how long a sink that died silently holds its partitions.',
+  ),
   maxBodyBytes: option('CALLSTREAM_MAX_BODY_BYTES', int(1, 64 * 1024 * 1024).default(1024 * 1024), 'Largest accepted request body in bytes (413 above).'),
   bodyTimeoutMs: option('CALLSTREAM_BODY_TIMEOUT_MS', int(100).default(10_000), 'Time a client has to send its whole body (408 after).'),
   publishTimeoutMs: option('CALLSTREAM_PUBLISH_TIMEOUT_MS', int(100).default(5_000), 'Longest wait for the broker\'s ack before answering 503 with Retry-After.'),

@@ -39,7 +39,7 @@ export class SinkConnector {
     const { kafka, config, logger } = deps;
     this.consumer = kafka.consumer({
       groupId: config.consumerGroup,
-      sessionTimeout: 30_000,
+      sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: HEARTBEAT_EVERY_MS,
       maxBytesPerPartition: 2 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
