@@ -10,6 +10,8 @@ import { FlushCoordinator } from './flush-coordinator.js';
 import { toRow, type CallaroEventRecord } from './rows.js';
 
 const HEARTBEAT_EVERY_MS = 3_000;
+/** How often a sink with a backlog (a replay, a catch-up) logs its progress. */
+const PROGRESS_EVERY_MS = 10_000;
 
 export interface SinkDeps {
   kafka: Kafka;
@@ -34,6 +36,9 @@ export class SinkConnector {
   private readonly flusher: FlushCoordinator;
   private joined = false;
   private running = false;
+  private readonly lagByPartition = new Map<number, number>();
+  private consumedSinceReport = 0;
+  private progressTimer?: NodeJS.Timeout;
 
   constructor(private readonly deps: SinkDeps) {
     const { kafka, config, logger } = deps;
@@ -84,6 +89,8 @@ export class SinkConnector {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [config.topicEvents], fromBeginning: true });
     this.running = true;
+    this.progressTimer = setInterval(() => this.reportProgress(), PROGRESS_EVERY_MS);
+    this.progressTimer.unref();
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -96,6 +103,7 @@ export class SinkConnector {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    clearInterval(this.progressTimer);
     // A warehouse that stays down must not hold the shutdown forever: after the grace
     // period the pending write is abandoned and its offsets stay uncommitted.
     const giveUp = setTimeout(() => this.flusher.stop(), this.deps.config.shutdownTimeoutMs / 2);
@@ -123,6 +131,7 @@ export class SinkConnector {
       else rows.set(outcome.spec, [outcome.row]);
     }
     this.deps.metrics.recordsConsumed.inc(batch.messages.length);
+    this.consumedSinceReport += batch.messages.length;
 
     const beat = setInterval(() => heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     try {
@@ -145,6 +154,17 @@ export class SinkConnector {
     await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
     const behind = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
     this.deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, behind));
+    this.lagByPartition.set(batch.partition, Math.max(0, behind));
+  }
+
+  /** Logs records consumed and lag per partition while there is a backlog (a replay's progress). */
+  private reportProgress(): void {
+    const lag = Object.fromEntries([...this.lagByPartition].sort(([a], [b]) => a - b));
+    const behind = Object.values(lag).reduce((a, b) => a + b, 0);
+    if (behind > 0 || this.consumedSinceReport > 0) {
+      this.deps.logger.info({ consumed: this.consumedSinceReport, lag, behind, intervalMs: PROGRESS_EVERY_MS }, 'sink progress');
+    }
+    this.consumedSinceReport = 0;
   }
 
   private toRow(message: KafkaMessage, partition: number, now: number): { spec: TableSpec; row: Row } | { reason: string; code: string } {
