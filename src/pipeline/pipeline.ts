@@ -6,7 +6,7 @@ import type { BigQuerySettings, Config } from '../config/index.js';
 import { createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/index.js';
-import { Receiver } from '../receiver/index.js';
+import { AccessPolicy, Receiver } from '../receiver/index.js';
 import { SinkConnector } from '../sink/index.js';
 import { createWarehouse, type Warehouse } from '../warehouse/index.js';
 import { querySocketPath, serveQueries } from './query-socket.js';
@@ -101,7 +101,7 @@ export class Pipeline {
     }
     // A sink-only process still serves /healthz, /readyz and /metrics on PORT.
     this.receiver = new Receiver({
-      ctx: { config, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }), metrics: this.metrics },
+      ctx: { config, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }), metrics: this.metrics, access: new AccessPolicy(config) },
       readiness: () => this.readiness(),
       webhooks: withReceiver,
     });

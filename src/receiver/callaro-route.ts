@@ -3,7 +3,7 @@ import { SCHEMA_NAMES } from '../codec/index.js';
 import { CallstreamError } from '../errors.js';
 import { validateCallaroEvent, type ValidEvent } from '../events/index.js';
 import type { OutgoingMessage } from '../kafka/index.js';
-import { auditHeaders, type RawRequestRecord } from './audit.js';
+import { auditHeaders, REDACTED, type RawRequestRecord } from './audit.js';
 import { readBody } from './body.js';
 import { isJsonContentType, parseJsonObject } from './parse-json.js';
 import { publishThenAnswer, type RouteContext } from './route-context.js';
@@ -15,15 +15,16 @@ export const CALLARO_PATH = '/callaro/webhooks';
  * topic, valid or not; a valid event also goes to the events topic keyed by its entity
  * id. The answer (202, or the 4xx of the problem) is sent only after the broker acked.
  */
-export async function handleCallaroWebhook(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+export async function handleCallaroWebhook(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string, pathSecret?: string): Promise<void> {
   const receivedAt = Date.now();
-  const { bytes, tooLarge } = await readBody(req, ctx.config.maxBodyBytes);
+  const { bytes, tooLarge, problem: bodyProblem } = await readBody(req, ctx.config.maxBodyBytes);
   const audit: RawRequestRecord = {
     request_id: requestId,
     received_at: receivedAt,
     flow: 'callaro',
     method: req.method ?? 'POST',
-    path: CALLARO_PATH,
+    // A secret path segment is a credential: never stored.
+    path: pathSecret === undefined ? CALLARO_PATH : `${CALLARO_PATH}/${REDACTED}`,
     remote_address: req.socket.remoteAddress ?? null,
     headers: auditHeaders(req.headers),
     body: bytes,
@@ -37,7 +38,12 @@ export async function handleCallaroWebhook(ctx: RouteContext, req: IncomingMessa
   let problem: CallstreamError | undefined;
   let text = '';
   try {
+    const refused = ctx.access.checkSource(req);
+    if (refused) throw refused;
     if (tooLarge) throw new CallstreamError('RCV_PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.config.maxBodyBytes} bytes.`);
+    if (bodyProblem) throw bodyProblem;
+    const unauthorized = ctx.access.checkCredentials(req, pathSecret, bytes);
+    if (unauthorized) throw unauthorized;
     if (!isJsonContentType(req.headers['content-type'])) {
       throw new CallstreamError('RCV_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? null)}.`);
     }
@@ -45,6 +51,8 @@ export async function handleCallaroWebhook(ctx: RouteContext, req: IncomingMessa
     text = parsed.text;
     const result = validateCallaroEvent(parsed.value);
     if (!result.ok) throw new CallstreamError('RCV_SCHEMA_INVALID', undefined, { details: { fields: result.problems } });
+    const forbidden = ctx.access.checkTenant(result.value);
+    if (forbidden) throw forbidden;
     accepted = result.value;
   } catch (err) {
     if (!(err instanceof CallstreamError)) throw err;

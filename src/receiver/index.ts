@@ -1,4 +1,5 @@
 export { Receiver, type Readiness, type ReceiverOptions } from './server.js';
+export { AccessPolicy } from './access/index.js';
 export { CALLARO_PATH } from './callaro-route.js';
 export { type RouteContext } from './route-context.js';
 export { auditHeaders, type RawRequestRecord } from './audit.js';

@@ -2,6 +2,9 @@ import { CallstreamError } from '../errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
+/** Deeper JSON is refused: no real event needs it, and deep values are costly to re-serialize and store. */
+export const MAX_JSON_DEPTH = 64;
+
 /** True for application/json and application/*+json, with any parameters. */
 export function isJsonContentType(header: string | undefined): boolean {
   if (!header) return false;
@@ -32,5 +35,27 @@ export function parseJsonObject(bytes: Buffer): { text: string; value: Record<st
     const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
     throw new CallstreamError('RCV_NOT_AN_OBJECT', `Expected a JSON object at the top level, got ${got}.`);
   }
+  checkStructure(value);
   return { text, value: value as Record<string, unknown> };
+}
+
+/**
+ * Refuses nesting deeper than MAX_JSON_DEPTH and NUL characters in strings or keys (they
+ * break downstream text columns). Iterative, so hostile depth cannot overflow the stack.
+ */
+function checkStructure(root: unknown): void {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) throw new CallstreamError('RCV_NUL_CHARACTER');
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH) throw new CallstreamError('RCV_NESTING_TOO_DEEP', `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
+    for (const [key, child] of Object.entries(value)) {
+      if (key.includes('\u0000')) throw new CallstreamError('RCV_NUL_CHARACTER');
+      stack.push([child, depth + 1]);
+    }
+  }
 }

@@ -5,6 +5,7 @@ import { CallstreamError } from '../errors.js';
 import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
+import type { AccessPolicy } from './access/index.js';
 
 /** Seconds a client is asked to wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -16,6 +17,7 @@ export interface RouteContext {
   publisher: Publisher;
   logger: Logger;
   metrics: Metrics;
+  access: AccessPolicy;
 }
 
 export type Answer = CallstreamError | { status: number; body: unknown };

@@ -18,7 +18,8 @@ export interface ReceiverOptions {
   readiness: () => Readiness;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void> | void;
+/** `rest` is what follows a prefix route's path (one segment), e.g. a secret path segment. */
+type Handler = (req: IncomingMessage, res: ServerResponse, requestId: string, rest?: string) => Promise<void> | void;
 
 /**
  * The HTTP receiver: routes, health endpoints, and a shutdown that lets in-flight
@@ -27,13 +28,18 @@ type Handler = (req: IncomingMessage, res: ServerResponse, requestId: string) =>
 export class Receiver {
   readonly server: Server;
   private readonly routes = new Map<string, Map<string, Handler>>();
+  private readonly prefixes: Array<{ method: string; prefix: string; handler: Handler }> = [];
   private inFlight = 0;
   private closing = false;
   private idle: (() => void) | undefined;
 
   constructor(private readonly options: ReceiverOptions) {
     const { ctx } = options;
-    if (options.webhooks ?? true) this.route('POST', CALLARO_PATH, (req, res, id) => handleCallaroWebhook(ctx, req, res, id));
+    if (options.webhooks ?? true) {
+      const callaro: Handler = (req, res, id, rest) => handleCallaroWebhook(ctx, req, res, id, rest);
+      this.route('POST', CALLARO_PATH, callaro);
+      this.prefixRoute('POST', `${CALLARO_PATH}/`, callaro);
+    }
     this.route('GET', '/metrics', async (_req, res) => {
       const { contentType, body } = await ctx.metrics.render();
       res.writeHead(200, { 'content-type': contentType }).end(body);
@@ -43,7 +49,8 @@ export class Receiver {
       const r = this.readiness();
       sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', components: r.components });
     });
-    this.server = createServer((req, res) => void this.dispatch(req, res));
+    // Checked every second (Node's default is 30 s), so requestTimeout bites on time.
+    this.server = createServer({ connectionsCheckingInterval: Math.min(1_000, ctx.config.bodyTimeoutMs) }, (req, res) => void this.dispatch(req, res));
     // A client that trickles its body is cut off (Node answers 408 and closes).
     this.server.requestTimeout = ctx.config.bodyTimeoutMs;
     this.server.headersTimeout = Math.min(ctx.config.bodyTimeoutMs, 60_000);
@@ -80,6 +87,11 @@ export class Receiver {
     await closed;
   }
 
+  /** Routes `<prefix><one segment>` to handler, passing the segment. */
+  private prefixRoute(method: string, prefix: string, handler: Handler): void {
+    this.prefixes.push({ method, prefix, handler });
+  }
+
   private route(method: string, path: string, handler: Handler): void {
     let byMethod = this.routes.get(path);
     if (!byMethod) this.routes.set(path, (byMethod = new Map()));
@@ -90,9 +102,8 @@ export class Receiver {
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
-    const byMethod = this.routes.get(path);
     const started = process.hrtime.bigint();
-    const route = byMethod ? path : 'unmatched';
+    const { byMethod, route, rest } = this.resolve(path);
     res.once('finish', () => {
       this.options.ctx.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
       this.options.ctx.metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -108,7 +119,7 @@ export class Receiver {
     }
     this.inFlight++;
     try {
-      await handler(req, res, requestId);
+      await handler(req, res, requestId, rest);
     } catch (err) {
       this.options.ctx.logger.error({ err, requestId, path }, 'request failed');
       if (!res.headersSent) sendError(res, err instanceof CallstreamError ? err : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause: err }));
@@ -117,6 +128,17 @@ export class Receiver {
       this.inFlight--;
       if (this.inFlight === 0 && this.idle) this.idle();
     }
+  }
+
+  /** Finds the routes of a path: exact ones first, then a prefix route with one more segment. */
+  private resolve(path: string): { byMethod?: Map<string, Handler>; route: string; rest?: string } {
+    const exact = this.routes.get(path);
+    if (exact) return { byMethod: exact, route: path };
+    const matches = this.prefixes.filter((p) => path.startsWith(p.prefix) && /^[^/]+$/.test(path.slice(p.prefix.length)));
+    if (matches.length === 0) return { route: 'unmatched' };
+    const prefix = matches[0].prefix;
+    // The metric label is the prefix: the segment may be a secret.
+    return { byMethod: new Map(matches.map((m) => [m.method, m.handler])), route: `${prefix}:segment`, rest: path.slice(prefix.length) };
   }
 
   /** Answers an error without reading the body; the connection is closed if a body is pending. */

@@ -4,7 +4,7 @@ import { loadConfig, type OptionKey } from '../../src/config/index.js';
 import type { OutgoingMessage, Publisher } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics/index.js';
-import { Receiver } from '../../src/receiver/index.js';
+import { AccessPolicy, Receiver } from '../../src/receiver/index.js';
 
 /** A publisher that keeps what it is given (or fails / hangs on demand): for receiver unit tests. */
 export class MemoryPublisher {
@@ -27,7 +27,7 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
   const publisher = new MemoryPublisher();
   const metrics = new Metrics({ defaultMetrics: false });
   const receiver = new Receiver({
-    ctx: { config, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics },
+    ctx: { config, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics, access: new AccessPolicy(config) },
     readiness: () => ({ ready: true, components: { producer: true } }),
   });
   const address: AddressInfo = await receiver.listen();

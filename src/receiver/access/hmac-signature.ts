@@ -1,0 +1,42 @@
+import { createHmac } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { CallstreamError } from '../../errors.js';
+import { matchesAny } from './safe-equal.js';
+
+export interface HmacOptions {
+  secrets: string[];
+  header: string;
+  encoding: 'hex' | 'base64';
+  timestampHeader?: string;
+  toleranceSeconds: number;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The signature a sender computes: HMAC-SHA256 over the raw body (or `<timestamp>.<body>`). */
+export function hmacSignature(secret: string, body: Buffer, encoding: 'hex' | 'base64', timestamp?: string): string {
+  const mac = createHmac('sha256', secret);
+  if (timestamp !== undefined) mac.update(`${timestamp}.`);
+  return mac.update(body).digest(encoding);
+}
+
+/**
+ * Checks the tenant's private signature contract: an HMAC-SHA256 of the exact body bytes
+ * under any active secret (rotation), optionally bound to a recent timestamp (replays).
+ */
+export function verifyHmac(options: HmacOptions, headers: IncomingHttpHeaders, body: Buffer, nowSeconds = Date.now() / 1000): CallstreamError | undefined {
+  const given = header(headers, options.header)?.trim().replace(/^sha256=/i, '');
+  if (!given) return new CallstreamError('RCV_SIGNATURE_INVALID', `Missing signature header ${options.header}.`);
+  let timestamp: string | undefined;
+  if (options.timestampHeader) {
+    timestamp = header(headers, options.timestampHeader)?.trim();
+    if (!timestamp || !/^\d{1,12}$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > options.toleranceSeconds) {
+      return new CallstreamError('RCV_SIGNATURE_EXPIRED', `Header ${options.timestampHeader} must hold a Unix time within ${options.toleranceSeconds} s of now.`);
+    }
+  }
+  const expected = options.secrets.map((s) => Buffer.from(hmacSignature(s, body, options.encoding, timestamp)));
+  return matchesAny(Buffer.from(given), expected) ? undefined : new CallstreamError('RCV_SIGNATURE_INVALID');
+}
