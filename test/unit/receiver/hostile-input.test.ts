@@ -17,7 +17,7 @@ beforeEach(() => {
 });
 
 async function post(body: string | Buffer, headers: Record<string, string> = {}) {
-  const res = await fetch(`${h.url}/callaro/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const res = await fetch(`${h.url}/callaro/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body as BodyInit });
   const json = (await res.json()) as { error?: { code: string; details?: { fields: Array<{ path: string }> } } };
   return { status: res.status, code: json.error?.code, fields: json.error?.details?.fields.map((f) => f.path) };
 }

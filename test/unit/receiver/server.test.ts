@@ -16,7 +16,7 @@ beforeEach(() => {
 });
 
 const post = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-  fetch(`${h.url}/callaro/webhooks`, { method: 'POST', headers, body });
+  fetch(`${h.url}/callaro/webhooks`, { method: 'POST', headers, body: body as BodyInit });
 
 describe('POST /callaro/webhooks', () => {
   it('answers 202 after publishing the audit record and the event keyed by call_id', async () => {
