@@ -7,12 +7,15 @@
 export const ErrorCodes = {
   // Receiver: answers to the HTTP client (4xx) or a temporary refusal (503).
   RCV_MALFORMED_JSON: { status: 400, retriable: false, message: 'The body is not valid JSON.' },
+  RCV_MALFORMED_FORM: { status: 400, retriable: false, message: 'The body is not valid form data (application/x-www-form-urlencoded, UTF-8).' },
   RCV_NOT_AN_OBJECT: { status: 400, retriable: false, message: 'Expected a JSON object at the top level.' },
   RCV_EMPTY_BODY: { status: 400, retriable: false, message: 'The request body is empty.' },
   RCV_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'Expected Content-Type: application/json.' },
   RCV_PAYLOAD_TOO_LARGE: { status: 413, retriable: false, message: 'The body is larger than the configured limit.' },
   RCV_SCHEMA_INVALID: { status: 422, retriable: false, message: 'The event does not match the expected schema.' },
   RCV_NOT_FOUND: { status: 404, retriable: false, message: 'No such route.' },
+  RCV_UNKNOWN_VENDOR: { status: 404, retriable: false, message: 'No telephony vendor with this slug is configured.' },
+  RCV_SIGNATURE_INVALID: { status: 401, retriable: false, message: 'The request\'s signature or token could not be verified.' },
   RCV_METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'Method not allowed on this route.' },
   RCV_BROKER_UNAVAILABLE: { status: 503, retriable: true, message: 'The event could not be stored right now; retry later.' },
   RCV_SHUTTING_DOWN: { status: 503, retriable: true, message: 'The receiver is shutting down; retry later.' },

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CallstreamError } from '../errors.js';
 import { CALLARO_PATH, handleCallaroWebhook } from './callaro-route.js';
 import { sendError, sendJson, type RouteContext } from './route-context.js';
+import { handleTelephonyCallback, TELEPHONY_PREFIX } from './telephony-route.js';
 
 export interface Readiness {
   ready: boolean;
@@ -34,6 +35,7 @@ export class Receiver {
   constructor(private readonly options: ReceiverOptions) {
     const { ctx } = options;
     if (options.webhooks ?? true) this.route('POST', CALLARO_PATH, (req, res, id) => handleCallaroWebhook(ctx, req, res, id));
+    if (options.webhooks ?? true) this.route('POST', TELEPHONY_PREFIX, (req, res, id) => handleTelephonyCallback(ctx, req, res, id));
     this.route('GET', '/metrics', async (_req, res) => {
       const { contentType, body } = await ctx.metrics.render();
       res.writeHead(200, { 'content-type': contentType }).end(body);
@@ -80,6 +82,11 @@ export class Receiver {
     await closed;
   }
 
+  /**
+   * Registers a handler. A path ending in "/" serves every path below it; its metrics
+   * label is that prefix, never the full path, so URLs (vendor slugs) cannot make the
+   * label set grow without bound.
+   */
   private route(method: string, path: string, handler: Handler): void {
     let byMethod = this.routes.get(path);
     if (!byMethod) this.routes.set(path, (byMethod = new Map()));
@@ -90,14 +97,15 @@ export class Receiver {
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
-    const byMethod = this.routes.get(path);
+    const matched = this.routes.has(path) ? path : [...this.routes.keys()].find((p) => p.endsWith('/') && path.startsWith(p));
+    const byMethod = matched === undefined ? undefined : this.routes.get(matched);
     const started = process.hrtime.bigint();
-    const route = byMethod ? path : 'unmatched';
+    const route = matched ?? 'unmatched';
     res.once('finish', () => {
       this.options.ctx.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
       this.options.ctx.metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    if (!byMethod) return this.refuse(req, res, new CallstreamError('RCV_NOT_FOUND', `No route ${path}; webhooks go to POST ${CALLARO_PATH}.`));
+    if (!byMethod) return this.refuse(req, res, new CallstreamError('RCV_NOT_FOUND', `No route ${path}; Callaro's webhooks go to POST ${CALLARO_PATH}, provider callbacks to POST ${TELEPHONY_PREFIX}{vendor_slug}.`));
     const handler = byMethod.get(req.method ?? '');
     if (!handler) {
       res.setHeader('allow', [...byMethod.keys()].join(', '));
