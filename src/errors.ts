@@ -7,6 +7,7 @@
 export const ErrorCodes = {
   // Receiver: answers to the HTTP client (4xx) or a temporary refusal (503).
   RCV_MALFORMED_JSON: { status: 400, retriable: false, message: 'The body is not valid JSON.' },
+  RCV_MALFORMED_FORM: { status: 400, retriable: false, message: 'The body is not valid form data (application/x-www-form-urlencoded, UTF-8).' },
   RCV_NOT_AN_OBJECT: { status: 400, retriable: false, message: 'Expected a JSON object at the top level.' },
   RCV_EMPTY_BODY: { status: 400, retriable: false, message: 'The request body is empty.' },
   RCV_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'Expected Content-Type: application/json.' },
@@ -16,11 +17,12 @@ export const ErrorCodes = {
   RCV_NUL_CHARACTER: { status: 400, retriable: false, message: 'The JSON contains a NUL character (U+0000) in a string or key.' },
   RCV_UNSUPPORTED_ENCODING: { status: 415, retriable: false, message: 'Unsupported Content-Encoding; expected gzip, deflate or identity.' },
   RCV_AUTH_REQUIRED: { status: 401, retriable: false, message: 'Missing or wrong credentials.' },
-  RCV_SIGNATURE_INVALID: { status: 401, retriable: false, message: 'The signature does not match the body.' },
+  RCV_SIGNATURE_INVALID: { status: 401, retriable: false, message: 'The request\'s signature or token could not be verified.' },
   RCV_SIGNATURE_EXPIRED: { status: 401, retriable: false, message: 'The signature timestamp is missing or outside the tolerance.' },
   RCV_TENANT_FORBIDDEN: { status: 403, retriable: false, message: 'Events for this tenant_id are not accepted here.' },
   RCV_SOURCE_FORBIDDEN: { status: 403, retriable: false, message: 'Requests from this address are not accepted.' },
   RCV_NOT_FOUND: { status: 404, retriable: false, message: 'No such route.' },
+  RCV_UNKNOWN_VENDOR: { status: 404, retriable: false, message: 'No telephony vendor with this slug is configured.' },
   RCV_METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'Method not allowed on this route.' },
   RCV_BROKER_UNAVAILABLE: { status: 503, retriable: true, message: 'The event could not be stored right now; retry later.' },
   RCV_SHUTTING_DOWN: { status: 503, retriable: true, message: 'The receiver is shutting down; retry later.' },

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 export const SCHEMA_NAMES = {
   callaroEvent: 'io.callstream.callaro.CallaroEvent',
   rawRequest: 'io.callstream.audit.RawRequest',
+  telephonyCallback: 'io.callstream.telephony.TelephonyCallback',
 } as const;
 
 /** The schemas/ folder of this package (works from src/ under vitest and from dist/). */

@@ -36,6 +36,7 @@ const connectorSchema = z.strictObject({
   name: z.string().min(1),
   warehouse: z.enum(['duckdb', 'bigquery']),
   topic: z.string().min(1).optional(),
+  telephonyTopic: z.string().min(1).optional(),
   consumerGroup: z.string().min(1).optional(),
   flush: z.strictObject({ maxRecords: z.number().int().min(1).optional(), intervalMs: z.number().int().min(0).optional() }).optional(),
   dataDir: z.string().optional(),
@@ -63,6 +64,7 @@ export function loadConnector(path: string): { connector: ConnectorConfig; overr
   }
   const overrides: Partial<Record<OptionKey, unknown>> = { warehouse: connector.warehouse };
   if (connector.topic) overrides.topicEvents = connector.topic;
+  if (connector.telephonyTopic) overrides.topicTelephony = connector.telephonyTopic;
   if (connector.consumerGroup) overrides.consumerGroup = connector.consumerGroup;
   if (connector.flush?.maxRecords !== undefined) overrides.flushMaxRecords = connector.flush.maxRecords;
   if (connector.flush?.intervalMs !== undefined) overrides.flushIntervalMs = connector.flush.intervalMs;

@@ -2,3 +2,12 @@ export { OPTIONS, type Config, type OptionKey, type OptionSpec } from './options
 export { loadConfig } from './load.js';
 export { configTableMarkdown } from './markdown-table.js';
 export { loadConnector, parseBigQuerySettings, type ConnectorConfig, type BigQuerySettings } from './connector.js';
+export {
+  loadTelephonyVendors,
+  parseTelephonyVendors,
+  NO_TELEPHONY_VENDORS,
+  type TelephonyVendor,
+  type TelephonyVendors,
+  type TelephonyScheme,
+  type CallbackFieldNames,
+} from './telephony-vendors.js';

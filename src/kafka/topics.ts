@@ -6,18 +6,25 @@ import type { Logger } from '../logger.js';
 /** Room for a body at the size limit plus its headers in one audit record. */
 const AUDIT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
-/** The topics callstream writes and reads, with how they are created. */
+/**
+ * The topics callstream writes and reads, with how they are created: for each flow
+ * (Callaro's events, the providers' callbacks) its own events, audit and dead-letter topic.
+ */
 export function topicPlan(config: Config): ITopicConfig[] {
   const replicationFactor = config.topicReplicationFactor;
+  const events = (topic: string): ITopicConfig => ({ topic, numPartitions: config.topicPartitions, replicationFactor });
+  const audit = (topic: string): ITopicConfig => ({
+    ...events(topic),
+    configEntries: [{ name: 'max.message.bytes', value: String(Math.max(AUDIT_MAX_MESSAGE_BYTES, config.maxBodyBytes * 2)) }],
+  });
+  const deadLetter = (topic: string): ITopicConfig => ({ topic, numPartitions: 1, replicationFactor });
   return [
-    { topic: config.topicEvents, numPartitions: config.topicPartitions, replicationFactor },
-    {
-      topic: config.topicRaw,
-      numPartitions: config.topicPartitions,
-      replicationFactor,
-      configEntries: [{ name: 'max.message.bytes', value: String(Math.max(AUDIT_MAX_MESSAGE_BYTES, config.maxBodyBytes * 2)) }],
-    },
-    { topic: config.topicDeadLetter, numPartitions: 1, replicationFactor },
+    events(config.topicEvents),
+    audit(config.topicRaw),
+    deadLetter(config.topicDeadLetter),
+    events(config.topicTelephony),
+    audit(config.topicTelephonyRaw),
+    deadLetter(config.topicTelephonyDeadLetter),
   ];
 }
 

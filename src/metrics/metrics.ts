@@ -16,7 +16,7 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly eventsPublished = new Counter({ name: 'callstream_events_published_total', help: 'Valid events acknowledged by the broker, by family.', labelNames: ['family'], registers: [this.registry] });
+  readonly eventsPublished = new Counter({ name: 'callstream_events_published_total', help: 'Valid events acknowledged by the broker, by family (call, campaign, compliance; telephony for provider callbacks).', labelNames: ['family'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'callstream_requests_rejected_total', help: 'Requests refused (kept in the audit topic), by error code.', labelNames: ['code'], registers: [this.registry] });
   readonly publishErrors = new Counter({ name: 'callstream_publish_errors_total', help: 'Produce requests the broker did not acknowledge.', registers: [this.registry] });
 

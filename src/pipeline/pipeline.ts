@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Partitioners, type Admin, type Producer } from 'kafkajs';
 import { AvroCodec, schemasDir } from '../codec/index.js';
-import type { BigQuerySettings, Config } from '../config/index.js';
+import { loadTelephonyVendors, NO_TELEPHONY_VENDORS, type BigQuerySettings, type Config } from '../config/index.js';
 import { createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/index.js';
@@ -57,6 +57,9 @@ export class Pipeline {
     const { config, logger } = this.options;
     const withReceiver = this.options.receiver ?? true;
     const withSink = this.options.sink ?? true;
+    // Read before anything starts: a bad vendors file or a missing secret stops start-up at once.
+    const telephonyVendors = withReceiver ? loadTelephonyVendors(config.telephonyVendors) : NO_TELEPHONY_VENDORS;
+    if (withReceiver) logger.info({ vendors: [...telephonyVendors.values()].map((v) => `${v.slug} (${v.scheme})`) }, 'telephony vendors');
     if (!config.kafkaBrokers && (this.options.manageBroker ?? true)) this.startedBroker = await startLocalBroker(logger);
 
     const kafka = createKafka(config, logger);
@@ -101,7 +104,7 @@ export class Pipeline {
     }
     // A sink-only process still serves /healthz, /readyz and /metrics on PORT.
     this.receiver = new Receiver({
-      ctx: { config, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }), metrics: this.metrics, access: new AccessPolicy(config) },
+      ctx: { config, telephonyVendors, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }), metrics: this.metrics, access: new AccessPolicy(config) },
       readiness: () => this.readiness(),
       webhooks: withReceiver,
     });

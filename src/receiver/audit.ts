@@ -13,12 +13,17 @@ const SECRET_HEADERS = new Set([
 
 export const REDACTED = '[redacted]';
 
-/** Flattens and redacts request headers for the audit record. */
-export function auditHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+/**
+ * Flattens and redacts request headers for the audit record. `alsoSecret` names more
+ * headers to redact (lower-case): those a route's configuration makes credentials, such
+ * as a vendor's own signature header.
+ */
+export function auditHeaders(headers: IncomingHttpHeaders, alsoSecret: ReadonlySet<string> = new Set()): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name] = SECRET_HEADERS.has(name) ? REDACTED : Array.isArray(value) ? value.join(', ') : value;
+    const secret = SECRET_HEADERS.has(name) || alsoSecret.has(name);
+    out[name] = secret ? REDACTED : Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
 }

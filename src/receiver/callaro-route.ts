@@ -2,11 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCHEMA_NAMES } from '../codec/index.js';
 import { CallstreamError } from '../errors.js';
 import { validateCallaroEvent, type ValidEvent } from '../events/index.js';
-import type { OutgoingMessage } from '../kafka/index.js';
-import { auditHeaders, REDACTED, type RawRequestRecord } from './audit.js';
-import { readBody } from './body.js';
+import { REDACTED } from './audit.js';
+import { receive, recordAndAnswer, refusalOr, type Accepted, type Intake } from './audited-request.js';
 import { isJsonContentType, parseJsonObject } from './parse-json.js';
-import { publishThenAnswer, type RouteContext } from './route-context.js';
+import type { RouteContext } from './route-context.js';
 
 export const CALLARO_PATH = '/callaro/webhooks';
 
@@ -16,72 +15,40 @@ export const CALLARO_PATH = '/callaro/webhooks';
  * id. The answer (202, or the 4xx of the problem) is sent only after the broker acked.
  */
 export async function handleCallaroWebhook(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string, pathSecret?: string): Promise<void> {
-  const receivedAt = Date.now();
-  const { bytes, tooLarge, problem: bodyProblem } = await readBody(req, ctx.config.maxBodyBytes);
-  const audit: RawRequestRecord = {
-    request_id: requestId,
-    received_at: receivedAt,
-    flow: 'callaro',
-    method: req.method ?? 'POST',
-    // A secret path segment is a credential: never stored.
-    path: pathSecret === undefined ? CALLARO_PATH : `${CALLARO_PATH}/${REDACTED}`,
-    remote_address: req.socket.remoteAddress ?? null,
-    headers: auditHeaders(req.headers),
-    body: bytes,
-    truncated: tooLarge,
-    status: 202,
-    error_code: null,
-    event_key: null,
-  };
+  // A secret path segment is a credential: never stored.
+  const path = pathSecret === undefined ? CALLARO_PATH : `${CALLARO_PATH}/${REDACTED}`;
+  const intake = await receive(ctx, req, requestId, 'callaro', path);
+  await recordAndAnswer(ctx, res, intake, ctx.config.topicRaw, refusalOr(() => acceptEvent(ctx, req, intake, pathSecret)));
+}
 
-  let accepted: ValidEvent | undefined;
-  let problem: CallstreamError | undefined;
-  let text = '';
-  try {
-    const refused = ctx.access.checkSource(req);
-    if (refused) throw refused;
-    if (tooLarge) throw new CallstreamError('RCV_PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.config.maxBodyBytes} bytes.`);
-    if (bodyProblem) throw bodyProblem;
-    const unauthorized = ctx.access.checkCredentials(req, pathSecret, bytes);
-    if (unauthorized) throw unauthorized;
-    if (!isJsonContentType(req.headers['content-type'])) {
-      throw new CallstreamError('RCV_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? null)}.`);
-    }
-    const parsed = parseJsonObject(bytes);
-    text = parsed.text;
-    const result = validateCallaroEvent(parsed.value);
-    if (!result.ok) throw new CallstreamError('RCV_SCHEMA_INVALID', undefined, { details: { fields: result.problems } });
-    const forbidden = ctx.access.checkTenant(result.value);
-    if (forbidden) throw forbidden;
-    accepted = result.value;
-  } catch (err) {
-    if (!(err instanceof CallstreamError)) throw err;
-    problem = err;
+/** Checks the request and the event; throws the CallstreamError of the first problem. */
+function acceptEvent(ctx: RouteContext, req: IncomingMessage, intake: Intake, pathSecret: string | undefined): Accepted {
+  const refused = ctx.access.checkSource(req);
+  if (refused) throw refused;
+  if (intake.tooLarge) throw new CallstreamError('RCV_PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.config.maxBodyBytes} bytes.`);
+  if (intake.bodyProblem) throw intake.bodyProblem;
+  const unauthorized = ctx.access.checkCredentials(req, pathSecret, intake.bytes);
+  if (unauthorized) throw unauthorized;
+  if (!isJsonContentType(req.headers['content-type'])) {
+    throw new CallstreamError('RCV_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? null)}.`);
   }
-
-  const messages: OutgoingMessage[] = [];
-  if (problem) {
-    audit.status = problem.status;
-    audit.error_code = problem.code;
-  } else if (accepted) {
-    audit.event_key = accepted.entityId;
-    messages.push({
+  const { text, value } = parseJsonObject(intake.bytes);
+  const result = validateCallaroEvent(value);
+  if (!result.ok) throw new CallstreamError('RCV_SCHEMA_INVALID', undefined, { details: { fields: result.problems } });
+  const forbidden = ctx.access.checkTenant(result.value);
+  if (forbidden) throw forbidden;
+  const accepted = result.value;
+  const requestId = intake.audit.request_id;
+  return {
+    family: accepted.family,
+    event: {
       topic: ctx.config.topicEvents,
       key: accepted.entityId,
-      value: ctx.codec.encode(SCHEMA_NAMES.callaroEvent, toEventRecord(accepted, text, requestId, receivedAt)),
+      value: ctx.codec.encode(SCHEMA_NAMES.callaroEvent, toEventRecord(accepted, text, requestId, intake.audit.received_at)),
       headers: { 'callstream-request-id': requestId, 'callstream-family': accepted.family },
-    });
-  }
-  messages.unshift({
-    topic: ctx.config.topicRaw,
-    key: audit.event_key ?? requestId,
-    value: ctx.codec.encode(SCHEMA_NAMES.rawRequest, audit),
-    headers: { 'callstream-request-id': requestId, 'callstream-flow': 'callaro' },
-  });
-
-  await publishThenAnswer(ctx, res, messages, problem ?? { status: 202, body: { status: 'accepted', request_id: requestId, key: accepted!.entityId, event: accepted!.event.event } }, tooLarge);
-  if (res.statusCode === 202 && accepted) ctx.metrics.eventsPublished.inc({ family: accepted.family });
-  if (problem && res.statusCode === problem.status) ctx.metrics.rejected.inc({ code: problem.code });
+    },
+    answer: { status: 202, body: { status: 'accepted', request_id: requestId, key: accepted.entityId, event: accepted.event.event } },
+  };
 }
 
 function jsonOrNull(value: unknown): string | null {

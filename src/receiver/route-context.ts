@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AvroCodec } from '../codec/index.js';
-import type { Config } from '../config/index.js';
+import type { Config, TelephonyVendors } from '../config/index.js';
 import { CallstreamError } from '../errors.js';
 import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
@@ -13,6 +13,8 @@ export const RETRY_AFTER_SECONDS = 5;
 /** What a route handler needs, passed inward once. */
 export interface RouteContext {
   config: Config;
+  /** The vendors the provider-callback route accepts, by slug. */
+  telephonyVendors: TelephonyVendors;
   codec: AvroCodec;
   publisher: Publisher;
   logger: Logger;

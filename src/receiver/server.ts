@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CallstreamError } from '../errors.js';
 import { CALLARO_PATH, handleCallaroWebhook } from './callaro-route.js';
 import { sendError, sendJson, type RouteContext } from './route-context.js';
+import { handleTelephonyCallback, TELEPHONY_PREFIX } from './telephony-route.js';
 
 export interface Readiness {
   ready: boolean;
@@ -18,7 +19,7 @@ export interface ReceiverOptions {
   readiness: () => Readiness;
 }
 
-/** `rest` is what follows a prefix route's path (one segment), e.g. a secret path segment. */
+/** `rest` is what follows a prefix route's path (a route ending in "/"), e.g. a secret path segment. */
 type Handler = (req: IncomingMessage, res: ServerResponse, requestId: string, rest?: string) => Promise<void> | void;
 
 /**
@@ -28,7 +29,6 @@ type Handler = (req: IncomingMessage, res: ServerResponse, requestId: string, re
 export class Receiver {
   readonly server: Server;
   private readonly routes = new Map<string, Map<string, Handler>>();
-  private readonly prefixes: Array<{ method: string; prefix: string; handler: Handler }> = [];
   private inFlight = 0;
   private closing = false;
   private idle: (() => void) | undefined;
@@ -38,7 +38,8 @@ export class Receiver {
     if (options.webhooks ?? true) {
       const callaro: Handler = (req, res, id, rest) => handleCallaroWebhook(ctx, req, res, id, rest);
       this.route('POST', CALLARO_PATH, callaro);
-      this.prefixRoute('POST', `${CALLARO_PATH}/`, callaro);
+      if (ctx.config.secretPath) this.route('POST', `${CALLARO_PATH}/`, callaro); // /callaro/webhooks/<secret path segment>
+      this.route('POST', TELEPHONY_PREFIX, (req, res, id) => handleTelephonyCallback(ctx, req, res, id));
     }
     this.route('GET', '/metrics', async (_req, res) => {
       const { contentType, body } = await ctx.metrics.render();
@@ -87,11 +88,11 @@ export class Receiver {
     await closed;
   }
 
-  /** Routes `<prefix><one segment>` to handler, passing the segment. */
-  private prefixRoute(method: string, prefix: string, handler: Handler): void {
-    this.prefixes.push({ method, prefix, handler });
-  }
-
+  /**
+   * Registers a handler. A path ending in "/" serves every path below it; its metrics
+   * label is that prefix, never the full path, so URLs (vendor slugs) cannot make the
+   * label set grow without bound.
+   */
   private route(method: string, path: string, handler: Handler): void {
     let byMethod = this.routes.get(path);
     if (!byMethod) this.routes.set(path, (byMethod = new Map()));
@@ -102,13 +103,16 @@ export class Receiver {
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
+    const matched = this.routes.has(path) ? path : [...this.routes.keys()].find((p) => p.endsWith('/') && path.startsWith(p));
+    const byMethod = matched === undefined ? undefined : this.routes.get(matched);
     const started = process.hrtime.bigint();
-    const { byMethod, route, rest } = this.resolve(path);
+    const route = matched ?? 'unmatched';
+    const rest = matched?.endsWith('/') ? path.slice(matched.length) : undefined;
     res.once('finish', () => {
       this.options.ctx.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
       this.options.ctx.metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    if (!byMethod) return this.refuse(req, res, new CallstreamError('RCV_NOT_FOUND', `No route ${path}; webhooks go to POST ${CALLARO_PATH}.`));
+    if (!byMethod) return this.refuse(req, res, new CallstreamError('RCV_NOT_FOUND', `No route ${path}; Callaro's webhooks go to POST ${CALLARO_PATH}, provider callbacks to POST ${TELEPHONY_PREFIX}{vendor_slug}.`));
     const handler = byMethod.get(req.method ?? '');
     if (!handler) {
       res.setHeader('allow', [...byMethod.keys()].join(', '));
@@ -128,17 +132,6 @@ export class Receiver {
       this.inFlight--;
       if (this.inFlight === 0 && this.idle) this.idle();
     }
-  }
-
-  /** Finds the routes of a path: exact ones first, then a prefix route with one more segment. */
-  private resolve(path: string): { byMethod?: Map<string, Handler>; route: string; rest?: string } {
-    const exact = this.routes.get(path);
-    if (exact) return { byMethod: exact, route: path };
-    const matches = this.prefixes.filter((p) => path.startsWith(p.prefix) && /^[^/]+$/.test(path.slice(p.prefix.length)));
-    if (matches.length === 0) return { route: 'unmatched' };
-    const prefix = matches[0].prefix;
-    // The metric label is the prefix: the segment may be a secret.
-    return { byMethod: new Map(matches.map((m) => [m.method, m.handler])), route: `${prefix}:segment`, rest: path.slice(prefix.length) };
   }
 
   /** Answers an error without reading the body; the connection is closed if a body is pending. */

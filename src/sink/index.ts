@@ -1,4 +1,7 @@
 export { SinkConnector, type SinkDeps } from './sink-connector.js';
 export { FlushCoordinator, type FlushOptions, type RejectedRow } from './flush-coordinator.js';
-export { toRow, type CallaroEventRecord, type RecordPosition } from './rows.js';
+export { sinkStreams, type SinkStream } from './streams.js';
+export { callaroRow, type CallaroEventRecord } from './callaro-rows.js';
+export { telephonyRow } from './telephony-rows.js';
+export { type RecordPosition } from './rows.js';
 export { backoffDelay } from './backoff.js';

@@ -1,43 +1,25 @@
-import { tableForFamily, type Row, type TableSpec } from '../warehouse/index.js';
+import type { Row, TableSpec } from '../warehouse/index.js';
 
-/** A CallaroEvent record as decoded from the events topic (schemas/callaro-event.v*.avsc). */
-export interface CallaroEventRecord {
-  request_id: string;
-  received_at: number;
-  event: string;
-  family: string;
-  entity_id: string;
-  occurred_at: number | null;
-  payload: string;
-  [field: string]: unknown;
-}
-
+/** Where a record sits in its topic: the version guard orders rows by it. */
 export interface RecordPosition {
   partition: number;
   offset: number;
 }
 
-/** Columns whose value is not a same-named field of the record. */
-function derived(spec: TableSpec, record: CallaroEventRecord, position: RecordPosition, now: number): Row {
-  return {
-    [spec.keyColumn]: record.entity_id,
-    event_type: record.event,
-    event_time: record.occurred_at ?? record.received_at,
-    kafka_partition: position.partition,
-    kafka_offset: position.offset,
-    ingested_at: now,
-  };
-}
+/** A record decoded from a topic, before it becomes a row. */
+export type DecodedRecord = Record<string, unknown>;
 
-/** Maps a decoded event to its table and row; undefined for a family with no table. */
-export function toRow(record: CallaroEventRecord, position: RecordPosition, now = Date.now()): { spec: TableSpec; row: Row } | undefined {
-  const spec = tableForFamily(record.family);
-  if (!spec) return undefined;
-  const extra = derived(spec, record, position, now);
+/**
+ * A table's row from a decoded record: each column takes the same-named field of the
+ * record unless `derived` gives its value; the position columns come from the record's
+ * place in the topic.
+ */
+export function rowFor(spec: TableSpec, record: DecodedRecord, derived: Row, position: RecordPosition, now: number): Row {
+  const extra: Row = { ...derived, kafka_partition: position.partition, kafka_offset: position.offset, ingested_at: now };
   const row: Row = {};
   for (const c of spec.columns) {
     const value = c.name in extra ? extra[c.name] : record[c.name];
     row[c.name] = value === undefined ? null : (value as Row[string]);
   }
-  return { spec, row };
+  return row;
 }

@@ -7,7 +7,8 @@ import type { Logger } from '../logger.js';
 import { TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { FlushCoordinator } from './flush-coordinator.js';
-import { toRow, type CallaroEventRecord } from './rows.js';
+import type { DecodedRecord } from './rows.js';
+import { sinkStreams, type SinkStream } from './streams.js';
 
 const HEARTBEAT_EVERY_MS = 3_000;
 /** How often a sink with a backlog (a replay, a catch-up) logs its progress. */
@@ -27,13 +28,15 @@ export interface SinkDeps {
 }
 
 /**
- * Consumes the events topic and upserts each record into its warehouse table.
+ * Consumes the topics of both flows (sinkStreams: Callaro's events, the providers'
+ * callbacks) in one consumer group and upserts each record into its warehouse table.
  * Offsets are committed only after the write (and any dead-letter publish) succeeded,
  * so a crash or rebalance redelivers, and the idempotent upsert absorbs the repeat.
  */
 export class SinkConnector {
   private readonly consumer: Consumer;
   private readonly flusher: FlushCoordinator;
+  private readonly streams: ReadonlyMap<string, SinkStream>;
   private joined = false;
   private running = false;
   private readonly lagByPartition = new Map<number, number>();
@@ -42,6 +45,7 @@ export class SinkConnector {
 
   constructor(private readonly deps: SinkDeps) {
     const { kafka, config, logger } = deps;
+    this.streams = new Map(sinkStreams(config).map((s) => [s.topic, s]));
     this.consumer = kafka.consumer({
       groupId: config.consumerGroup,
       sessionTimeout: config.sessionTimeoutMs,
@@ -87,7 +91,7 @@ export class SinkConnector {
     const { config, warehouse } = this.deps;
     await warehouse.ensureTables(TABLES);
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [config.topicEvents], fromBeginning: true });
+    await this.consumer.subscribe({ topics: [...this.streams.keys()], fromBeginning: true });
     this.running = true;
     this.progressTimer = setInterval(() => this.reportProgress(), PROGRESS_EVERY_MS);
     this.progressTimer.unref();
@@ -119,10 +123,11 @@ export class SinkConnector {
     const rows = new Map<TableSpec, Row[]>();
     const sources = new Map<Row, KafkaMessage>();
     const dead: OutgoingMessage[] = [];
+    const stream = this.streams.get(batch.topic)!;
     for (const message of batch.messages) {
-      const outcome = this.toRow(message, batch.partition, now);
+      const outcome = this.toRow(stream, message, batch.partition, now);
       if ('reason' in outcome) {
-        dead.push(this.deadLetter(message, batch.topic, batch.partition, outcome.reason, outcome.code));
+        dead.push(this.deadLetter(stream, message, batch.partition, outcome.reason, outcome.code));
         continue;
       }
       sources.set(outcome.row, message);
@@ -138,12 +143,12 @@ export class SinkConnector {
       const rejected = await this.flusher.add(rows);
       for (const { row, error } of rejected) {
         const message = sources.get(row);
-        if (message) dead.push(this.deadLetter(message, batch.topic, batch.partition, describeError(error), error.code));
+        if (message) dead.push(this.deadLetter(stream, message, batch.partition, describeError(error), error.code));
       }
       if (dead.length > 0) {
         await this.deps.deadLetters.publish(dead);
         this.deps.metrics.deadLettered.inc(dead.length);
-        this.deps.logger.warn({ count: dead.length, partition: batch.partition }, 'records sent to the dead-letter topic');
+        this.deps.logger.warn({ count: dead.length, topic: batch.topic, partition: batch.partition }, 'records sent to the dead-letter topic');
       }
     } finally {
       clearInterval(beat);
@@ -167,27 +172,28 @@ export class SinkConnector {
     this.consumedSinceReport = 0;
   }
 
-  private toRow(message: KafkaMessage, partition: number, now: number): { spec: TableSpec; row: Row } | { reason: string; code: string } {
+  private toRow(stream: SinkStream, message: KafkaMessage, partition: number, now: number): { spec: TableSpec; row: Row } | { reason: string; code: string } {
     if (!message.value) return { reason: 'empty record value (tombstone)', code: 'SINK_DECODE_FAILED' };
     try {
-      const { value } = this.deps.codec.decode<CallaroEventRecord>(message.value);
-      const mapped = toRow(value, { partition, offset: Number(message.offset) }, now);
-      return mapped ?? { reason: `no table for event family "${value.family}"`, code: 'SINK_ROW_REJECTED' };
+      const { value, schema } = this.deps.codec.decode<DecodedRecord>(message.value);
+      if (schema.name !== stream.schema) return { reason: `expected a ${stream.schema} record on ${stream.topic}, got ${schema.name}`, code: 'SINK_DECODE_FAILED' };
+      const mapped = stream.toRow(value, { partition, offset: Number(message.offset) }, now);
+      return mapped ?? { reason: `no table for event family "${String(value.family)}"`, code: 'SINK_ROW_REJECTED' };
     } catch (err) {
       return { reason: describeError(err), code: isCallstreamError(err) ? err.code : 'SINK_DECODE_FAILED' };
     }
   }
 
-  private deadLetter(message: KafkaMessage, topic: string, partition: number, reason: string, code: string): OutgoingMessage {
+  private deadLetter(stream: SinkStream, message: KafkaMessage, partition: number, reason: string, code: string): OutgoingMessage {
     return {
-      topic: this.deps.config.topicDeadLetter,
+      topic: stream.deadLetterTopic,
       key: message.key?.toString() ?? '',
       value: message.value ?? Buffer.alloc(0),
       headers: {
         ...message.headers,
         'callstream-error-code': code,
         'callstream-error': reason.slice(0, 2000),
-        'callstream-source-topic': topic,
+        'callstream-source-topic': stream.topic,
         'callstream-source-partition': String(partition),
         'callstream-source-offset': message.offset,
       },

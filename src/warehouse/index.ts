@@ -1,4 +1,4 @@
-export { TABLES, CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, tableForFamily, type TableSpec, type Column, type ColumnType, type Row } from './tables.js';
+export { TABLES, CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS, tableForFamily, type TableSpec, type Column, type ColumnType, type Row } from './tables.js';
 export { newestPerKey, isNewer, NEWER_SQL, type Warehouse } from './warehouse.js';
 export { DuckDbWarehouse } from './duckdb/duckdb-warehouse.js';
 export { BigQueryWarehouse, chunkBySize, type MergeStats } from './bigquery/bigquery-warehouse.js';

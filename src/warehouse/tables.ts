@@ -13,9 +13,13 @@ export interface Column {
 
 export interface TableSpec {
   name: string;
-  family: Family;
-  /** The entity column of the upsert key; the other key column is always event_type. */
-  keyColumn: string;
+  /**
+   * The upsert key: a row replaces the stored row with the same values in these columns,
+   * and only when it is a newer version (see isNewer in warehouse.ts).
+   */
+  keyColumns: readonly string[];
+  /** BigQuery clustering columns (at most four): what queries filter and join on. */
+  clusterBy: readonly string[];
   columns: Column[];
 }
 
@@ -29,23 +33,28 @@ export const EVENT_TYPE_COLUMN = 'event_type';
 
 const col = (name: string, type: ColumnType, description: string, required = false): Column => ({ name, type, description, required });
 
-/** Columns every event table ends with: when and where the record came from. */
+/** Columns every table ends with: which request and record a row came from (the version guard reads them). */
+const PROVENANCE: Column[] = [
+  col('request_id', 'STRING', 'Id of the HTTP request; joins to the raw audit topic.', true),
+  col('received_at', 'TIMESTAMP', 'When the receiver got the request.', true),
+  col('kafka_partition', 'INT64', 'Partition of the topic the row came from.', true),
+  col('kafka_offset', 'INT64', 'Offset in that partition: orders versions of a key.', true),
+  col('ingested_at', 'TIMESTAMP', 'When the sink wrote this version.', true),
+];
+
+/** Columns every Callaro event table ends with. */
 const TRAILER: Column[] = [
   col('tenant_id', 'INT64', 'Callaro tenant.'),
   col('occurred_at', 'TIMESTAMP', 'Event time as sent by Callaro (occurred_at), if any.'),
   col('event_time', 'TIMESTAMP', 'occurred_at, else received_at: the partitioning column.', true),
   col('payload', 'JSON', 'The whole event as received, unknown fields included.', true),
-  col('request_id', 'STRING', 'Id of the HTTP request; joins to the raw audit topic.', true),
-  col('received_at', 'TIMESTAMP', 'When the receiver got the request.', true),
-  col('kafka_partition', 'INT64', 'Partition of the events topic the row came from.', true),
-  col('kafka_offset', 'INT64', 'Offset in that partition: orders versions of a key.', true),
-  col('ingested_at', 'TIMESTAMP', 'When the sink wrote this version.', true),
+  ...PROVENANCE,
 ];
 
 export const CALL_EVENTS: TableSpec = {
   name: 'call_events',
-  family: 'call',
-  keyColumn: 'call_id',
+  keyColumns: ['call_id', EVENT_TYPE_COLUMN],
+  clusterBy: ['tenant_id', 'call_id'],
   columns: [
     col('call_id', 'STRING', 'Callaro call id (dedupe key).', true),
     col(EVENT_TYPE_COLUMN, 'STRING', 'Event name, e.g. call.completed.', true),
@@ -64,8 +73,8 @@ export const CALL_EVENTS: TableSpec = {
 
 export const CAMPAIGN_EVENTS: TableSpec = {
   name: 'campaign_events',
-  family: 'campaign',
-  keyColumn: 'campaign_id',
+  keyColumns: ['campaign_id', EVENT_TYPE_COLUMN],
+  clusterBy: ['tenant_id', 'campaign_id'],
   columns: [
     col('campaign_id', 'STRING', 'Campaign id (dedupe key).', true),
     col(EVENT_TYPE_COLUMN, 'STRING', 'Event name, e.g. campaign.started.', true),
@@ -75,8 +84,8 @@ export const CAMPAIGN_EVENTS: TableSpec = {
 
 export const COMPLIANCE_EVENTS: TableSpec = {
   name: 'compliance_events',
-  family: 'compliance',
-  keyColumn: 'subject_id',
+  keyColumns: ['subject_id', EVENT_TYPE_COLUMN],
+  clusterBy: ['tenant_id', 'subject_id'],
   columns: [
     col('subject_id', 'STRING', 'number_e164, else call_id (dedupe key).', true),
     col(EVENT_TYPE_COLUMN, 'STRING', 'Event name, e.g. number_health.flagged.', true),
@@ -86,8 +95,34 @@ export const COMPLIANCE_EVENTS: TableSpec = {
   ],
 };
 
-export const TABLES: readonly TableSpec[] = [CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS];
+/**
+ * Callbacks that telephony, billing and integration providers send in (the second flow,
+ * kept apart from Callaro's events): one row per (vendor, provider call id, status), so
+ * a call's provider-side lifecycle is a set of rows that joins to call_events on call_sid.
+ */
+export const TELEPHONY_CALLBACKS: TableSpec = {
+  name: 'telephony_callbacks',
+  keyColumns: ['vendor_slug', 'provider_call_id', 'callback_status'],
+  clusterBy: ['call_sid', 'vendor_slug'],
+  columns: [
+    col('vendor_slug', 'STRING', 'The configured vendor the callback came from (the {vendor_slug} of its URL).', true),
+    col('provider_call_id', 'STRING', 'The provider\'s call identifier, e.g. Twilio\'s CallSid (the Kafka key).', true),
+    col('callback_status', 'STRING', 'The callback\'s status or event, e.g. ringing, completed, failed.', true),
+    col('call_sid', 'STRING', 'Call id as Callaro records it in call_events.call_sid: the join column.'),
+    col('content_type', 'STRING', 'Media type of the request body (form or JSON).', true),
+    col('fields', 'JSON', 'Every field of the body, parsed (form values as strings, repeated ones as arrays).', true),
+    col('raw_body', 'STRING', 'The body exactly as received (UTF-8 text).', true),
+    col('occurred_at', 'TIMESTAMP', 'Event time as sent by the provider (e.g. Twilio\'s Timestamp), if any.'),
+    col('event_time', 'TIMESTAMP', 'occurred_at, else received_at: the partitioning column.', true),
+    ...PROVENANCE,
+  ],
+};
 
+export const TABLES: readonly TableSpec[] = [CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS];
+
+const TABLE_OF_FAMILY: Readonly<Record<Family, TableSpec>> = { call: CALL_EVENTS, campaign: CAMPAIGN_EVENTS, compliance: COMPLIANCE_EVENTS };
+
+/** The table of a Callaro event family; undefined for a family callstream does not know. */
 export function tableForFamily(family: string): TableSpec | undefined {
-  return TABLES.find((t) => t.family === family);
+  return Object.hasOwn(TABLE_OF_FAMILY, family) ? TABLE_OF_FAMILY[family as Family] : undefined;
 }

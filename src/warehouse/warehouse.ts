@@ -1,10 +1,10 @@
-import type { Row, TableSpec } from './tables.js';
+import type { Column, Row, TableSpec } from './tables.js';
 
 /**
  * What the sink needs from a warehouse. DuckDB and BigQuery implement it and share
  * one contract test suite (test/integration/warehouse-contract.ts).
  *
- * upsert() contract: rows are keyed by (spec.keyColumn, event_type); a row replaces
+ * upsert() contract: rows are keyed by spec.keyColumns; a row replaces
  * the stored one only when it is a newer version (see isNewer), so redelivered or
  * replayed rows never change the table. Duplicate keys within `rows` are allowed.
  */
@@ -32,11 +32,21 @@ export function isNewer(a: Row, b: Row): boolean {
 export function newestPerKey(spec: TableSpec, rows: Row[]): Row[] {
   const byKey = new Map<string, Row>();
   for (const row of rows) {
-    const key = `${row[spec.keyColumn]}\u0000${row.event_type}`;
+    const key = spec.keyColumns.map((c) => row[c]).join('\u0000');
     const seen = byKey.get(key);
     if (!seen || isNewer(row, seen)) byKey.set(key, row);
   }
   return [...byKey.values()];
+}
+
+/** The columns an upsert may change: all but the key. */
+export function nonKeyColumns(spec: TableSpec): Column[] {
+  return spec.columns.filter((c) => !spec.keyColumns.includes(c.name));
+}
+
+/** The MERGE join of a target T and a source S on the key columns, quoted by the warehouse's rule. */
+export function keyMatchSql(spec: TableSpec, quote: (name: string) => string): string {
+  return spec.keyColumns.map((c) => `T.${quote(c)} = S.${quote(c)}`).join(' AND ');
 }
 
 /** The same guard as isNewer, as SQL over a target T and a source S. */

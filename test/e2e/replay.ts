@@ -12,16 +12,21 @@ export async function checksums(warehouse: Warehouse, dialect: Dialect): Promise
 }
 
 /**
- * Rewinds the sink's group to the earliest offsets and lets a fresh sink re-consume the
- * whole topic: the tables must come out byte-for-byte the same.
+ * Rewinds the sink's group to the earliest offsets of the given topics (by default the
+ * events topic) and lets a fresh sink re-consume them whole: the tables must come out
+ * byte-for-byte the same.
  */
-export async function expectReplayChangesNothing(config: Config, warehouse: Warehouse, dialect: Dialect): Promise<void> {
+export async function expectReplayChangesNothing(config: Config, warehouse: Warehouse, dialect: Dialect, topics: string[] = [config.topicEvents]): Promise<void> {
   const before = await checksums(warehouse, dialect);
-  await rewindToEarliest(config.consumerGroup, config.topicEvents);
-  expect((await groupProgress(config.consumerGroup, config.topicEvents)).committed).toBe(0);
+  for (const topic of topics) {
+    await rewindToEarliest(config.consumerGroup, topic);
+    expect((await groupProgress(config.consumerGroup, topic)).committed).toBe(0);
+  }
   const replay = await startTestPipeline({ config, warehouse, receiver: false });
   try {
-    await waitFor(() => groupProgress(config.consumerGroup, config.topicEvents), (p) => p.committed === p.end, 90_000, 'the replay to finish');
+    for (const topic of topics) {
+      await waitFor(() => groupProgress(config.consumerGroup, topic), (p) => p.committed === p.end, 90_000, `the replay of ${topic} to finish`);
+    }
   } finally {
     await replay.pipeline.stop();
   }

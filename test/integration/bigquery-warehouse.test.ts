@@ -18,7 +18,7 @@ describe('BigQueryWarehouse', () => {
   it('adds new nullable columns and refuses to retype one', async () => {
     await requireEmulator();
     const warehouse = emulatorWarehouse();
-    const v1: TableSpec = { name: 'evolving', family: 'call', keyColumn: 'call_id', columns: CALL_EVENTS.columns.filter((c) => c.name !== 'agent_id') };
+    const v1: TableSpec = { ...CALL_EVENTS, name: 'evolving', columns: CALL_EVENTS.columns.filter((c) => c.name !== 'agent_id') };
     await warehouse.ensureTables([v1]);
     await warehouse.ensureTables([{ ...v1, columns: CALL_EVENTS.columns }]);
     await warehouse.upsert({ ...v1, columns: CALL_EVENTS.columns }, [callRow('c-evolve', 1)]);

@@ -11,7 +11,7 @@ warehouseContract('duckdb', () => DuckDbWarehouse.open(join(mkdtempSync(join(tmp
 describe('DuckDbWarehouse', () => {
   it('adds new nullable columns when the table spec gains them, keeping the rows', async () => {
     const warehouse = await DuckDbWarehouse.open(':memory:');
-    const v1: TableSpec = { name: 'evolving', family: 'call', keyColumn: 'call_id', columns: [
+    const v1: TableSpec = { name: 'evolving', keyColumns: ['call_id', 'event_type'], clusterBy: ['call_id'], columns: [
       { name: 'call_id', type: 'STRING', required: true, description: '' },
       { name: 'event_type', type: 'STRING', required: true, description: '' },
     ] };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_NAMES } from '../../src/codec/index.js';
-import { sampleEventRecord } from '../support/fixtures.js';
+import { sampleCallbackRecord, sampleEventRecord } from '../support/fixtures.js';
 import { startTestPipeline, testKafka, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';
 
 let t: Awaited<ReturnType<typeof startTestPipeline>>;
@@ -12,19 +12,24 @@ afterAll(async () => {
   await t?.pipeline.stop();
 });
 
-async function readRaw(topic: string) {
-  const kafka = testKafka();
-  const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}` });
+/** Reads a dead-letter topic until `count` records arrived, then stops reading. */
+async function readDeadLetters(topic: string, count: number) {
+  const consumer = testKafka().consumer({ groupId: `dlq-reader-${Date.now()}` });
   const messages: Array<{ key: string; value: string; headers: Record<string, string> }> = [];
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-      messages.push({ key: String(message.key), value: String(message.value), headers });
-    },
-  });
-  return { messages, stop: () => consumer.disconnect() };
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        messages.push({ key: String(message.key), value: String(message.value), headers });
+      },
+    });
+    await waitFor(async () => messages.length, (n) => n >= count, 20_000, `${count} dead letter(s) on ${topic}`);
+    return messages;
+  } finally {
+    await consumer.disconnect();
+  }
 }
 
 describe('sink dead-letter topic', () => {
@@ -46,18 +51,13 @@ describe('sink dead-letter topic', () => {
     const rows = await t.pipeline.warehouse!.query('SELECT call_id FROM call_events ORDER BY call_id');
     expect(rows).toEqual([{ call_id: 'ok-1' }, { call_id: 'ok-2' }]);
 
-    const dlq = await readRaw(t.config.topicDeadLetter);
-    try {
-      await waitFor(async () => dlq.messages.length, (n) => n >= 1, 20_000, 'the dead letter');
-      expect(dlq.messages).toHaveLength(1);
-      expect(dlq.messages[0]).toMatchObject({
-        key: 'garbage',
-        value: '{"not":"avro"}',
-        headers: { 'callstream-error-code': 'CODEC_BAD_FRAME', 'callstream-source-topic': t.config.topicEvents, 'callstream-source-partition': '0', 'callstream-source-offset': '1' },
-      });
-    } finally {
-      await dlq.stop();
-    }
+    const dead = await readDeadLetters(t.config.topicDeadLetter, 1);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      key: 'garbage',
+      value: '{"not":"avro"}',
+      headers: { 'callstream-error-code': 'CODEC_BAD_FRAME', 'callstream-source-topic': t.config.topicEvents, 'callstream-source-partition': '0', 'callstream-source-offset': '1' },
+    });
 
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/^callstream_sink_records_consumed_total 3$/m);
@@ -65,5 +65,30 @@ describe('sink dead-letter topic', () => {
     expect(metrics).toMatch(/^callstream_sink_rows_upserted_total 2$/m);
     expect(metrics).toMatch(new RegExp(`^callstream_sink_consumer_lag\\{topic="${t.config.topicEvents.replace(/\./g, '\\.')}",partition="0"\\} 0$`, 'm'));
     expect(metrics).toMatch(/^callstream_end_to_end_delay_seconds_count 2$/m);
+  });
+
+  it('sends a record of the wrong schema on the callbacks topic to the callbacks dead-letter topic', async () => {
+    const producer = testKafka().producer();
+    await producer.connect();
+    const { codec } = t.pipeline;
+    await producer.send({
+      topic: t.config.topicTelephony,
+      messages: [
+        { key: 'vs_wrong_topic', value: codec.encode(SCHEMA_NAMES.callaroEvent, sampleEventRecord({ call_id: 'vs_wrong_topic', entity_id: 'vs_wrong_topic' })), partition: 0 },
+        { key: 'CA-ok', value: codec.encode(SCHEMA_NAMES.telephonyCallback, sampleCallbackRecord({ provider_call_id: 'CA-ok', call_sid: 'CA-ok' })), partition: 0 },
+      ],
+    });
+    await producer.disconnect();
+
+    await waitForCaughtUp(t.config.consumerGroup, t.config.topicTelephony);
+    expect(await t.pipeline.warehouse!.query('SELECT provider_call_id FROM telephony_callbacks')).toEqual([{ provider_call_id: 'CA-ok' }]);
+    expect(await t.pipeline.warehouse!.query("SELECT call_id FROM call_events WHERE call_id = 'vs_wrong_topic'")).toEqual([]);
+    const dead = await readDeadLetters(t.config.topicTelephonyDeadLetter, 1);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      key: 'vs_wrong_topic',
+      headers: { 'callstream-error-code': 'SINK_DECODE_FAILED', 'callstream-source-topic': t.config.topicTelephony, 'callstream-source-offset': '0' },
+    });
+    expect(dead[0].headers['callstream-error']).toMatch(/expected a io\.callstream\.telephony\.TelephonyCallback record/);
   });
 });

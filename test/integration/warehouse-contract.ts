@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect } from '../support/dialects.js';
-import { CALL_EVENTS, CAMPAIGN_EVENTS, TABLES, type Row, type TableSpec, type Warehouse } from '../../src/warehouse/index.js';
+import { CALL_EVENTS, CAMPAIGN_EVENTS, TABLES, TELEPHONY_CALLBACKS, type Row, type TableSpec, type Warehouse } from '../../src/warehouse/index.js';
 
 const BASE = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -31,6 +31,27 @@ export function callRow(callId: string, offset: number, extra: Partial<Row> = {}
   };
 }
 
+/** A telephony_callbacks row as the sink builds it (a Twilio status callback). */
+export function callbackRow(vendor: string, callId: string, status: string, offset: number, extra: Partial<Row> = {}): Row {
+  return {
+    vendor_slug: vendor,
+    provider_call_id: callId,
+    callback_status: status,
+    call_sid: callId,
+    content_type: 'application/x-www-form-urlencoded',
+    fields: JSON.stringify({ CallSid: callId, CallStatus: status, offset }),
+    raw_body: `CallSid=${callId}&CallStatus=${status}&offset=${offset}`,
+    occurred_at: null,
+    event_time: BASE + offset,
+    request_id: `req-cb-${callId}-${offset}`,
+    received_at: BASE + offset,
+    kafka_partition: 0,
+    kafka_offset: offset,
+    ingested_at: BASE + 1_000_000,
+    ...extra,
+  };
+}
+
 /**
  * The contract every warehouse honours, run against DuckDB and BigQuery alike:
  * same inputs, same resulting rows.
@@ -50,9 +71,10 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
     /** Rows of call_events for the given ids, normalized for comparison across warehouses. */
     async function read(ids: string[], spec: TableSpec = CALL_EVENTS): Promise<Array<Record<string, unknown>>> {
       const list = ids.map((id) => `'${id}'`).join(', ');
+      const key = spec.keyColumns[0];
       const rows = await warehouse.query(
-        `SELECT ${spec.keyColumn} AS k, event_type, CAST(kafka_offset AS STRING) AS kafka_offset, ${dialect.epochMs('received_at')} AS received_ms, ` +
-          `${dialect.jsonText('payload')} AS payload FROM ${dialect.table(warehouse, spec.name)} WHERE ${spec.keyColumn} IN (${list}) ORDER BY k, event_type`,
+        `SELECT ${key} AS k, event_type, CAST(kafka_offset AS STRING) AS kafka_offset, ${dialect.epochMs('received_at')} AS received_ms, ` +
+          `${dialect.jsonText('payload')} AS payload FROM ${dialect.table(warehouse, spec.name)} WHERE ${key} IN (${list}) ORDER BY k, event_type`,
       );
       return rows.map((r) => ({ ...r, received_ms: Number(r.received_ms), payload: JSON.parse(String(r.payload)) }));
     }
@@ -109,6 +131,40 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
         { ...callRow('x', 1), call_id: undefined, campaign_id: 'cmp-1', event_type: 'campaign.started' } as unknown as Row,
       ]);
       expect(await read(['cmp-1'], CAMPAIGN_EVENTS)).toEqual([expect.objectContaining({ k: 'cmp-1', event_type: 'campaign.started' })]);
+    });
+
+    /** Rows of telephony_callbacks for the given provider call ids. */
+    async function readCallbacks(callIds: string[]): Promise<Array<Record<string, unknown>>> {
+      const list = callIds.map((id) => `'${id}'`).join(', ');
+      const rows = await warehouse.query(
+        `SELECT vendor_slug, provider_call_id, callback_status, call_sid, CAST(kafka_offset AS STRING) AS kafka_offset, ${dialect.jsonText('fields')} AS fields, raw_body ` +
+          `FROM ${dialect.table(warehouse, TELEPHONY_CALLBACKS.name)} WHERE provider_call_id IN (${list}) ORDER BY provider_call_id, vendor_slug, callback_status`,
+      );
+      return rows.map((r) => ({ ...r, fields: JSON.parse(String(r.fields)) }));
+    }
+
+    it('keys telephony callbacks by (vendor, provider call id, status): a call\'s lifecycle is a set of rows', async () => {
+      await warehouse.upsert(TELEPHONY_CALLBACKS, [
+        callbackRow('twilio', 'CA-life', 'ringing', 1),
+        callbackRow('twilio', 'CA-life', 'in-progress', 2),
+        callbackRow('twilio', 'CA-life', 'completed', 3),
+        callbackRow('acme-billing', 'CA-life', 'completed', 4, { content_type: 'application/json' }),
+      ]);
+      const rows = await readCallbacks(['CA-life']);
+      expect(rows.map((r) => `${r.vendor_slug}/${r.callback_status}`)).toEqual(['acme-billing/completed', 'twilio/completed', 'twilio/in-progress', 'twilio/ringing']);
+      expect(rows[1]).toMatchObject({ call_sid: 'CA-life', fields: { CallSid: 'CA-life', CallStatus: 'completed', offset: 3 }, raw_body: 'CallSid=CA-life&CallStatus=completed&offset=3' });
+    });
+
+    it('replaces a callback only with a newer version of its key, and a replayed batch changes nothing', async () => {
+      await warehouse.upsert(TELEPHONY_CALLBACKS, [callbackRow('twilio', 'CA-ver', 'completed', 10), callbackRow('twilio', 'CA-ver', 'completed', 20)]);
+      await warehouse.upsert(TELEPHONY_CALLBACKS, [callbackRow('twilio', 'CA-ver', 'completed', 15)]);
+      await warehouse.upsert(TELEPHONY_CALLBACKS, [callbackRow('twilio', 'CA-ver', 'completed', 4, { kafka_partition: 2, received_at: BASE + 1 })]);
+      const before = await readCallbacks(['CA-ver']);
+      expect(before).toEqual([expect.objectContaining({ kafka_offset: '20', fields: expect.objectContaining({ offset: 20 }) })]);
+      await warehouse.upsert(TELEPHONY_CALLBACKS, [callbackRow('twilio', 'CA-ver', 'completed', 20, { ingested_at: BASE + 9_999_999 })]);
+      expect(await readCallbacks(['CA-ver'])).toEqual(before);
+      await warehouse.upsert(TELEPHONY_CALLBACKS, [callbackRow('twilio', 'CA-ver', 'completed', 5, { kafka_partition: 2, received_at: BASE + 500 })]);
+      expect(await readCallbacks(['CA-ver'])).toEqual([expect.objectContaining({ kafka_offset: '5' })]);
     });
 
     it('creates tables idempotently', async () => {

@@ -33,6 +33,23 @@ export function sampleEventRecord(overrides: Record<string, unknown> = {}): Reco
   };
 }
 
+/** A TelephonyCallback record as the receiver publishes it (a Twilio status callback). */
+export function sampleCallbackRecord(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    request_id: '5f0c1f3e-0000-4000-8000-000000000002',
+    received_at: 1_764_230_400_000,
+    vendor_slug: 'twilio',
+    content_type: 'application/x-www-form-urlencoded',
+    provider_call_id: 'CA1',
+    callback_status: 'completed',
+    call_sid: 'CA1',
+    occurred_at: null,
+    fields: '{"CallSid":"CA1","CallStatus":"completed"}',
+    raw_body: Buffer.from('CallSid=CA1&CallStatus=completed'),
+    ...overrides,
+  };
+}
+
 /** A call.completed payload for call `n` (distinct calls, realistic shape). */
 export function callCompleted(n: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { AvroCodec, SCHEMA_NAMES, schemasDir } from '../../src/codec/index.js';
-import { loadConfig, type OptionKey } from '../../src/config/index.js';
+import { loadConfig, NO_TELEPHONY_VENDORS, type OptionKey, type TelephonyVendors } from '../../src/config/index.js';
 import type { OutgoingMessage, Publisher } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics/index.js';
@@ -21,13 +21,13 @@ export class MemoryPublisher {
 
 export const codec = AvroCodec.fromDirectory(schemasDir());
 
-/** Starts a Receiver on a free port with an in-memory publisher. */
-export async function startTestReceiver(overrides: Partial<Record<OptionKey, unknown>> = {}) {
+/** Starts a Receiver on a free port with an in-memory publisher (and the given telephony vendors). */
+export async function startTestReceiver(overrides: Partial<Record<OptionKey, unknown>> = {}, telephonyVendors: TelephonyVendors = NO_TELEPHONY_VENDORS) {
   const config = loadConfig({}, { port: 0, publishTimeoutMs: 300, ...overrides });
   const publisher = new MemoryPublisher();
   const metrics = new Metrics({ defaultMetrics: false });
   const receiver = new Receiver({
-    ctx: { config, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics, access: new AccessPolicy(config) },
+    ctx: { config, telephonyVendors, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics, access: new AccessPolicy(config) },
     readiness: () => ({ ready: true, components: { producer: true } }),
   });
   const address: AddressInfo = await receiver.listen();
@@ -42,6 +42,8 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
     url,
     audit: () => decodeAll(config.topicRaw),
     events: () => decodeAll(config.topicEvents),
+    callbacks: () => decodeAll(config.topicTelephony),
+    callbackAudit: () => decodeAll(config.topicTelephonyRaw),
     close: () => receiver.close(1000),
   };
 }

@@ -4,7 +4,7 @@ import { CallstreamError } from '../../errors.js';
 import type { ValidEvent } from '../../events/index.js';
 import { buildAllowlist, clientAddress, isAllowed } from './client-address.js';
 import { verifyHmac, type HmacOptions } from './hmac-signature.js';
-import { matchesAny } from './safe-equal.js';
+import { safeEqual } from '../verify/constant-time.js';
 import { verifyStandardWebhooks } from './standard-webhooks.js';
 
 /**
@@ -15,15 +15,15 @@ import { verifyStandardWebhooks } from './standard-webhooks.js';
  */
 export class AccessPolicy {
   private readonly sources;
-  private readonly tokens: Buffer[] | undefined;
-  private readonly secretPath: Buffer | undefined;
+  private readonly tokens: string[] | undefined;
+  private readonly secretPath: string | undefined;
   private readonly hmac: HmacOptions | undefined;
   private readonly tenants: Set<string> | undefined;
 
   constructor(private readonly config: Config) {
     this.sources = config.sourceCidrs ? buildAllowlist(config.sourceCidrs) : undefined;
-    this.tokens = config.authTokens?.map((t) => Buffer.from(t));
-    this.secretPath = config.secretPath ? Buffer.from(config.secretPath) : undefined;
+    this.tokens = config.authTokens;
+    this.secretPath = config.secretPath;
     this.hmac = config.hmacSecrets
       ? { secrets: config.hmacSecrets, header: config.hmacHeader, encoding: config.hmacEncoding, timestampHeader: config.hmacTimestampHeader, toleranceSeconds: config.signatureToleranceSeconds }
       : undefined;
@@ -39,12 +39,12 @@ export class AccessPolicy {
 
   /** Token, secret path segment and signatures, over the exact body bytes. */
   checkCredentials(req: IncomingMessage, pathSecret: string | undefined, body: Buffer): CallstreamError | undefined {
-    if (this.secretPath && !(pathSecret !== undefined && matchesAny(Buffer.from(pathSecret), [this.secretPath]))) {
+    if (this.secretPath && !(pathSecret !== undefined && safeEqual(pathSecret, this.secretPath))) {
       return new CallstreamError('RCV_AUTH_REQUIRED', 'Missing or wrong secret path segment.');
     }
     if (this.tokens) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-      if (!match || !matchesAny(Buffer.from(match[1]), this.tokens)) return new CallstreamError('RCV_AUTH_REQUIRED', 'Expected Authorization: Bearer <token>.');
+      if (!match || !this.tokens.some((token) => safeEqual(match[1], token))) return new CallstreamError('RCV_AUTH_REQUIRED', 'Expected Authorization: Bearer <token>.');
     }
     if (this.hmac) {
       const refusal = verifyHmac(this.hmac, req.headers, body);

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { CallstreamError } from '../../errors.js';
-import { matchesAny } from './safe-equal.js';
+import { safeEqual } from '../verify/constant-time.js';
 
 export interface HmacOptions {
   secrets: string[];
@@ -37,6 +37,7 @@ export function verifyHmac(options: HmacOptions, headers: IncomingHttpHeaders, b
       return new CallstreamError('RCV_SIGNATURE_EXPIRED', `Header ${options.timestampHeader} must hold a Unix time within ${options.toleranceSeconds} s of now.`);
     }
   }
-  const expected = options.secrets.map((s) => Buffer.from(hmacSignature(s, body, options.encoding, timestamp)));
-  return matchesAny(Buffer.from(given), expected) ? undefined : new CallstreamError('RCV_SIGNATURE_INVALID');
+  const presented = options.encoding === 'hex' ? given.toLowerCase() : given; // hex is case-insensitive, base64 is not
+  const valid = options.secrets.some((secret) => safeEqual(presented, hmacSignature(secret, body, options.encoding, timestamp)));
+  return valid ? undefined : new CallstreamError('RCV_SIGNATURE_INVALID');
 }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { CallstreamError } from '../../errors.js';
-import { matchesAny } from './safe-equal.js';
+import { safeEqual } from '../verify/constant-time.js';
 
 const SECRET_PREFIX = 'whsec_';
 
@@ -34,6 +34,6 @@ export function verifyStandardWebhooks(secrets: string[], toleranceSeconds: numb
     return new CallstreamError('RCV_SIGNATURE_EXPIRED', `webhook-timestamp must be a Unix time within ${toleranceSeconds} s of now.`);
   }
   const given = signatures.split(' ').filter((s) => s.startsWith('v1,'));
-  const expected = secrets.map((s) => Buffer.from(standardWebhooksSignature(s, id, timestamp, body)));
-  return given.some((g) => matchesAny(Buffer.from(g), expected)) ? undefined : new CallstreamError('RCV_SIGNATURE_INVALID');
+  const expected = secrets.map((s) => standardWebhooksSignature(s, id, timestamp, body));
+  return given.some((g) => expected.some((e) => safeEqual(g, e))) ? undefined : new CallstreamError('RCV_SIGNATURE_INVALID');
 }

@@ -90,7 +90,7 @@ export class BigQueryWarehouse implements Warehouse {
           field: 'event_time',
           ...(this.settings.partitionExpirationDays ? { expirationMs: String(this.settings.partitionExpirationDays * 86_400_000) } : {}),
         },
-        clustering: { fields: ['tenant_id', spec.keyColumn] },
+        clustering: { fields: [...spec.clusterBy] },
       });
       this.logger.info({ table: this.tableName(spec) }, 'created BigQuery table');
       return;

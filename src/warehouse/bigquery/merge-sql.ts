@@ -1,5 +1,5 @@
 import type { Column, ColumnType, TableSpec } from '../tables.js';
-import { NEWER_SQL } from '../warehouse.js';
+import { keyMatchSql, NEWER_SQL, nonKeyColumns } from '../warehouse.js';
 
 /** BigQuery types of the @rows struct fields: JSON travels as STRING and is parsed in SQL. */
 const PARAM_TYPE: Record<ColumnType, string> = { STRING: 'STRING', INT64: 'INT64', TIMESTAMP: 'TIMESTAMP', JSON: 'STRING' };
@@ -21,12 +21,10 @@ function sourceExpr(c: Column): string {
  * partitions from @min_event_time minus that many days, so the scan stays small.
  */
 export function mergeSql(tableRef: string, spec: TableSpec, lookbackDays: number): string {
-  const key = quoteId(spec.keyColumn);
-  const nonKey = spec.columns.filter((c) => c.name !== spec.keyColumn && c.name !== 'event_type');
   const prune = lookbackDays > 0 ? `\n  AND T.event_time >= TIMESTAMP_SUB(@min_event_time, INTERVAL ${lookbackDays} DAY)` : '';
   return `MERGE ${tableRef} T
 USING (SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM UNNEST(@rows) AS r) S
-ON T.${key} = S.${key} AND T.event_type = S.event_type${prune}
-WHEN MATCHED AND ${NEWER_SQL} THEN UPDATE SET ${nonKey.map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
+ON ${keyMatchSql(spec, quoteId)}${prune}
+WHEN MATCHED AND ${NEWER_SQL} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
 WHEN NOT MATCHED THEN INSERT (${spec.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES (${spec.columns.map((c) => `S.${quoteId(c.name)}`).join(', ')})`;
 }

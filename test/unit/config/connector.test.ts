@@ -8,7 +8,7 @@ import { loadConnector } from '../../../src/config/index.js';
 const connectorsDir = fileURLToPath(new URL('../../../connectors/', import.meta.url));
 
 describe('loadConnector', () => {
-  it.each(readdirSync(connectorsDir).filter((f) => f.endsWith('.json')))('parses connectors/%s', (file) => {
+  it.each(readdirSync(connectorsDir).filter((f) => f.endsWith('-sink.json')))('parses connectors/%s', (file) => {
     const { connector, overrides } = loadConnector(join(connectorsDir, file));
     expect(overrides.warehouse).toBe(connector.warehouse);
     if (connector.warehouse === 'bigquery') expect(connector.bigquery?.maxConcurrentMerges).toBeLessThanOrEqual(2);
@@ -16,7 +16,7 @@ describe('loadConnector', () => {
 
   it('maps the BigQuery connector to options and defaults', () => {
     const { connector, overrides } = loadConnector(join(connectorsDir, 'bigquery-sink.json'));
-    expect(overrides).toMatchObject({ warehouse: 'bigquery', topicEvents: 'callstream.callaro.events', consumerGroup: 'callstream-bigquery-sink', flushIntervalMs: 5000 });
+    expect(overrides).toMatchObject({ warehouse: 'bigquery', topicEvents: 'callstream.callaro.events', topicTelephony: 'callstream.telephony.callbacks', consumerGroup: 'callstream-bigquery-sink', flushIntervalMs: 5000 });
     expect(connector.bigquery).toMatchObject({ credentials: 'adc', createTables: true, maxRequestBytes: 8_000_000 });
   });
 

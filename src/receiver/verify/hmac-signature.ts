@@ -1,0 +1,26 @@
+import { createHmac } from 'node:crypto';
+import type { TelephonyVendor } from '../../config/index.js';
+import { safeEqual } from './constant-time.js';
+import { signatureInvalid, singleHeader, type SignedRequest } from './signed-request.js';
+
+type HmacVendor = Extract<TelephonyVendor, { scheme: 'hmac-sha256' }>;
+
+/** HMAC-SHA256 of the raw body under the secret, in the vendor's encoding. */
+export function hmacSha256(secret: string, body: Buffer, encoding: HmacVendor['encoding']): string {
+  return createHmac('sha256', secret).update(body).digest(encoding);
+}
+
+/**
+ * The generic scheme most providers use: a header (optionally prefixed, e.g.
+ * "sha256=") carrying the HMAC-SHA256 of the exact body bytes.
+ */
+export function verifyHmacSha256(vendor: HmacVendor, request: SignedRequest): void {
+  const value = singleHeader(request, vendor.header).trim();
+  if (!value.startsWith(vendor.prefix)) throw signatureInvalid(`Expected the ${vendor.header} header to start with "${vendor.prefix}".`);
+  const presented = value.slice(vendor.prefix.length);
+  // Hex is case-insensitive; base64 is not.
+  const normalized = vendor.encoding === 'hex' ? presented.toLowerCase() : presented;
+  if (!vendor.secrets.some((secret) => safeEqual(normalized, hmacSha256(secret, request.body, vendor.encoding)))) {
+    throw signatureInvalid(`The ${vendor.header} header is not the HMAC-SHA256 (${vendor.encoding}) of the body under any configured secret.`);
+  }
+}
