@@ -26,9 +26,10 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
   const config = loadConfig({}, { port: 0, publishTimeoutMs: 300, ...overrides });
   const publisher = new MemoryPublisher();
   const metrics = new Metrics({ defaultMetrics: false });
+  let producerReady = true;
   const receiver = new Receiver({
     ctx: { config, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics },
-    readiness: () => ({ ready: true, components: { producer: true } }),
+    readiness: () => ({ ready: producerReady, components: { producer: producerReady } }),
   });
   const address: AddressInfo = await receiver.listen();
   const url = `http://127.0.0.1:${address.port}`;
@@ -42,6 +43,10 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
     url,
     audit: () => decodeAll(config.topicRaw),
     events: () => decodeAll(config.topicEvents),
+    /** Makes /readyz report the producer (dis)connected. */
+    setProducerReady: (ready: boolean) => {
+      producerReady = ready;
+    },
     close: () => receiver.close(1000),
   };
 }
