@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import avro from 'avsc';
 import { CallstreamError } from '../errors.js';
 import { crc64Avro } from './fingerprint.js';
+import { safeLongHook } from './safe-long.js';
 
 /** Avro single-object encoding: 0xC3 0x01, the 8-byte CRC-64-AVRO fingerprint, the binary body. */
 const MAGIC = Buffer.from([0xc3, 0x01]);
@@ -47,7 +48,7 @@ export class AvroCodec {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.avsc')).sort()) {
       const match = /\.v(\d+)\.avsc$/.exec(file);
       if (!match) throw new CallstreamError('CFG_INVALID', `Schema file ${file}: expected a name like <name>.v<N>.avsc`);
-      const type = avro.Type.forSchema(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+      const type = avro.Type.forSchema(JSON.parse(readFileSync(join(dir, file), 'utf8')), { typeHook: safeLongHook });
       versions.push({ name: type.name ?? file, version: Number(match[1]), file, type, fingerprint: fingerprintOf(type) });
     }
     return new AvroCodec(versions);

@@ -14,8 +14,16 @@ export type Family = (typeof FAMILIES)[number];
 
 const MAX_ID = 256;
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Text that UTF-8 can carry. JSON may escape a lone surrogate (\ud800); stored as Avro
+ * (UTF-8) it would silently become U+FFFD, so it is refused rather than stored wrong.
+ */
+const text = () => z.string().refine((s) => !LONE_SURROGATE.test(s), 'expected well-formed Unicode text (no lone surrogate)');
+
 /** An id that may arrive as a string or an integer; kept as a string. */
-const stringId = z.union([z.string().min(1).max(MAX_ID), z.number().int().safe().transform(String)]);
+const stringId = z.union([text().min(1).max(MAX_ID), z.number().int().safe().transform(String)]);
 
 /**
  * An integer id (tenant_id, agent_id, voice_session_id). Integers beyond 2^53 would
@@ -28,8 +36,32 @@ const integerId = z.union([
   z.string().regex(/^-?\d{1,16}$/, 'expected an integer or a string of digits').transform(Number).refine(Number.isSafeInteger, SAFE_INTEGER),
 ]);
 
-const shortText = z.string().max(1024);
+const shortText = text().max(1024);
 const isoTime = z.iso.datetime({ offset: true });
+
+/**
+ * Deepest nesting of a JSON column (extracted_data, runtime_vars, tool_calls): one level
+ * below BigQuery's limit of 500 for JSON values, since the payload column holds the whole
+ * body, one level up. The receiver refuses deeper bodies before parsing gets here
+ * (MAX_BODY_DEPTH); this keeps the event contract true on its own for any other caller.
+ */
+export const MAX_JSON_DEPTH = 499;
+const TOO_DEEP = `expected JSON nested at most ${MAX_JSON_DEPTH} levels deep`;
+
+function nestsAtMost(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  return levels > 0 && Object.values(value).every((child) => nestsAtMost(child, levels - 1));
+}
+
+/**
+ * A JSON object column, passed through as parsed. z.record would rebuild it, and its copy
+ * drops a "__proto__" key (an assignment sets the prototype instead), so the stored column
+ * would differ from what was sent.
+ */
+const jsonObject = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'Invalid input: expected an object')
+  .refine((v) => nestsAtMost(v, MAX_JSON_DEPTH), TOO_DEEP);
+const jsonArray = z.array(z.unknown()).refine((v) => nestsAtMost(v, MAX_JSON_DEPTH), TOO_DEEP);
 
 const common = {
   event: z.string().min(1).max(128),
@@ -47,9 +79,9 @@ export const callEventSchema = z.looseObject({
   direction: shortText.nullish(),
   from_e164: shortText.nullish(),
   to_e164: shortText.nullish(),
-  extracted_data: z.record(z.string(), z.unknown()).nullish(),
-  runtime_vars: z.record(z.string(), z.unknown()).nullish(),
-  tool_calls: z.array(z.unknown()).nullish(),
+  extracted_data: jsonObject.nullish(),
+  runtime_vars: jsonObject.nullish(),
+  tool_calls: jsonArray.nullish(),
 });
 
 export const campaignEventSchema = z.looseObject({

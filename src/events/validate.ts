@@ -45,7 +45,8 @@ export function validateCallaroEvent(input: Record<string, unknown>): Validation
     case 'campaign':
       return check(campaignEventSchema, input, family, (e) => e.campaign_id);
     case 'compliance':
-      return check(complianceEventSchema, input, family, (e) => (e.number_e164 ?? e.call_id) as string);
+      // An empty number_e164 counts as absent, as in the schema's subject check.
+      return check(complianceEventSchema, input, family, (e) => (e.number_e164 || e.call_id) as string);
   }
 }
 

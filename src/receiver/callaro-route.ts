@@ -4,6 +4,7 @@ import { CallstreamError } from '../errors.js';
 import { validateCallaroEvent, type ValidEvent } from '../events/index.js';
 import { REDACTED } from './audit.js';
 import { receive, recordAndAnswer, refusalOr, type Accepted, type Intake } from './audited-request.js';
+import { toEventRecord } from './event-record.js';
 import { isJsonContentType, parseJsonObject } from './parse-json.js';
 import type { RouteContext } from './route-context.js';
 
@@ -48,40 +49,5 @@ function acceptEvent(ctx: RouteContext, req: IncomingMessage, intake: Intake, pa
       headers: { 'callstream-request-id': requestId, 'callstream-family': accepted.family },
     },
     answer: { status: 202, body: { status: 'accepted', request_id: requestId, key: accepted.entityId, event: accepted.event.event } },
-  };
-}
-
-function jsonOrNull(value: unknown): string | null {
-  return value === undefined || value === null ? null : JSON.stringify(value);
-}
-
-function timeOrNull(value: unknown): number | null {
-  return typeof value === 'string' ? Date.parse(value) : null;
-}
-
-/** The events topic's record (schemas/callaro-event.v1.avsc). */
-function toEventRecord(valid: ValidEvent, text: string, requestId: string, receivedAt: number): Record<string, unknown> {
-  const e = valid.event as Record<string, unknown>;
-  return {
-    request_id: requestId,
-    received_at: receivedAt,
-    event: e.event,
-    family: valid.family,
-    entity_id: valid.entityId,
-    call_id: e.call_id ?? null,
-    voice_session_id: e.voice_session_id ?? null,
-    call_sid: e.call_sid ?? null,
-    tenant_id: e.tenant_id ?? null,
-    agent_id: e.agent_id ?? null,
-    campaign_id: e.campaign_id ?? null,
-    number_e164: e.number_e164 ?? null,
-    direction: e.direction ?? null,
-    from_e164: e.from_e164 ?? null,
-    to_e164: e.to_e164 ?? null,
-    occurred_at: timeOrNull(e.occurred_at),
-    extracted_data: jsonOrNull(e.extracted_data),
-    runtime_vars: jsonOrNull(e.runtime_vars),
-    tool_calls: jsonOrNull(e.tool_calls),
-    payload: text,
   };
 }

@@ -2,8 +2,12 @@ import { CallstreamError } from '../errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-/** Deeper JSON is refused: no real event needs it, and deep values are costly to re-serialize and store. */
-export const MAX_JSON_DEPTH = 64;
+/**
+ * Deeper JSON is refused before validation: BigQuery stores JSON values nested at most 500
+ * levels (the payload column holds the whole body), and recursive code further on (JSON.stringify)
+ * would overflow the stack on hostile depth.
+ */
+export const MAX_BODY_DEPTH = 500;
 
 /** True for application/json and application/*+json, with any parameters. */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -40,7 +44,7 @@ export function parseJsonObject(bytes: Buffer): { text: string; value: Record<st
 }
 
 /**
- * Refuses nesting deeper than MAX_JSON_DEPTH and NUL characters in strings or keys (they
+ * Refuses nesting deeper than MAX_BODY_DEPTH and NUL characters in strings or keys (they
  * break downstream text columns). Iterative, so hostile depth cannot overflow the stack.
  */
 function checkStructure(root: unknown): void {
@@ -52,7 +56,7 @@ function checkStructure(root: unknown): void {
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth > MAX_JSON_DEPTH) throw new CallstreamError('RCV_NESTING_TOO_DEEP', `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
+    if (depth > MAX_BODY_DEPTH) throw new CallstreamError('RCV_NESTING_TOO_DEEP', `The JSON nests deeper than ${MAX_BODY_DEPTH} levels.`);
     for (const [key, child] of Object.entries(value)) {
       if (key.includes('\u0000')) throw new CallstreamError('RCV_NUL_CHARACTER');
       stack.push([child, depth + 1]);

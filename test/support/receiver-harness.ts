@@ -26,9 +26,10 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
   const config = loadConfig({}, { port: 0, publishTimeoutMs: 300, ...overrides });
   const publisher = new MemoryPublisher();
   const metrics = new Metrics({ defaultMetrics: false });
+  let producerReady = true;
   const receiver = new Receiver({
     ctx: { config, telephonyVendors, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics, access: new AccessPolicy(config) },
-    readiness: () => ({ ready: true, components: { producer: true } }),
+    readiness: () => ({ ready: producerReady, components: { producer: producerReady } }),
   });
   const address: AddressInfo = await receiver.listen();
   const url = `http://127.0.0.1:${address.port}`;
@@ -44,6 +45,10 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
     events: () => decodeAll(config.topicEvents),
     callbacks: () => decodeAll(config.topicTelephony),
     callbackAudit: () => decodeAll(config.topicTelephonyRaw),
+    /** Makes /readyz report the producer (dis)connected. */
+    setProducerReady: (ready: boolean) => {
+      producerReady = ready;
+    },
     close: () => receiver.close(1000),
   };
 }

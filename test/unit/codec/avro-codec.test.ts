@@ -17,6 +17,29 @@ describe('AvroCodec', () => {
     expect(codec.decode(frame).value).toEqual(record);
   });
 
+  it('encodes longs exactly over the whole safe-integer range, as standard Avro zigzag varints (found by fuzzing)', () => {
+    // avsc's own long wrote -(2^52)-1 as +2^52 and refused ±(2^53-1) (a 500 for an accepted event).
+    const zigzagVarint = (n: number) => {
+      let z = n < 0 ? -2n * BigInt(n) - 1n : 2n * BigInt(n);
+      const bytes: number[] = [];
+      do {
+        bytes.push(Number(z & 0x7fn) | (z > 0x7fn ? 0x80 : 0));
+        z >>= 7n;
+      } while (z > 0n);
+      return Buffer.from(bytes);
+    };
+    for (const n of [0, -1, 1, -(2 ** 52), -(2 ** 52) - 1, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, -62_167_219_200_000]) {
+      const record = sampleEventRecord({ request_id: 'r', received_at: n, tenant_id: n });
+      const frame = codec.encode(SCHEMA_NAMES.callaroEvent, record);
+      const decoded = codec.decode<Record<string, unknown>>(frame).value;
+      expect([decoded.received_at, decoded.tenant_id]).toEqual([n, n]);
+      // The body starts with request_id (length, bytes), then received_at: the bytes any Avro reader expects.
+      const start = Buffer.concat([zigzagVarint(1), Buffer.from('r'), zigzagVarint(n)]);
+      expect(frame.subarray(10, 10 + start.length)).toEqual(start);
+    }
+    expect(() => codec.encode(SCHEMA_NAMES.callaroEvent, sampleEventRecord({ tenant_id: 2 ** 53 }))).toThrow(expect.objectContaining({ code: 'CODEC_ENCODE_FAILED' }));
+  });
+
   it('refuses a value that does not fit the schema, with a stable code', () => {
     expect(() => codec.encode(SCHEMA_NAMES.callaroEvent, { event: 'call.completed' })).toThrow(
       expect.objectContaining({ code: 'CODEC_ENCODE_FAILED' }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateCallaroEvent } from '../../../src/events/index.js';
+import { MAX_JSON_DEPTH } from '../../../src/events/callaro-event.js';
 import { exampleCallCompleted } from '../../support/fixtures.js';
 
 describe('validateCallaroEvent', () => {
@@ -42,6 +43,43 @@ describe('validateCallaroEvent', () => {
     const result = validateCallaroEvent({ ...exampleCallCompleted(), voice_session_id: 2 ** 53 + 2 });
     expect(result).toMatchObject({ ok: false, problems: [{ path: 'voice_session_id' }] });
     expect(validateCallaroEvent({ ...exampleCallCompleted(), voice_session_id: '9001' })).toMatchObject({ ok: true });
+  });
+
+  it('keys a compliance event with an empty number_e164 by its call_id (found by fuzzing: it was keyed by "")', () => {
+    expect(validateCallaroEvent({ event: 'compliance.dnc_hit', number_e164: '', call_id: 'c9' })).toMatchObject({ ok: true, value: { entityId: 'c9' } });
+  });
+
+  it('refuses text with a lone surrogate, which Avro (UTF-8) would store as U+FFFD (found by fuzzing)', () => {
+    const input = JSON.parse('{"event":"call.completed","call_id":"vs_\\ud800","direction":"in\\udc00"}');
+    const result = validateCallaroEvent(input);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems.map((p) => p.path).sort()).toEqual(['call_id', 'direction']);
+    expect(validateCallaroEvent({ event: 'call.completed', call_id: 'vs_\u{1F600}' })).toMatchObject({ ok: true }); // a pair is fine
+  });
+
+  it('keeps a "__proto__" key of a JSON column (found by fuzzing: zod\'s record copy dropped it)', () => {
+    const input = JSON.parse('{"event":"call.completed","call_id":"c","extracted_data":{"__proto__":{"x":1},"y":2}}');
+    const result = validateCallaroEvent(input);
+    expect(result.ok && JSON.stringify((result.value.event as Record<string, unknown>).extracted_data)).toBe('{"__proto__":{"x":1},"y":2}');
+  });
+
+  it(`refuses JSON columns nested deeper than ${MAX_JSON_DEPTH} levels, naming the field (JSON.stringify overflowed on deeper ones: a 503)`, () => {
+    const nested = (levels: number, wrap: (v: unknown) => unknown) => {
+      let v: unknown = 1;
+      for (let i = 0; i < levels; i++) v = wrap(v);
+      return v;
+    };
+    for (const [field, wrap] of [
+      ['extracted_data', (v: unknown) => ({ a: v })],
+      ['runtime_vars', (v: unknown) => ({ a: v })],
+      ['tool_calls', (v: unknown) => [v]],
+    ] as const) {
+      expect(validateCallaroEvent({ event: 'call.completed', call_id: 'c', [field]: nested(MAX_JSON_DEPTH, wrap) })).toMatchObject({ ok: true });
+      expect(validateCallaroEvent({ event: 'call.completed', call_id: 'c', [field]: nested(MAX_JSON_DEPTH + 1, wrap) })).toMatchObject({
+        ok: false,
+        problems: [{ path: field }],
+      });
+    }
   });
 
   it('requires a subject for compliance events', () => {
