@@ -6,8 +6,11 @@ import { CallstreamError, describeError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { duckDbPath, Pipeline, queryOverSocket, querySocketPath } from '../pipeline/index.js';
 import { DuckDbWarehouse } from '../warehouse/index.js';
-import { createKafka } from '../kafka/index.js';
-import { applyReplay, assertGroupInactive, formatPlan, parseOffsets, planReplay, type ReplayTarget } from '../replay/index.js';
+import { Partitioners } from 'kafkajs';
+import { AvroCodec, schemasDir } from '../codec/index.js';
+import { createKafka, Publisher } from '../kafka/index.js';
+import { AccessPolicy } from '../receiver/index.js';
+import { applyReplay, assertGroupInactive, formatPlan, parseOffsets, planReplay, replayRaw, type RawReplayReport, type ReplayTarget } from '../replay/index.js';
 import { formatTable } from './format-table.js';
 
 const USAGE = `Usage: callstream <command> [options]
@@ -18,6 +21,9 @@ Commands:
   sink [--connector F]  Run only the sink connector (Kafka -> warehouse), e.g. --connector connectors/bigquery-sink.json.
   replay (--to-earliest | --from <ISO time> | --offsets <p>:<o>,...) [--topic T] [--group G] [--dry-run] [--yes]
                         Rewind the sink's consumer group to reprocess records (the sink must be stopped).
+  replay-raw [--from <ISO>] [--to <ISO>] [--codes C1,C2] [--dry-run] [--yes]
+                        Re-validate requests the receiver refused for their content (kept in the audit
+                        topic) and re-publish the ones valid now.
   query "<SQL>" [--json]  Run a read-only query on the embedded warehouse (through the running pipeline if there is one).
   help                  Show this text.
 
@@ -38,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
         return await query(rest);
       case 'replay':
         return await replay(rest);
+      case 'replay-raw':
+        return await replayRawCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -189,4 +197,58 @@ async function confirm(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+async function replayRawCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      codes: { type: 'string', default: 'RCV_SCHEMA_INVALID' },
+      'dry-run': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+    },
+  });
+  const time = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const at = new Date(value);
+    if (Number.isNaN(at.getTime())) throw new CallstreamError('CFG_INVALID', `--${flag}: expected an ISO time such as 2026-11-27T09:00:00Z, got "${value}"`);
+    return at;
+  };
+  const options = { from: time('from', values.from), to: time('to', values.to), codes: values.codes.split(',').map((c) => c.trim()).filter(Boolean) };
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  const kafka = createKafka(config, logger, '-replay-raw');
+  const codec = AvroCodec.fromDirectory(schemasDir());
+  const access = new AccessPolicy(config);
+  // Without --yes, show what would happen first and ask.
+  if (values['dry-run'] || !values.yes) {
+    const dry = await replayRaw({ kafka, config, codec, access, logger }, { ...options, dryRun: true });
+    console.log(formatRawReport(config.topicRaw, dry, true));
+    if (values['dry-run'] || dry.eligible === 0) return 0;
+    if (!(await confirm(`Re-publish the requests valid now to ${config.topicEvents}? [y/N] `))) {
+      console.log('Nothing changed.');
+      return 1;
+    }
+  }
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const publisher = new Publisher(producer, logger, { lingerMs: 5 });
+    const report = await replayRaw({ kafka, config, codec, access, publisher, logger }, { ...options, dryRun: false });
+    console.log(formatRawReport(config.topicRaw, report, false));
+    return 0;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+function formatRawReport(topic: string, report: RawReplayReport, dryRun: boolean): string {
+  const refused = Object.entries(report.stillRefused).map(([code, n]) => `${code}: ${n}`).join(', ') || 'none';
+  const valid = report.eligible - Object.values(report.stillRefused).reduce((a, b) => a + b, 0);
+  return [
+    `Audit topic ${topic}: ${report.scanned} request(s) read, ${report.eligible} refused for their content in the range.`,
+    dryRun ? `  ${valid} would be accepted now and re-published; still refused: ${refused}.` : `  ${report.republished} re-published; still refused: ${refused}.`,
+  ].join('\n');
 }

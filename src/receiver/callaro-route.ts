@@ -6,6 +6,7 @@ import { REDACTED } from './audit.js';
 import { receive, recordAndAnswer, refusalOr, type Accepted, type Intake } from './audited-request.js';
 import { toEventRecord } from './event-record.js';
 import { isJsonContentType, parseJsonObject } from './parse-json.js';
+import type { AccessPolicy } from './access/index.js';
 import type { RouteContext } from './route-context.js';
 
 export const CALLARO_PATH = '/callaro/webhooks';
@@ -22,6 +23,23 @@ export async function handleCallaroWebhook(ctx: RouteContext, req: IncomingMessa
   await recordAndAnswer(ctx, res, intake, ctx.config.topicRaw, refusalOr(() => acceptEvent(ctx, req, intake, pathSecret)));
 }
 
+/**
+ * The event in a body, checked as the route checks it once access control passed: media
+ * type, JSON, schema, tenant. Throws the CallstreamError of the first problem. `callstream
+ * replay-raw` re-validates audited requests with it.
+ */
+export function readCallaroEvent(access: AccessPolicy, contentType: string | undefined, bytes: Buffer): { event: ValidEvent; text: string } {
+  if (!isJsonContentType(contentType)) {
+    throw new CallstreamError('RCV_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type: application/json, got ${JSON.stringify(contentType ?? null)}.`);
+  }
+  const { text, value } = parseJsonObject(bytes);
+  const result = validateCallaroEvent(value);
+  if (!result.ok) throw new CallstreamError('RCV_SCHEMA_INVALID', undefined, { details: { fields: result.problems } });
+  const forbidden = access.checkTenant(result.value);
+  if (forbidden) throw forbidden;
+  return { event: result.value, text };
+}
+
 /** Checks the request and the event; throws the CallstreamError of the first problem. */
 function acceptEvent(ctx: RouteContext, req: IncomingMessage, intake: Intake, pathSecret: string | undefined): Accepted {
   const refused = ctx.access.checkSource(req);
@@ -30,15 +48,7 @@ function acceptEvent(ctx: RouteContext, req: IncomingMessage, intake: Intake, pa
   if (intake.bodyProblem) throw intake.bodyProblem;
   const unauthorized = ctx.access.checkCredentials(req, pathSecret, intake.bytes);
   if (unauthorized) throw unauthorized;
-  if (!isJsonContentType(req.headers['content-type'])) {
-    throw new CallstreamError('RCV_UNSUPPORTED_MEDIA_TYPE', `Expected Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? null)}.`);
-  }
-  const { text, value } = parseJsonObject(intake.bytes);
-  const result = validateCallaroEvent(value);
-  if (!result.ok) throw new CallstreamError('RCV_SCHEMA_INVALID', undefined, { details: { fields: result.problems } });
-  const forbidden = ctx.access.checkTenant(result.value);
-  if (forbidden) throw forbidden;
-  const accepted = result.value;
+  const { event: accepted, text } = readCallaroEvent(ctx.access, req.headers['content-type'], intake.bytes);
   const requestId = intake.audit.request_id;
   return {
     family: accepted.family,

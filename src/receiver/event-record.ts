@@ -9,10 +9,11 @@ function timeOrNull(value: unknown): number | null {
 }
 
 /**
- * The events topic's record (schemas/callaro-event.v1.avsc) for a validated event.
- * `payload` is the body text exactly as received, unknown fields included.
+ * The events topic's record (schemas/callaro-event.v2.avsc) for a validated event.
+ * `payload` is the body text exactly as received, unknown fields included;
+ * `republishedAt` is set only by `callstream replay-raw`.
  */
-export function toEventRecord(valid: ValidEvent, payload: string, requestId: string, receivedAt: number): Record<string, unknown> {
+export function toEventRecord(valid: ValidEvent, payload: string, requestId: string, receivedAt: number, republishedAt: number | null = null): Record<string, unknown> {
   const e = valid.event as Record<string, unknown>;
   return {
     request_id: requestId,
@@ -35,5 +36,6 @@ export function toEventRecord(valid: ValidEvent, payload: string, requestId: str
     runtime_vars: jsonOrNull(e.runtime_vars),
     tool_calls: jsonOrNull(e.tool_calls),
     payload,
+    republished_at: republishedAt,
   };
 }

@@ -30,6 +30,8 @@ export interface TableSpec {
 export type Row = Record<string, string | number | null>;
 
 export const EVENT_TYPE_COLUMN = 'event_type';
+/** Present in the tables whose rows `callstream replay-raw` can re-publish (Callaro's events). */
+export const REPUBLISHED_COLUMN = 'republished_at';
 
 const col = (name: string, type: ColumnType, description: string, required = false): Column => ({ name, type, description, required });
 
@@ -49,6 +51,7 @@ const TRAILER: Column[] = [
   col('event_time', 'TIMESTAMP', 'occurred_at, else received_at: the partitioning column.', true),
   col('payload', 'JSON', 'The whole event as received, unknown fields included.', true),
   ...PROVENANCE,
+  col(REPUBLISHED_COLUMN, 'TIMESTAMP', 'Set when `callstream replay-raw` re-published the request from the audit topic; such versions are ordered by received_at.'),
 ];
 
 export const CALL_EVENTS: TableSpec = {

@@ -1,4 +1,4 @@
-import type { Column, Row, TableSpec } from './tables.js';
+import { REPUBLISHED_COLUMN, type Column, type Row, type TableSpec } from './tables.js';
 
 /**
  * What the sink needs from a warehouse. DuckDB and BigQuery implement it and share
@@ -21,11 +21,15 @@ export interface Warehouse {
 /**
  * Version order of two rows of the same key: within one partition the offset
  * decides (same key -> same partition, so the broker's order is the sender's order);
- * across partitions (after a repartition) the receipt time does.
+ * across partitions (after a repartition), and for a version re-published from the audit
+ * topic (whose offset says nothing about when it was sent), the receipt time does. The
+ * same request seen again is never newer.
  */
 export function isNewer(a: Row, b: Row): boolean {
-  if (a.kafka_partition === b.kafka_partition) return (a.kafka_offset as number) > (b.kafka_offset as number);
-  return (a.received_at as number) > (b.received_at as number);
+  if (a.request_id != null && a.request_id === b.request_id) return false; // the same request again (a raw replay): the same version
+  const byReceipt = a.republished_at != null || b.republished_at != null || a.kafka_partition !== b.kafka_partition;
+  if (byReceipt) return (a.received_at as number) > (b.received_at as number);
+  return (a.kafka_offset as number) > (b.kafka_offset as number);
 }
 
 /** Keeps only the newest row per key, in first-seen key order. */
@@ -50,5 +54,7 @@ export function keyMatchSql(spec: TableSpec, quote: (name: string) => string): s
 }
 
 /** The same guard as isNewer, as SQL over a target T and a source S. */
-export const NEWER_SQL =
-  '((S.kafka_partition = T.kafka_partition AND S.kafka_offset > T.kafka_offset) OR (S.kafka_partition <> T.kafka_partition AND S.received_at > T.received_at))';
+export function newerSql(spec: TableSpec): string {
+  const republished = spec.columns.some((c) => c.name === REPUBLISHED_COLUMN) ? 'S.republished_at IS NOT NULL OR T.republished_at IS NOT NULL OR ' : '';
+  return `(S.request_id <> T.request_id AND CASE WHEN ${republished}S.kafka_partition <> T.kafka_partition THEN S.received_at > T.received_at ELSE S.kafka_offset > T.kafka_offset END)`;
+}

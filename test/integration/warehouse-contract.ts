@@ -112,6 +112,24 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
       expect((await read(['c-part']))[0]).toMatchObject({ kafka_offset: '3' });
     });
 
+    it('never treats the same request seen again as newer, whatever its offset', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-same', 5)]);
+      const before = await read(['c-same']);
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-same', 500, { request_id: 'req-c-same-5', received_at: BASE + 5 })]);
+      expect(await read(['c-same'])).toEqual(before);
+    });
+
+    it('orders versions re-published from the audit topic by receipt time, not offset', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-repub', 40, { received_at: BASE + 4_000 })]);
+      // An older request re-published now: a higher offset, an earlier receipt. It must not win.
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-repub', 900, { received_at: BASE + 1_000, republished_at: BASE + 9_000 })]);
+      expect((await read(['c-repub']))[0]).toMatchObject({ kafka_offset: '40' });
+      // A later request re-published: it wins, and a live record below it by offset but sent earlier does not.
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-repub', 901, { received_at: BASE + 5_000, republished_at: BASE + 9_000 })]);
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-repub', 41, { received_at: BASE + 4_500 })]);
+      expect((await read(['c-repub']))[0]).toMatchObject({ kafka_offset: '901' });
+    });
+
     it('keys by call id and event type: two event types, two rows', async () => {
       await warehouse.upsert(CALL_EVENTS, [callRow('c-types', 1), callRow('c-types', 2, { event_type: 'call.analyzed' })]);
       expect((await read(['c-types'])).map((r) => r.event_type)).toEqual(['call.analyzed', 'call.completed']);

@@ -262,5 +262,6 @@ export function expectedEventRecord(input: EventObject, payload: string, request
     runtime_vars: asJson(input.runtime_vars),
     tool_calls: asJson(input.tool_calls),
     payload,
+    republished_at: null,
   };
 }

@@ -29,6 +29,7 @@ export function sampleEventRecord(overrides: Record<string, unknown> = {}): Reco
     runtime_vars: '{}',
     tool_calls: '[]',
     payload: '{"event":"call.completed","call_id":"vs_12345"}',
+    republished_at: null,
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import type { Column, ColumnType, TableSpec } from '../tables.js';
-import { keyMatchSql, NEWER_SQL, nonKeyColumns } from '../warehouse.js';
+import { keyMatchSql, newerSql, nonKeyColumns } from '../warehouse.js';
 
 /** BigQuery types of the @rows struct fields: JSON travels as STRING and is parsed in SQL. */
 const PARAM_TYPE: Record<ColumnType, string> = { STRING: 'STRING', INT64: 'INT64', TIMESTAMP: 'TIMESTAMP', JSON: 'STRING' };
@@ -25,6 +25,6 @@ export function mergeSql(tableRef: string, spec: TableSpec, lookbackDays: number
   return `MERGE ${tableRef} T
 USING (SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM UNNEST(@rows) AS r) S
 ON ${keyMatchSql(spec, quoteId)}${prune}
-WHEN MATCHED AND ${NEWER_SQL} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
+WHEN MATCHED AND ${newerSql(spec)} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
 WHEN NOT MATCHED THEN INSERT (${spec.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES (${spec.columns.map((c) => `S.${quoteId(c.name)}`).join(', ')})`;
 }

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CallstreamError } from '../../errors.js';
 import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
-import { keyMatchSql, NEWER_SQL, newestPerKey, nonKeyColumns, type Warehouse } from '../warehouse.js';
+import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse } from '../warehouse.js';
 
 const TARGET_TYPE: Record<ColumnType, string> = { STRING: 'VARCHAR', INT64: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', JSON: 'JSON' };
 /** Staging keeps raw transport values; the MERGE converts them. */
@@ -128,7 +128,7 @@ function mergeSql(spec: TableSpec): string {
   return `MERGE INTO ${quote(spec.name)} AS T
 USING (SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM ${quote(stageName(spec))}) AS S
 ON ${keyMatchSql(spec, quote)}
-WHEN MATCHED AND ${NEWER_SQL} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quote(c.name)} = S.${quote(c.name)}`).join(', ')}
+WHEN MATCHED AND ${newerSql(spec)} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quote(c.name)} = S.${quote(c.name)}`).join(', ')}
 WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${spec.columns.map((c) => `S.${quote(c.name)}`).join(', ')})`;
 }
 

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { SCHEMA_NAMES } from '../../src/codec/index.js';
+import { DuckDbWarehouse } from '../../src/warehouse/index.js';
+import { callCompleted } from '../support/fixtures.js';
+import { isolatedConfig, startTestPipeline, testKafka, waitForCaughtUp } from '../support/pipeline-harness.js';
+import { post } from '../e2e/scenario.js';
+
+const config = isolatedConfig();
+let warehouse: DuckDbWarehouse;
+let t: Awaited<ReturnType<typeof startTestPipeline>>;
+
+/** Runs the CLI in-process with the test's topics, capturing what it prints. */
+async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+    CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
+    CALLSTREAM_TOPIC_RAW: config.topicRaw,
+    LOG_LEVEL: 'silent',
+  });
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void lines.push(a.join(' ')));
+  try {
+    return { code: await main(args), out: lines.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    process.env = saved;
+  }
+}
+
+/** An audit record as an older, stricter receiver would have written it for a refused request. */
+function refusedRequest(body: object, receivedAt: number, errorCode: string, status = 422) {
+  return {
+    request_id: randomUUID(),
+    received_at: receivedAt,
+    flow: 'callaro',
+    method: 'POST',
+    path: '/callaro/webhooks',
+    remote_address: '127.0.0.1',
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify(body)),
+    truncated: false,
+    status,
+    error_code: errorCode,
+    event_key: null,
+  };
+}
+
+const version = async (callId: string) =>
+  (await warehouse.query(`SELECT extracted_data->>'v' AS v, republished_at IS NOT NULL AS republished FROM call_events WHERE call_id = '${callId}'`))[0];
+const checksum = () => warehouse.query('SELECT count(*) AS n, CAST(bit_xor(hash(to_json(t))) AS VARCHAR) AS x FROM call_events t');
+
+beforeAll(async () => {
+  warehouse = await DuckDbWarehouse.open(':memory:');
+  t = await startTestPipeline({ config, warehouse });
+});
+afterAll(async () => {
+  await t?.pipeline.stop();
+  await warehouse?.close();
+});
+
+describe('callstream replay-raw', () => {
+  it('re-publishes requests refused for their content that are valid now, never overwriting a newer event, and only once', async () => {
+    const hourAgo = Date.now() - 3_600_000;
+    // A newer version of vs_both arrives live, after its older version had been refused.
+    expect((await post(t.url, callCompleted(2, { call_id: 'vs_both', extracted_data: { v: 'live-2' } }))).status).toBe(202);
+    const records = [
+      refusedRequest(callCompleted(1, { call_id: 'vs_old', extracted_data: { v: 'old-1' } }), hourAgo, 'RCV_SCHEMA_INVALID'),
+      refusedRequest(callCompleted(1, { call_id: 'vs_both', extracted_data: { v: 'old-1' } }), hourAgo, 'RCV_SCHEMA_INVALID'),
+      refusedRequest(callCompleted(3, { call_id: 'vs_denied' }), hourAgo, 'RCV_AUTH_REQUIRED', 401),
+      refusedRequest({ event: 'call.completed', call_id: 'vs_still_bad', tenant_id: 'forty-four' }, hourAgo, 'RCV_SCHEMA_INVALID'),
+    ];
+    const producer = testKafka().producer();
+    await producer.connect();
+    await producer.send({ topic: config.topicRaw, messages: records.map((r) => ({ key: r.request_id, value: t.pipeline.codec.encode(SCHEMA_NAMES.rawRequest, r) })) });
+    await producer.disconnect();
+
+    const dry = await cli('replay-raw', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.out).toMatch(/3 refused for their content/);
+    expect(dry.out).toMatch(/2 would be accepted now and re-published; still refused: RCV_SCHEMA_INVALID: 1/);
+    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+    expect(await version('vs_old')).toBeUndefined();
+
+    const run = await cli('replay-raw', '--yes');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/2 re-published/);
+    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+    expect(await version('vs_old')).toEqual({ v: 'old-1', republished: true });
+    expect(await version('vs_both')).toEqual({ v: 'live-2', republished: false });
+    expect(await version('vs_denied')).toBeUndefined();
+    expect(await version('vs_still_bad')).toBeUndefined();
+
+    const before = await checksum();
+    expect((await cli('replay-raw', '--yes')).out).toMatch(/2 re-published/);
+    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+    expect(await checksum()).toEqual(before);
+  });
+
+  it('refuses to reconsider access-control refusals', async () => {
+    const { code, out } = await cli('replay-raw', '--codes', 'RCV_AUTH_REQUIRED', '--dry-run');
+    expect(code).toBe(1);
+    expect(out).toMatch(/RCV_AUTH_REQUIRED cannot be replayed/);
+  });
+});
