@@ -66,22 +66,8 @@ die() { log "ERROR: $*"; exit 1; }
 
 # --- install ---------------------------------------------------------------
 
-find_python() {
-  local cands=() c
-  if [[ -n "${CALLSTREAM_BQEMU_PYTHON:-}" ]]; then
-    cands=("$CALLSTREAM_BQEMU_PYTHON")
-  else
-    cands=(python3.11 python3.12 python3.13 python3)
-  fi
-  for c in "${cands[@]}"; do
-    if command -v "$c" >/dev/null 2>&1 &&
-      "$c" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1; then
-      command -v "$c"
-      return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=lib/find-python.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/find-python.sh"
 
 # What the installed venv must match: requirements + shim-relevant layout version.
 wanted_stamp() {
@@ -107,7 +93,7 @@ do_install_locked() {
     return 0
   fi
   local py
-  py="$(find_python)" || die "need Python >= 3.11 (set CALLSTREAM_BQEMU_PYTHON)"
+  py="$(find_python 11 "${CALLSTREAM_BQEMU_PYTHON:-}")" || die "need Python >= 3.11 (set CALLSTREAM_BQEMU_PYTHON)"
   log "installing into $VENV with $py ($("$py" --version 2>&1))"
   local t0=$SECONDS
   rm -rf "$VENV" "$EXT_DIR"

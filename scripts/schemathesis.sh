@@ -49,22 +49,8 @@ CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,respo
 log() { printf '[schemathesis] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-find_python() {
-  local cands=() c
-  if [[ -n "${CALLSTREAM_SCHEMATHESIS_PYTHON:-}" ]]; then
-    cands=("$CALLSTREAM_SCHEMATHESIS_PYTHON")
-  else
-    cands=(python3.11 python3.12 python3.13 python3)
-  fi
-  for c in "${cands[@]}"; do
-    if command -v "$c" >/dev/null 2>&1 &&
-      "$c" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' >/dev/null 2>&1; then
-      command -v "$c"
-      return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=lib/find-python.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/find-python.sh"
 
 # What the installed venv must match: the Python version and the requirements.
 wanted_stamp() {
@@ -82,7 +68,7 @@ do_install_locked() {
     return 0
   fi
   local py
-  py="$(find_python)" || die "need Python >= 3.10 (set CALLSTREAM_SCHEMATHESIS_PYTHON)"
+  py="$(find_python 10 "${CALLSTREAM_SCHEMATHESIS_PYTHON:-}")" || die "need Python >= 3.10 (set CALLSTREAM_SCHEMATHESIS_PYTHON)"
   log "installing into $VENV with $py ($("$py" --version 2>&1))"
   local t0=$SECONDS
   rm -rf "$VENV"
