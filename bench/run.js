@@ -122,8 +122,11 @@ function topicSet(admin, name) {
   return t;
 }
 
+const tempDirs = [];
 function tempDir(label) {
-  return mkdtempSync(join(tmpdir(), `callstream-bench-${label}-`));
+  const dir = mkdtempSync(join(tmpdir(), `callstream-bench-${label}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Mean size of an events-topic record (Avro frame) for this payload mix: ProducerPerformance sends records of this size. */
@@ -249,8 +252,9 @@ async function produceBacklog(topic, from, count) {
   return runJsonReport([join(ROOT, 'bench/load/produce.js'), JSON.stringify({ topic, run: runId, from, count })], { name: 'produce', timeoutMs: 900_000 });
 }
 
-async function rawConsumerRun(topic, expected, label) {
-  return runJsonReport([join(ROOT, 'bench/load/raw-consumer.js'), JSON.stringify({ topic, group: `bench-${runId}-raw-${label}`, expected, partitions: 6 })], {
+async function rawConsumerRun(admin, topic, expected, label) {
+  const group = admin.group(`bench-${runId}-raw-${label}`);
+  return runJsonReport([join(ROOT, 'bench/load/raw-consumer.js'), JSON.stringify({ topic, group, expected, partitions: 6 })], {
     name: 'raw-consumer',
     timeoutMs: 900_000,
   });
@@ -258,7 +262,7 @@ async function rawConsumerRun(topic, expected, label) {
 
 async function sinkRun(admin, topics, expected, label) {
   const dataDir = tempDir('sink');
-  const group = `bench-${runId}-sink-${label}`;
+  const group = admin.group(`bench-${runId}-sink-${label}`);
   const sink = await startCallstream('sink', brokerEnv(topics, { CALLSTREAM_DATA_DIR: dataDir, CALLSTREAM_CONSUMER_GROUP: group }));
   try {
     const joined = await sink.waitFor((l) => l.msg === 'sink joined the consumer group', 60_000, 'group join');
@@ -297,7 +301,7 @@ async function sinkSection(admin) {
     section.sizes.push(entry);
     for (let r = 0; r < plan.runs[k]; r++) {
       log(`sink: ${size} backlog, run ${r + 1}/${plan.runs[k]}: raw kafkajs consumer (Avro decode only)`);
-      entry.raw.push(await rawConsumerRun(topics.events, size, `${size}-${r}`));
+      entry.raw.push(await rawConsumerRun(admin, topics.events, size, `${size}-${r}`));
       log(`sink: ${size} backlog, run ${r + 1}/${plan.runs[k]}: callstream sink into DuckDB`);
       entry.sink.push(await sinkRun(admin, topics, size, `${size}-${r}`));
     }
@@ -314,7 +318,7 @@ async function e2eRun(admin, r) {
   const plan = PLAN.e2e;
   const topics = topicSet(admin, `e2e${r}`);
   const dataDir = tempDir('e2e');
-  const sink = await startCallstream('sink', brokerEnv(topics, { CALLSTREAM_DATA_DIR: dataDir, CALLSTREAM_CONSUMER_GROUP: `bench-${runId}-e2e-${r}` }));
+  const sink = await startCallstream('sink', brokerEnv(topics, { CALLSTREAM_DATA_DIR: dataDir, CALLSTREAM_CONSUMER_GROUP: admin.group(`bench-${runId}-e2e-${r}`) }));
   let receiver;
   try {
     receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('e2e-receiver') }));
@@ -385,7 +389,7 @@ async function bigquerySection(admin, saturationRate) {
   const topic = `bench.${runId}.bq.events`;
   await admin.createTopics([topic], 6);
   admin.track([`${topic}.raw`, `${topic}.dlq`]);
-  const group = `bench-${runId}-bq`;
+  const group = admin.group(`bench-${runId}-bq`);
   const sink = spawnJsonLines(
     [join(ROOT, 'bench/load/bq-sink.js'), JSON.stringify({ topic, group, dataset: `bench_${runId}`, endpoint: bqEndpoint(), project: process.env.BQ_EMULATOR_PROJECT ?? 'callstream-local' })],
     { name: 'bq-sink' },
@@ -441,6 +445,7 @@ async function main() {
     const deleted = await admin.cleanup().catch((err) => (log(`topic cleanup failed: ${err.message}`), []));
     log(`deleted ${deleted.length} benchmark topics`);
     await admin.disconnect();
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
     stopServices();
   }
   results.machine.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));

@@ -12,6 +12,13 @@ export class BenchAdmin {
   constructor() {
     this.admin = benchKafka('callstream-bench-admin').admin();
     this.created = new Set();
+    this.groups = new Set();
+  }
+
+  /** Remembers a consumer group of this run, deleted by cleanup(). */
+  group(id) {
+    this.groups.add(id);
+    return id;
   }
 
   async connect() {
@@ -67,8 +74,10 @@ export class BenchAdmin {
     }
   }
 
-  /** Deletes every topic this run created (so the disk does not fill up). */
+  /** Deletes every topic (so the disk does not fill up) and consumer group this run created. */
   async cleanup() {
+    if (this.groups.size > 0) await this.deleteGroups([...this.groups]);
+    this.groups.clear();
     const existing = new Set(await this.admin.listTopics());
     const topics = [...this.created].filter((t) => existing.has(t));
     if (topics.length > 0) await this.admin.deleteTopics({ topics, timeout: 60_000 });

@@ -8,7 +8,7 @@
 //
 // Usage: node bench/load/bq-sink.js '{"topic":..., "group":..., "dataset":..., "endpoint":..., "project":...}'
 // Prints {"msg":"callstream is ready"} once consuming; on SIGTERM stops and prints the report.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { BigQueryWarehouse } from '../../dist/warehouse/index.js';
 import { BROKERS } from '../lib/kafka.js';
 
 const opts = JSON.parse(process.argv[2]);
+const dataDir = mkdtempSync(join(tmpdir(), 'callstream-bench-bq-'));
 const connectorFile = fileURLToPath(new URL('../../connectors/bigquery-sink.json', import.meta.url));
 const { connector, overrides } = loadConnector(connectorFile);
 const config = loadConfig(
@@ -32,7 +33,7 @@ const config = loadConfig(
     topicReplicationFactor: 1,
     consumerGroup: opts.group,
     port: 0,
-    dataDir: mkdtempSync(join(tmpdir(), 'callstream-bench-bq-')),
+    dataDir,
     logLevel: 'warn',
   },
 );
@@ -91,6 +92,7 @@ process.on('SIGTERM', async () => {
   } catch {
     // the emulator is in-memory; a leftover dataset goes with its restart
   }
+  rmSync(dataDir, { recursive: true, force: true });
   const hwm = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
   console.log(
     JSON.stringify({
