@@ -31,7 +31,7 @@ const PLAN = smoke
       receiver: { runs: 1, seconds: 2, warmupSec: 1, connections: 32, rates: [500], ppRecords: 3_000 },
       sink: { sizes: [3_000, 6_000], runs: [1, 1] },
       e2e: { rate: 1_000, seconds: 3, warmupSec: 1, runs: 1, drainSec: 20 },
-      bigquery: { seconds: 2, maxRate: 300, observeSec: 15 },
+      bigquery: { seconds: 2, maxRate: 300, observeSec: 25 },
     }
   : {
       receiver: { runs: 3, seconds: 6, warmupSec: 1.5, connections: 64, rates: [1_000], ppRecords: 60_000 },
