@@ -1,0 +1,247 @@
+// Turns the run's raw measurements into the table rows (medians over runs, ratios against
+// the in-run baselines), the BigQuery shape, the target verdicts, and a Markdown text
+// (the same text goes into the README's performance section).
+import { max, median, medianOf } from './stats.js';
+
+const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const ms = (n) => (Number.isFinite(n) ? (n < 10 ? fmt(n, 1) : fmt(n)) : '–');
+const pct = (r) => (Number.isFinite(r) ? `${fmt(r * 100)} %` : '–');
+
+export function buildRows(results) {
+  const rows = [];
+  const rc = results.sections.receiver;
+  if (rc) {
+    const bare = medianOf(rc.bare, 'okPerSec');
+    const pp = medianOf(rc.producerPerformance, 'perSec');
+    rows.push({
+      id: 'R1',
+      measurement: 'HTTP ceiling: bare node:http (parse JSON, answer 202)',
+      load: `saturation, ${results.plan.receiver.connections} connections; server used ${fmt(medianOf(rc.bare, 'cpuCores'), 2)} cores`,
+      throughput: bare,
+      unit: 'req/s',
+      p50: medianOf(rc.bare, 'latencyMs.p50'),
+      p95: NaN,
+      p99: medianOf(rc.bare, 'latencyMs.p99'),
+      peakRssMb: max(rc.bare.map((r) => r.peakRssMb)),
+      ratio: 1,
+      ratioNote: 'baseline',
+      runs: rc.bare.length,
+    });
+    rows.push({
+      id: 'R2',
+      measurement: `Broker ceiling: Kafka ProducerPerformance, acks=all, idempotent, ${fmt(rc.recordBytes)} B records`,
+      load: 'saturation',
+      throughput: pp,
+      unit: `records/s (${fmt(medianOf(rc.producerPerformance, 'mbPerSec'), 1)} MB/s)`,
+      p50: medianOf(rc.producerPerformance, 'latencyMs.p50'),
+      p95: medianOf(rc.producerPerformance, 'latencyMs.p95'),
+      p99: medianOf(rc.producerPerformance, 'latencyMs.p99'),
+      peakRssMb: NaN,
+      ratio: 1,
+      ratioNote: 'baseline',
+      runs: rc.producerPerformance.length,
+    });
+    const sat = medianOf(rc.saturation, 'okPerSec');
+    rows.push({
+      id: 'R3',
+      measurement: 'callstream receiver (2 records per webhook, acks=all)',
+      load: `saturation, ${results.plan.receiver.connections} connections; receiver used ${fmt(medianOf(rc.saturation, 'cpuCores'), 2)} cores`,
+      throughput: sat,
+      unit: 'webhooks/s',
+      p50: medianOf(rc.saturation, 'latencyMs.p50'),
+      p95: NaN,
+      p99: medianOf(rc.saturation, 'latencyMs.p99'),
+      peakRssMb: max(rc.saturation.map((r) => r.peakRssMb)),
+      ratio: sat / bare,
+      ratioNote: `of R1; ${pct((2 * sat) / pp)} of R2 in records/s`,
+      runs: rc.saturation.length,
+    });
+    for (const [k, rate] of rc.rates.entries()) {
+      const runs = rc.fixed[rate];
+      const achieved = medianOf(runs, 'okPerSec');
+      rows.push({
+        id: `R${4 + k}`,
+        measurement: 'callstream receiver',
+        load: `${fmt(rate)}/s offered${rate === rc.halfRate ? ' (half of R3)' : ''}`,
+        throughput: achieved,
+        unit: 'webhooks/s',
+        p50: medianOf(runs, 'latencyMs.p50'),
+        p95: NaN,
+        p99: medianOf(runs, 'latencyMs.p99'),
+        peakRssMb: max(runs.map((r) => r.peakRssMb)),
+        ratio: achieved / rate,
+        ratioNote: 'of offered',
+        runs: runs.length,
+        offered: rate,
+        half: rate === rc.halfRate,
+      });
+    }
+  }
+  const sk = results.sections.sink;
+  if (sk) {
+    let firstSinkRss;
+    for (const entry of sk.sizes) {
+      const raw = medianOf(entry.raw, 'perSec');
+      const sink = medianOf(entry.sink, 'perSec');
+      const sinkRss = max(entry.sink.map((r) => r.peakRssMb));
+      firstSinkRss ??= sinkRss;
+      rows.push({
+        id: `S${rows.filter((r) => r.id.startsWith('S')).length + 1}`,
+        measurement: 'Raw kafkajs consumer (Avro decode, commit per batch)',
+        load: `${fmt(entry.size)} backlog`,
+        throughput: raw,
+        unit: 'records/s',
+        p50: NaN,
+        p95: NaN,
+        p99: NaN,
+        peakRssMb: max(entry.raw.map((r) => r.peakRssMb)),
+        ratio: 1,
+        ratioNote: 'baseline',
+        runs: entry.raw.length,
+        backlog: entry.size,
+        kind: 'raw',
+      });
+      rows.push({
+        id: `S${rows.filter((r) => r.id.startsWith('S')).length + 1}`,
+        measurement: 'callstream sink into DuckDB (drain until committed)',
+        load: `${fmt(entry.size)} backlog`,
+        throughput: sink,
+        unit: 'records/s',
+        p50: NaN,
+        p95: NaN,
+        p99: NaN,
+        peakRssMb: sinkRss,
+        ratio: sink / raw,
+        ratioNote: sinkRss === firstSinkRss ? 'of the raw consumer' : `of the raw consumer; RSS ${fmt(sinkRss / firstSinkRss, 2)}× the first backlog's`,
+        runs: entry.sink.length,
+        backlog: entry.size,
+        kind: 'sink',
+      });
+    }
+  }
+  const e2e = results.sections.e2e;
+  if (e2e) {
+    const achieved = median(e2e.runs.map((r) => r.ok / r.sendSeconds));
+    rows.push({
+      id: 'E1',
+      measurement: 'End to end: 2xx to row queryable (receiver + sink + DuckDB, default flush)',
+      load: `${fmt(results.plan.e2e.rate)} webhooks/s steady`,
+      throughput: achieved,
+      unit: 'webhooks/s',
+      p50: medianOf(e2e.runs, 'delayMs.p50'),
+      p95: medianOf(e2e.runs, 'delayMs.p95'),
+      p99: medianOf(e2e.runs, 'delayMs.p99'),
+      peakRssMb: { receiver: max(e2e.runs.map((r) => r.receiverPeakRssMb)), sink: max(e2e.runs.map((r) => r.sinkPeakRssMb)) },
+      ratio: NaN,
+      ratioNote: `${fmt(median(e2e.runs.map((r) => r.timed)))} calls timed per run`,
+      runs: e2e.runs.length,
+    });
+  }
+  return rows;
+}
+
+export function buildBigQuery(results) {
+  const bq = results.sections.bigquery;
+  if (!bq) return undefined;
+  const MB = 1_000_000;
+  return {
+    rate: bq.rate,
+    flush: bq.flush,
+    rowsPerMergeMedian: bq.rowsPerMerge.median,
+    rowsPerMergeMax: bq.rowsPerMerge.max,
+    maxMergesPer10s: bq.maxMergesPer10s,
+    maxConcurrentPerTable: bq.maxConcurrentPerTable,
+    maxRequestMB: bq.maxRequestBytes / MB,
+    merges: bq.merges,
+    medianMergeMs: bq.medianMergeMs,
+    fed: bq.fed.sent,
+    committed: bq.committed,
+    observedSec: bq.observedSec,
+    peakRssMb: bq.peakRssMb,
+    limits: { concurrent: 2, dmlPer10s: 25, requestMB: 10 },
+  };
+}
+
+export function buildTargets(rows, bq) {
+  const byId = (id) => rows.find((r) => r.id === id);
+  const targets = [];
+  const r1 = byId('R1');
+  const r3 = byId('R3');
+  if (r1 && r3) {
+    const half = rows.find((r) => r.half);
+    targets.push({ id: 'receiver-throughput', target: 'Receiver ≥ 40 % of the bare node:http throughput (R3 / R1)', value: r3.ratio, shown: pct(r3.ratio), met: r3.ratio >= 0.4 });
+    targets.push({ id: 'receiver-p99', target: 'Receiver p99 < 25 ms at half its saturation rate', value: half?.p99, shown: `${ms(half?.p99)} ms at ${fmt(half?.offered)}/s`, met: half?.p99 < 25 });
+    targets.push({ id: 'receiver-rss', target: 'Receiver peak RSS < 200 MB at saturation', value: r3.peakRssMb, shown: `${fmt(r3.peakRssMb)} MB`, met: r3.peakRssMb < 200 });
+  }
+  const sinks = rows.filter((r) => r.kind === 'sink');
+  if (sinks.length > 0) {
+    const first = sinks[0];
+    targets.push({ id: 'sink-ratio', target: `Sink ≥ 50 % of the raw consumer (${fmt(first.backlog)} backlog)`, value: first.ratio, shown: pct(first.ratio), met: first.ratio >= 0.5 });
+    targets.push({ id: 'sink-rate', target: `Sink ≥ 30,000 records/s (${fmt(first.backlog)} backlog)`, value: first.throughput, shown: `${fmt(first.throughput)}/s`, met: first.throughput >= 30_000 });
+    if (sinks.length > 1) {
+      const last = sinks.at(-1);
+      const growth = last.peakRssMb / first.peakRssMb - 1;
+      targets.push({
+        id: 'sink-rss',
+        target: `Sink peak RSS at ${fmt(last.backlog)} backlog within 20 % of that at ${fmt(first.backlog)}`,
+        value: growth,
+        shown: `${fmt(last.peakRssMb)} vs ${fmt(first.peakRssMb)} MB (${growth >= 0 ? '+' : ''}${pct(growth)})`,
+        met: growth <= 0.2,
+      });
+    }
+  }
+  const e1 = byId('E1');
+  if (e1) targets.push({ id: 'e2e-p95', target: 'End-to-end p95 < 1 s at 1,000 webhooks/s', value: e1.p95, shown: `${ms(e1.p95)} ms`, met: e1.p95 < 1000 });
+  if (bq) {
+    targets.push({ id: 'bq-concurrent', target: 'BigQuery: ≤ 2 MERGEs in flight per table', value: bq.maxConcurrentPerTable, shown: fmt(bq.maxConcurrentPerTable), met: bq.maxConcurrentPerTable <= 2 });
+    targets.push({ id: 'bq-dml', target: 'BigQuery: ≤ 25 DML statements per 10 s per table', value: bq.maxMergesPer10s, shown: fmt(bq.maxMergesPer10s), met: bq.maxMergesPer10s <= 25 });
+    targets.push({ id: 'bq-request', target: 'BigQuery: MERGE request ≤ 10 MB', value: bq.maxRequestMB, shown: `${fmt(bq.maxRequestMB, 1)} MB`, met: bq.maxRequestMB <= 10 });
+  }
+  return targets;
+}
+
+function rssText(v) {
+  if (v && typeof v === 'object') return `rcv ${fmt(v.receiver)} / sink ${fmt(v.sink)}`;
+  return fmt(v);
+}
+
+export function formatReport(results) {
+  const rows = buildRows(results);
+  const bigquery = buildBigQuery(results);
+  const targets = buildTargets(rows, bigquery);
+  const m = results.machine;
+  const lines = [];
+  lines.push(`callstream benchmark (${results.mode}), ${results.startedAt}, ${results.durationSec} s`);
+  lines.push('');
+  lines.push(
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}, ${m.java}; Kafka ${m.kafka} (one local broker, KRaft), kafkajs ${m.kafkajs}, DuckDB ${m.duckdb}. ` +
+      `Load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '?'} (shared machine).`,
+  );
+  lines.push('');
+  lines.push('| # | Measurement | Load | Throughput (median) | p50 ms | p95 ms | p99 ms | Peak RSS MB | vs baseline | Runs |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    const ratio = r.ratioNote === 'baseline' ? 'baseline' : Number.isFinite(r.ratio) ? `${pct(r.ratio)} ${r.ratioNote}` : r.ratioNote;
+    lines.push(`| ${r.id} | ${r.measurement} | ${r.load} | ${fmt(r.throughput)} ${r.unit} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${rssText(r.peakRssMb)} | ${ratio} | ${r.runs} |`);
+  }
+  if (bigquery) {
+    lines.push('');
+    lines.push(
+      `BigQuery path on the emulator (shape, not speed): ${fmt(bigquery.rate)} events/s for ${fmt(results.plan.bigquery.seconds)} s, flush ${fmt(bigquery.flush.maxRecords)} records / ${fmt(bigquery.flush.intervalMs)} ms (connectors/bigquery-sink.json); ` +
+        `${fmt(bigquery.committed)} of ${fmt(bigquery.fed)} events written within ${fmt(bigquery.observedSec)} s; median MERGE took ${fmt(bigquery.medianMergeMs)} ms on the emulator.`,
+    );
+    lines.push('');
+    lines.push('| # | BigQuery measurement | Value | BigQuery limit |');
+    lines.push('| --- | --- | --- | --- |');
+    lines.push(`| B1 | Rows per MERGE (median / max) | ${fmt(bigquery.rowsPerMergeMedian)} / ${fmt(bigquery.rowsPerMergeMax)} | – |`);
+    lines.push(`| B2 | MERGE statements per 10 s per table (max) | ${fmt(bigquery.maxMergesPer10s)} | 25 DML per 10 s per table |`);
+    lines.push(`| B3 | MERGEs in flight per table (max) | ${fmt(bigquery.maxConcurrentPerTable)} | 2 concurrent mutating DML |`);
+    lines.push(`| B4 | Largest MERGE request | ${fmt(bigquery.maxRequestMB, 2)} MB | 10 MB |`);
+    lines.push(`| B5 | MERGE statements observed | ${fmt(bigquery.merges)} | – |`);
+  }
+  lines.push('');
+  lines.push('| Target | Measured | Met |');
+  lines.push('| --- | --- | --- |');
+  for (const t of targets) lines.push(`| ${t.target} | ${t.shown} | ${t.met ? 'yes' : '**no**'} |`);
+  return { text: lines.join('\n'), rows, bigquery, targets };
+}

@@ -1,0 +1,468 @@
+#!/usr/bin/env node
+// callstream's benchmarks: `npm run bench` (full, ~12 min) or `npm run bench -- --smoke`
+// (tiny sizes, well under 2 min; what CI runs so the benchmarks do not rot).
+//
+// Every figure comes from this run: the reference rows (bare node:http, Kafka's own
+// ProducerPerformance, a raw consumer) are measured next to the rows they judge, runs are
+// interleaved and repeated, and the table shows medians and ratios. The receiver, the sink,
+// the load generators and the reference programs each run in their own process, so each
+// one's peak RSS (VmHWM) belongs to one load.
+//
+// Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,
+//          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, release, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BenchAdmin, BROKERS } from './lib/kafka.js';
+import { ROOT, runJsonReport, spawnJsonLines, startCallstream, sleep } from './lib/procs.js';
+import { max, median, medianOf } from './lib/stats.js';
+import { formatReport } from './lib/report.js';
+
+const { values: args } = parseArgs({
+  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
+});
+const smoke = args.smoke || process.env.BENCH_SMOKE === '1';
+const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery').split(','));
+
+const PLAN = smoke
+  ? {
+      receiver: { runs: 1, seconds: 2, warmupSec: 1, connections: 32, rates: [500], ppRecords: 3_000 },
+      sink: { sizes: [3_000, 6_000], runs: [1, 1] },
+      e2e: { rate: 1_000, seconds: 3, warmupSec: 1, runs: 1, drainSec: 20 },
+      bigquery: { seconds: 2, maxRate: 300, observeSec: 25 },
+    }
+  : {
+      receiver: { runs: 3, seconds: 6, warmupSec: 1.5, connections: 64, rates: [1_000], ppRecords: 60_000 },
+      sink: { sizes: [200_000, 1_000_000], runs: [3, 1] },
+      e2e: { rate: 1_000, seconds: 15, warmupSec: 3, runs: 3, drainSec: 30 },
+      bigquery: { seconds: 15, maxRate: Infinity, observeSec: 45 },
+    };
+
+const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+const began = Date.now();
+const log = (...parts) => console.error(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(4)}s]`, ...parts);
+const results = { mode: smoke ? 'smoke' : 'full', runId, startedAt: new Date(began).toISOString(), plan: PLAN, machine: undefined, sections: {}, rows: [], bigquery: undefined, targets: [] };
+
+// ---------------------------------------------------------------------------------------
+
+function machine() {
+  const javaVersion = (() => {
+    try {
+      return spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0].trim();
+    } catch {
+      return 'java not found';
+    }
+  })();
+  const duckdb = JSON.parse(readFileSync(join(ROOT, 'node_modules/@duckdb/node-api/package.json'), 'utf8')).version;
+  const kafkajs = JSON.parse(readFileSync(join(ROOT, 'node_modules/kafkajs/package.json'), 'utf8')).version;
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    freeMemoryGiB: +(freemem() / 2 ** 30).toFixed(1),
+    os: `Linux ${release()}`,
+    node: process.version,
+    java: javaVersion,
+    kafka: process.env.KAFKA_VERSION ?? '4.1.2',
+    kafkajs,
+    duckdb,
+    loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+async function httpOk(url) {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the broker / emulator through the project's scripts when they are not running; returns a stopper. */
+async function ensureServices() {
+  const started = [];
+  const brokerUp = spawnSync('bash', [join(ROOT, 'scripts/kafka.sh'), 'status'], { encoding: 'utf8' }).status === 0;
+  if (!brokerUp && !process.env.KAFKA_BROKERS) {
+    log('starting the local Kafka broker (scripts/kafka.sh start)');
+    execFileSync('bash', [join(ROOT, 'scripts/kafka.sh'), 'start'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    started.push('kafka');
+  }
+  if (only.has('bigquery') && !(await httpOk(`${bqEndpoint()}/healthz`))) {
+    log('starting the BigQuery emulator (scripts/bq-emulator.sh start)');
+    execFileSync('bash', [join(ROOT, 'scripts/bq-emulator.sh'), 'start'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    started.push('bq-emulator');
+  }
+  return () => {
+    for (const s of started.reverse()) {
+      log(`stopping ${s} (started by the benchmark)`);
+      spawnSync('bash', [join(ROOT, s === 'kafka' ? 'scripts/kafka.sh' : 'scripts/bq-emulator.sh'), 'stop'], { stdio: 'ignore' });
+    }
+  };
+}
+
+const bqEndpoint = () => `http://127.0.0.1:${process.env.BQ_EMULATOR_PORT ?? 9050}`;
+
+const brokerEnv = (topics, extra = {}) => ({
+  KAFKA_BROKERS: BROKERS.join(','),
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  CALLSTREAM_TOPIC_REPLICATION: '1',
+  CALLSTREAM_TOPIC_PARTITIONS: '6',
+  CALLSTREAM_TOPIC_EVENTS: topics.events,
+  CALLSTREAM_TOPIC_RAW: topics.raw,
+  CALLSTREAM_TOPIC_DLQ: topics.dlq,
+  ...extra,
+});
+
+function topicSet(admin, name) {
+  const t = { events: `bench.${runId}.${name}.events`, raw: `bench.${runId}.${name}.raw`, dlq: `bench.${runId}.${name}.dlq` };
+  admin.track(Object.values(t));
+  return t;
+}
+
+const tempDirs = [];
+function tempDir(label) {
+  const dir = mkdtempSync(join(tmpdir(), `callstream-bench-${label}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Mean size of an events-topic record (Avro frame) for this payload mix: ProducerPerformance sends records of this size. */
+async function meanEventRecordBytes() {
+  const { AvroCodec, SCHEMA_NAMES, schemasDir } = await import('../dist/codec/index.js');
+  const { eventRecordAt } = await import('./lib/payload.js');
+  const codec = AvroCodec.fromDirectory(schemasDir());
+  let bytes = 0;
+  const n = 2_000;
+  for (let i = 0; i < n; i++) bytes += codec.encode(SCHEMA_NAMES.callaroEvent, eventRecordAt('size', i, Date.now())).length;
+  return Math.round(bytes / n);
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Receiver
+
+async function httpLoad(url, { connections, seconds, warmupSec, rate, startIndex }) {
+  return runJsonReport([join(ROOT, 'bench/load/http-load.js'), JSON.stringify({ url, connections, durationSec: seconds, warmupSec, rate, run: runId, startIndex })], {
+    name: 'http-load',
+    timeoutMs: (seconds + warmupSec + 60) * 1000,
+  });
+}
+
+async function bareRun(plan) {
+  const server = spawnJsonLines([join(ROOT, 'bench/load/bare-http.js')], { name: 'bare node:http' });
+  try {
+    const { url } = await server.waitFor((l) => l.url, 30_000, 'listening line');
+    const cpu = server.cpuSeconds();
+    const load = await httpLoad(url, { connections: plan.connections, seconds: plan.seconds, warmupSec: plan.warmupSec, startIndex: 0 });
+    return { ...load, peakRssMb: server.peakRssMb(), cpuCores: (server.cpuSeconds() - cpu) / (plan.seconds + plan.warmupSec) };
+  } finally {
+    await server.stop();
+  }
+}
+
+let receiverStarts = 0;
+async function receiverRun(admin, topics, plan, rate) {
+  const receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('receiver') }));
+  try {
+    const cpu = receiver.cpuSeconds();
+    const load = await httpLoad(receiver.url, { connections: plan.connections, seconds: plan.seconds, warmupSec: plan.warmupSec, rate, startIndex: 10_000_000 * ++receiverStarts });
+    return { ...load, peakRssMb: receiver.peakRssMb(), cpuCores: (receiver.cpuSeconds() - cpu) / (plan.seconds + plan.warmupSec) };
+  } finally {
+    await receiver.stop();
+  }
+}
+
+let toolsClasspath;
+async function producerPerformance(admin, plan, recordBytes) {
+  toolsClasspath ??= execFileSync('bash', [join(ROOT, 'bench/kafka-tools.sh'), 'classpath'], { encoding: 'utf8' }).trim();
+  const topic = `bench.${runId}.pp.${Math.random().toString(36).slice(2, 8)}`;
+  await admin.createTopics([topic], 6);
+  const out = spawnSync(
+    'java',
+    [
+      '-Xmx512m',
+      '-cp',
+      toolsClasspath,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(plan.ppRecords),
+      '--record-size',
+      String(recordBytes),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${BROKERS.join(',')}`,
+      'acks=all',
+      'enable.idempotence=true',
+    ],
+    { encoding: 'utf8', timeout: 180_000 },
+  );
+  // "60000 records sent, 15098.9 records/sec (36.00 MB/sec), 681.94 ms avg latency, 1149.00 ms max latency, 665 ms 50th, 1046 ms 95th, 1096 ms 99th, 1129 ms 99.9th."
+  const line = out.stdout.split('\n').reverse().find((l) => /records sent, .* 50th/.test(l));
+  if (out.status !== 0 || !line) throw new Error(`ProducerPerformance failed (status ${out.status}): ${out.stderr.slice(-2000)} ${out.stdout.slice(-1000)}`);
+  const num = (re) => Number(re.exec(line)?.[1]);
+  return {
+    records: num(/^(\d+) records sent/),
+    perSec: num(/([\d.]+) records\/sec/),
+    mbPerSec: num(/\(([\d.]+) MB\/sec\)/),
+    latencyMs: { p50: num(/(\d+) ms 50th/), p95: num(/(\d+) ms 95th/), p99: num(/(\d+) ms 99th/), mean: num(/([\d.]+) ms avg latency/) },
+    recordBytes,
+    line,
+  };
+}
+
+async function receiverSection(admin) {
+  const plan = PLAN.receiver;
+  const topics = topicSet(admin, 'receiver');
+  const recordBytes = await meanEventRecordBytes();
+  const bare = [];
+  const pp = [];
+  const saturation = [];
+  for (let r = 0; r < plan.runs; r++) {
+    log(`receiver: run ${r + 1}/${plan.runs}: bare node:http at saturation`);
+    bare.push(await bareRun(plan));
+    log(`receiver: run ${r + 1}/${plan.runs}: Kafka ProducerPerformance (${plan.ppRecords} records of ${recordBytes} B, acks=all)`);
+    pp.push(await producerPerformance(admin, plan, recordBytes));
+    log(`receiver: run ${r + 1}/${plan.runs}: callstream receiver at saturation`);
+    saturation.push(await receiverRun(admin, topics, plan));
+  }
+  const satRate = medianOf(saturation, 'okPerSec');
+  const rates = [...plan.rates, Math.max(50, Math.round(satRate / 2))];
+  const fixed = {};
+  for (const rate of rates) fixed[rate] = [];
+  for (let r = 0; r < plan.runs; r++) {
+    for (const rate of rates) {
+      log(`receiver: run ${r + 1}/${plan.runs}: callstream receiver at ${rate}/s offered`);
+      fixed[rate].push(await receiverRun(admin, topics, plan, rate));
+    }
+  }
+  const section = { recordBytes, bare, producerPerformance: pp, saturation, fixed, halfRate: rates.at(-1), rates };
+  results.sections.receiver = section;
+  return section;
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Sink
+
+async function produceBacklog(topic, from, count) {
+  return runJsonReport([join(ROOT, 'bench/load/produce.js'), JSON.stringify({ topic, run: runId, from, count })], { name: 'produce', timeoutMs: 900_000 });
+}
+
+async function rawConsumerRun(admin, topic, expected, label) {
+  const group = admin.group(`bench-${runId}-raw-${label}`);
+  return runJsonReport([join(ROOT, 'bench/load/raw-consumer.js'), JSON.stringify({ topic, group, expected, partitions: 6 })], {
+    name: 'raw-consumer',
+    timeoutMs: 900_000,
+  });
+}
+
+async function sinkRun(admin, topics, expected, label) {
+  const dataDir = tempDir('sink');
+  const group = admin.group(`bench-${runId}-sink-${label}`);
+  const sink = await startCallstream('sink', brokerEnv(topics, { CALLSTREAM_DATA_DIR: dataDir, CALLSTREAM_CONSUMER_GROUP: group }));
+  try {
+    const joined = await sink.waitFor((l) => l.msg === 'sink joined the consumer group', 60_000, 'group join');
+    const endedAt = await admin.waitCommitted(group, topics.events, expected, { timeoutMs: 1_200_000, alive: () => sink.child.exitCode === null });
+    const seconds = (endedAt - joined.time) / 1000;
+    const metrics = await (await fetch(`${sink.url}/metrics`)).text();
+    const metric = (name) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(metrics)?.[1]);
+    return {
+      count: expected,
+      seconds,
+      perSec: expected / seconds,
+      peakRssMb: sink.peakRssMb(),
+      flushes: metric('callstream_sink_batches_total'),
+      rowsUpserted: metric('callstream_sink_rows_upserted_total'),
+      writeSeconds: metric('callstream_sink_write_duration_seconds_sum'),
+    };
+  } finally {
+    await sink.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function sinkSection(admin) {
+  const plan = PLAN.sink;
+  const topics = { events: `bench.${runId}.backlog.events`, raw: `bench.${runId}.backlog.raw`, dlq: `bench.${runId}.backlog.dlq` };
+  await admin.createTopics([topics.events, topics.raw], 6);
+  await admin.createTopics([topics.dlq], 1);
+  const section = { sizes: [] };
+  results.sections.sink = section;
+  let filled = 0;
+  for (const [k, size] of plan.sizes.entries()) {
+    log(`sink: filling the backlog to ${size} events (${size - filled} more)`);
+    const fill = await produceBacklog(topics.events, filled, size - filled);
+    filled = size;
+    const entry = { size, fill, raw: [], sink: [] };
+    section.sizes.push(entry);
+    for (let r = 0; r < plan.runs[k]; r++) {
+      log(`sink: ${size} backlog, run ${r + 1}/${plan.runs[k]}: raw kafkajs consumer (Avro decode only)`);
+      entry.raw.push(await rawConsumerRun(admin, topics.events, size, `${size}-${r}`));
+      log(`sink: ${size} backlog, run ${r + 1}/${plan.runs[k]}: callstream sink into DuckDB`);
+      entry.sink.push(await sinkRun(admin, topics, size, `${size}-${r}`));
+    }
+  }
+  // The backlog is the biggest thing this run leaves on the broker's disk: drop it now.
+  await admin.admin.deleteTopics({ topics: [topics.events, topics.raw, topics.dlq], timeout: 60_000 }).catch(() => undefined);
+  return section;
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. End to end (and 4. memory of both processes under that load)
+
+async function e2eRun(admin, r) {
+  const plan = PLAN.e2e;
+  const topics = topicSet(admin, `e2e${r}`);
+  const dataDir = tempDir('e2e');
+  const sink = await startCallstream('sink', brokerEnv(topics, { CALLSTREAM_DATA_DIR: dataDir, CALLSTREAM_CONSUMER_GROUP: admin.group(`bench-${runId}-e2e-${r}`) }));
+  let receiver;
+  try {
+    receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('e2e-receiver') }));
+    const load = await runJsonReport(
+      [
+        join(ROOT, 'bench/load/e2e-load.js'),
+        JSON.stringify({ url: receiver.url, socket: join(dataDir, 'callstream.sock'), rate: plan.rate, seconds: plan.seconds, warmupSec: plan.warmupSec, run: `${runId}e${r}`, drainSec: plan.drainSec }),
+      ],
+      { name: 'e2e-load', timeoutMs: (plan.seconds + plan.warmupSec + plan.drainSec + 60) * 1000 },
+    );
+    return { ...load, receiverPeakRssMb: receiver.peakRssMb(), sinkPeakRssMb: sink.peakRssMb() };
+  } finally {
+    await receiver?.stop();
+    await sink.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function e2eSection(admin) {
+  const runs = [];
+  for (let r = 0; r < PLAN.e2e.runs; r++) {
+    log(`end to end: run ${r + 1}/${PLAN.e2e.runs} at ${PLAN.e2e.rate} webhooks/s`);
+    runs.push(await e2eRun(admin, r));
+  }
+  results.sections.e2e = { runs };
+  return results.sections.e2e;
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. BigQuery path (emulator): shape, not speed
+
+function mergeShape(merges, windowMs = 10_000) {
+  const byTable = new Map();
+  for (const m of merges) {
+    if (!byTable.has(m.table)) byTable.set(m.table, []);
+    byTable.get(m.table).push(m);
+  }
+  let perWindow = 0;
+  let concurrent = 0;
+  for (const list of byTable.values()) {
+    const starts = list.map((m) => m.start).sort((a, b) => a - b);
+    for (let i = 0, j = 0; i < starts.length; i++) {
+      while (starts[i] - starts[j] >= windowMs) j++;
+      perWindow = Math.max(perWindow, i - j + 1);
+    }
+    const events = list.flatMap((m) => [
+      [m.start, 1],
+      [m.end, -1],
+    ]);
+    events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let now = 0;
+    for (const [, d] of events) concurrent = Math.max(concurrent, (now += d));
+  }
+  const rows = merges.map((m) => m.rows);
+  return {
+    merges: merges.length,
+    rowsPerMerge: { median: median(rows), max: max(rows), min: rows.length ? Math.min(...rows) : NaN },
+    maxMergesPer10s: perWindow,
+    maxConcurrentPerTable: concurrent,
+    maxRequestBytes: max(merges.map((m) => m.requestBytes)),
+    medianMergeMs: median(merges.map((m) => m.end - m.start)),
+  };
+}
+
+async function bigquerySection(admin, saturationRate) {
+  const plan = PLAN.bigquery;
+  const rate = Math.round(Math.min(plan.maxRate, saturationRate));
+  const topic = `bench.${runId}.bq.events`;
+  await admin.createTopics([topic], 6);
+  admin.track([`${topic}.raw`, `${topic}.dlq`]);
+  const group = admin.group(`bench-${runId}-bq`);
+  const sink = spawnJsonLines(
+    [join(ROOT, 'bench/load/bq-sink.js'), JSON.stringify({ topic, group, dataset: `bench_${runId}`, endpoint: bqEndpoint(), project: process.env.BQ_EMULATOR_PROJECT ?? 'callstream-local' })],
+    { name: 'bq-sink' },
+  );
+  try {
+    const ready = await sink.waitFor((l) => l.msg === 'callstream is ready', 90_000, 'readiness');
+    const started = Date.now();
+    log(`bigquery: ${rate} events/s (the receiver's saturation rate) for ${plan.seconds} s into the BigQuery sink (emulator), observed for ${plan.observeSec} s`);
+    const fed = await runJsonReport([join(ROOT, 'bench/load/produce.js'), JSON.stringify({ topic, run: `${runId}bq`, from: 0, rate, seconds: plan.seconds })], { name: 'produce (paced)' });
+    // Watch until everything is written or the observation window closes.
+    const deadline = started + plan.observeSec * 1000;
+    let committed = 0;
+    while (Date.now() < deadline) {
+      committed = await admin.committed(group, topic);
+      if (committed >= fed.sent) break;
+      await sleep(250);
+    }
+    const observedSec = (Date.now() - started) / 1000;
+    await sink.stop(60_000);
+    const report = sink.lines.find((l) => l.report)?.report;
+    if (!report) throw new Error(`bq-sink gave no report: ${sink.stderr.slice(-2000)}`);
+    const section = { rate, fed, committed, observedSec, flush: ready.flush, settings: ready.settings, ...mergeShape(report.merges), peakRssMb: report.peakRssMb, rawMerges: report.merges };
+    results.sections.bigquery = section;
+    return section;
+  } finally {
+    await sink.stop(5_000);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  if (!args['no-build']) {
+    log('building dist/ (tsc)');
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+  }
+  results.machine = machine();
+  log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; load average ${results.machine.loadAverageAtStart.join(' ')}`);
+  const stopServices = await ensureServices();
+  const admin = new BenchAdmin();
+  await admin.connect();
+  const interrupted = () => {
+    log('interrupted: cleaning up topics');
+    void admin.cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    if (only.has('receiver')) await receiverSection(admin);
+    if (only.has('sink')) await sinkSection(admin);
+    if (only.has('e2e')) await e2eSection(admin);
+    if (only.has('bigquery')) await bigquerySection(admin, results.sections.receiver ? medianOf(results.sections.receiver.saturation, 'okPerSec') : 2_000);
+  } finally {
+    const deleted = await admin.cleanup().catch((err) => (log(`topic cleanup failed: ${err.message}`), []));
+    log(`deleted ${deleted.length} benchmark topics`);
+    await admin.disconnect();
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+    stopServices();
+  }
+  results.machine.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));
+  results.durationSec = Math.round((Date.now() - began) / 1000);
+  const { text, rows, bigquery, targets } = formatReport(results);
+  results.rows = rows;
+  results.bigquery = bigquery;
+  results.targets = targets;
+  const out = args.out ?? join(ROOT, 'bench/results', `${smoke ? 'smoke' : 'bench'}-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, JSON.stringify(results, null, 2));
+  if (!args.out) writeFileSync(join(ROOT, 'bench/results', smoke ? 'latest-smoke.json' : 'latest.json'), JSON.stringify(results, null, 2));
+  console.log(text);
+  console.log(`\nResults: ${out}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Keeps the benchmarks from rotting: runs `npm run bench -- --smoke` (tiny sizes, real
+ * broker and BigQuery emulator) and checks that every row of the table was produced with
+ * numbers. No timing is asserted: this machine is shared and noisy, and the figures of a
+ * smoke run mean nothing; `npm run bench` is where they are measured.
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function runSmoke(out: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bench/run.js'), '--smoke', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+interface Row {
+  id: string;
+  throughput: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  peakRssMb: number | { receiver: number; sink: number };
+  ratio: number;
+  runs: number;
+}
+
+describe('npm run bench -- --smoke', () => {
+  it('produces every row of the table with numeric values', { timeout: 240_000 }, async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'callstream-bench-smoke-')), 'smoke.json');
+    const { code, output } = await runSmoke(out);
+    expect(code, output.slice(-4000)).toBe(0);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as {
+      machine: Record<string, unknown>;
+      rows: Row[];
+      bigquery: Record<string, number>;
+      targets: Array<{ id: string; value: number; met: boolean }>;
+    };
+    const byId = new Map(results.rows.map((r) => [r.id, r]));
+    // Receiver: bare node:http, ProducerPerformance, saturation, fixed rates (one is half of saturation).
+    // Sink: raw consumer and sink at two backlog sizes. End to end.
+    for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'S1', 'S2', 'S3', 'S4', 'E1']) expect(byId.has(id), `row ${id}`).toBe(true);
+    for (const row of results.rows) {
+      expect(Number.isFinite(row.throughput) && row.throughput > 0, `${row.id} throughput`).toBe(true);
+      expect(row.runs, `${row.id} runs`).toBeGreaterThan(0);
+    }
+    for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'E1']) {
+      expect(Number.isFinite(byId.get(id)!.p50), `${id} p50`).toBe(true);
+      expect(Number.isFinite(byId.get(id)!.p99), `${id} p99`).toBe(true);
+    }
+    expect(Number.isFinite(byId.get('E1')!.p95)).toBe(true);
+    for (const id of ['R1', 'R3', 'R4', 'R5', 'S1', 'S2', 'S3', 'S4']) expect(byId.get(id)!.peakRssMb as number, `${id} RSS`).toBeGreaterThan(0);
+    const e2eRss = byId.get('E1')!.peakRssMb as { receiver: number; sink: number };
+    expect(e2eRss.receiver).toBeGreaterThan(0);
+    expect(e2eRss.sink).toBeGreaterThan(0);
+    for (const id of ['R3', 'S2', 'S4']) expect(Number.isFinite(byId.get(id)!.ratio), `${id} ratio`).toBe(true);
+    for (const key of ['rowsPerMergeMedian', 'maxMergesPer10s', 'maxConcurrentPerTable', 'maxRequestMB']) {
+      expect(Number.isFinite(results.bigquery[key]), `bigquery ${key}`).toBe(true);
+    }
+    expect(results.targets.map((t) => t.id)).toEqual([
+      'receiver-throughput',
+      'receiver-p99',
+      'receiver-rss',
+      'sink-ratio',
+      'sink-rate',
+      'sink-rss',
+      'e2e-p95',
+      'bq-concurrent',
+      'bq-dml',
+      'bq-request',
+    ]);
+    for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);
+    expect(output).toContain('| Target | Measured | Met |');
+    expect(typeof results.machine.cpu).toBe('string');
+  });
+});
