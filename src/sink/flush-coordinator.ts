@@ -72,6 +72,12 @@ export class FlushCoordinator {
     return pending.done;
   }
 
+  /** Writes what is buffered now and waits for every write so far. */
+  async flushPending(): Promise<void> {
+    this.flushNow();
+    await this.chain;
+  }
+
   /** Stops retrying: waiting callers are rejected, so their offsets stay uncommitted. */
   stop(): void {
     this.stopController.abort();

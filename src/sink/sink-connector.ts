@@ -32,6 +32,11 @@ export interface SinkDeps {
  * callbacks) in one consumer group and upserts each record into its warehouse table.
  * Offsets are committed only after the write (and any dead-letter publish) succeeded,
  * so a crash or rebalance redelivers, and the idempotent upsert absorbs the repeat.
+ *
+ * Fetching and writing overlap: a batch is handed to the flush coordinator and the
+ * consumer fetches on, while the batch's commit waits, in batch order, for its write.
+ * At most two flushes' worth of records wait unwritten; beyond that the consumer waits
+ * too (backpressure, bounded memory).
  */
 export class SinkConnector {
   private readonly consumer: Consumer;
@@ -42,6 +47,12 @@ export class SinkConnector {
   private readonly lagByPartition = new Map<number, number>();
   private consumedSinceReport = 0;
   private progressTimer?: NodeJS.Timeout;
+  /** The after-write work (dead letters, commit) of every batch handed on, in batch order. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Records handed to the flusher whose after-write work has not finished. */
+  private unwritten = 0;
+  /** Set when a batch's write or dead-lettering failed for good: nothing more is committed. */
+  private broken?: unknown;
 
   constructor(private readonly deps: SinkDeps) {
     const { kafka, config, logger } = deps;
@@ -112,12 +123,15 @@ export class SinkConnector {
     // period the pending write is abandoned and its offsets stay uncommitted.
     const giveUp = setTimeout(() => this.flusher.stop(), this.deps.config.shutdownTimeoutMs / 2);
     await this.consumer.stop();
+    await this.flusher.flushPending();
+    await this.tail; // the batches handed on are written and committed (or given up)
     clearTimeout(giveUp);
     this.flusher.stop();
     await this.consumer.disconnect();
   }
 
-  private async handleBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
+    if (this.broken) throw this.broken;
     if (batch.messages.length === 0) return;
     const now = Date.now();
     const rows = new Map<TableSpec, Row[]>();
@@ -138,28 +152,60 @@ export class SinkConnector {
     this.deps.metrics.recordsConsumed.inc(batch.messages.length);
     this.consumedSinceReport += batch.messages.length;
 
-    const beat = setInterval(() => heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
-    try {
-      const rejected = await this.flusher.add(rows);
-      for (const { row, error } of rejected) {
-        const message = sources.get(row);
-        if (message) dead.push(this.deadLetter(stream, message, batch.partition, describeError(error), error.code));
-      }
-      if (dead.length > 0) {
-        await this.deps.deadLetters.publish(dead);
-        this.deps.metrics.deadLettered.inc(dead.length);
-        this.deps.logger.warn({ count: dead.length, topic: batch.topic, partition: batch.partition }, 'records sent to the dead-letter topic');
-      }
-    } finally {
-      clearInterval(beat);
-    }
-    if (!isRunning() || isStale()) return; // revoked meanwhile: the new owner re-reads these, idempotently
+    const written = this.flusher.add(rows);
+    const count = batch.messages.length;
     const last = batch.lastOffset();
+    this.unwritten += count;
+    this.tail = this.tail.then(async () => {
+      try {
+        if (this.broken) return; // an earlier batch failed: committing past it would skip it
+        const rejected = await written;
+        for (const { row, error } of rejected) {
+          const message = sources.get(row);
+          if (message) dead.push(this.deadLetter(stream, message, batch.partition, describeError(error), error.code));
+        }
+        if (dead.length > 0) {
+          await this.deps.deadLetters.publish(dead);
+          this.deps.metrics.deadLettered.inc(dead.length);
+          this.deps.logger.warn({ count: dead.length, topic: batch.topic, partition: batch.partition }, 'records sent to the dead-letter topic');
+        }
+        await this.commit(batch.topic, batch.partition, last, batch.highWatermark);
+      } catch (err) {
+        this.broken = err;
+        this.deps.logger.error({ err, error: describeError(err), topic: batch.topic, partition: batch.partition }, 'a batch could not be written; the sink stops committing');
+        if (this.running) this.deps.onFatal?.(err);
+      } finally {
+        this.unwritten -= count;
+      }
+    });
+    // Fetching goes on from here; what is written is committed by the tail above.
     resolveOffset(last);
-    await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-    const behind = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
-    this.deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, behind));
-    this.lagByPartition.set(batch.partition, Math.max(0, behind));
+    await this.waitForRoom(heartbeat);
+  }
+
+  /** Backpressure: waits (heartbeating) while more than two flushes' worth of records are unwritten. */
+  private async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
+    const limit = 2 * this.deps.config.flushMaxRecords;
+    while (this.unwritten > limit && !this.broken) {
+      await Promise.race([this.tail, new Promise((r) => setTimeout(r, HEARTBEAT_EVERY_MS))]);
+      await heartbeat().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Commits a batch's end once it is written. A failed commit (a rebalance took the
+   * partition) only means its new owner re-reads those records, idempotently.
+   */
+  private async commit(topic: string, partition: number, last: string, highWatermark: string): Promise<void> {
+    try {
+      await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+    } catch (err) {
+      this.deps.logger.warn({ err, topic, partition }, 'offset commit failed; the records will be read again');
+      return;
+    }
+    const behind = Math.max(0, Number(BigInt(highWatermark) - BigInt(last) - 1n));
+    this.deps.metrics.lag.set({ topic, partition: String(partition) }, behind);
+    this.lagByPartition.set(partition, behind);
   }
 
   /** Logs records consumed and lag per partition while there is a backlog (a replay's progress). */
