@@ -41,7 +41,10 @@ interface Pending {
 export class FlushCoordinator {
   private pending: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  /** The write in progress, if any: one at a time; what arrives meanwhile goes in the next. */
+  private writing: Promise<void> | undefined;
+  /** The interval or the size limit came while a write was in progress: write right after it. */
+  private due = false;
   private readonly stopController = new AbortController();
 
   constructor(
@@ -72,10 +75,12 @@ export class FlushCoordinator {
     return pending.done;
   }
 
-  /** Writes what is buffered now and waits for every write so far. */
+  /** Writes what is buffered now and waits until nothing is left. */
   async flushPending(): Promise<void> {
-    this.flushNow();
-    await this.chain;
+    while (this.pending || this.writing) {
+      this.flushNow();
+      await this.writing;
+    }
   }
 
   /** Stops retrying: waiting callers are rejected, so their offsets stay uncommitted. */
@@ -84,13 +89,28 @@ export class FlushCoordinator {
     this.flushNow();
   }
 
+  /**
+   * Starts the write of what is buffered, or, when a write is in progress, marks the
+   * buffer due so it is written as soon as that one ends. Never more than one write at a
+   * time and one buffer filling: under load a write carries everything that arrived
+   * during the previous one (group commit) instead of queueing many small writes.
+   */
   private flushNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.writing) {
+      this.due = true;
+      return;
+    }
     const batch = this.pending;
     this.pending = undefined;
+    this.due = false;
     if (!batch) return;
-    this.chain = this.chain.then(() => this.write(batch));
+    this.writing = this.write(batch).finally(() => {
+      this.writing = undefined;
+      if (this.pending && (this.due || this.pending.count >= this.options.maxRecords || this.stopController.signal.aborted)) this.flushNow();
+      else if (this.pending) this.timer ??= setTimeout(() => this.flushNow(), this.options.intervalMs);
+    });
   }
 
   /**
