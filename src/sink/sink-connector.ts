@@ -53,6 +53,11 @@ export class SinkConnector {
   private unwritten = 0;
   /** Set when a batch's write or dead-lettering failed for good: nothing more is committed. */
   private broken?: unknown;
+  /** Per "topic\u0000partition": the offset to commit next (every record below it is written). */
+  private readonly committable = new Map<string, { topic: string; partition: number; offset: string; highWatermark: string }>();
+  /** The commit request in flight; commits go one at a time, each carrying every partition's progress. */
+  private committing?: Promise<void>;
+  private commitAgain = false;
 
   constructor(private readonly deps: SinkDeps) {
     const { kafka, config, logger } = deps;
@@ -124,7 +129,8 @@ export class SinkConnector {
     const giveUp = setTimeout(() => this.flusher.stop(), this.deps.config.shutdownTimeoutMs / 2);
     await this.consumer.stop();
     await this.flusher.flushPending();
-    await this.tail; // the batches handed on are written and committed (or given up)
+    await this.tail; // the batches handed on are written (or given up)
+    await this.commitWritten(); // and their offsets committed
     clearTimeout(giveUp);
     this.flusher.stop();
     await this.consumer.disconnect();
@@ -169,7 +175,8 @@ export class SinkConnector {
           this.deps.metrics.deadLettered.inc(dead.length);
           this.deps.logger.warn({ count: dead.length, topic: batch.topic, partition: batch.partition }, 'records sent to the dead-letter topic');
         }
-        await this.commit(batch.topic, batch.partition, last, batch.highWatermark);
+        this.committable.set(`${batch.topic}\u0000${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString(), highWatermark: batch.highWatermark });
+        void this.commitWritten();
       } catch (err) {
         this.broken = err;
         this.deps.logger.error({ err, error: describeError(err), topic: batch.topic, partition: batch.partition }, 'a batch could not be written; the sink stops committing');
@@ -193,19 +200,38 @@ export class SinkConnector {
   }
 
   /**
-   * Commits a batch's end once it is written. A failed commit (a rebalance took the
-   * partition) only means its new owner re-reads those records, idempotently.
+   * Commits what is written: one request at a time, carrying the progress of every
+   * partition, so commits never fall behind the writes however small the batches. A failed
+   * commit (a rebalance took a partition) only means its new owner re-reads those records,
+   * idempotently. Resolves when everything written so far is committed.
    */
-  private async commit(topic: string, partition: number, last: string, highWatermark: string): Promise<void> {
-    try {
-      await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
-    } catch (err) {
-      this.deps.logger.warn({ err, topic, partition }, 'offset commit failed; the records will be read again');
-      return;
+  private async commitWritten(): Promise<void> {
+    if (this.committing) {
+      this.commitAgain = true;
+      return this.committing;
     }
-    const behind = Math.max(0, Number(BigInt(highWatermark) - BigInt(last) - 1n));
-    this.deps.metrics.lag.set({ topic, partition: String(partition) }, behind);
-    this.lagByPartition.set(partition, behind);
+    this.committing = (async () => {
+      do {
+        this.commitAgain = false;
+        const offsets = [...this.committable.values()];
+        this.committable.clear();
+        if (offsets.length === 0) break;
+        try {
+          await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        } catch (err) {
+          this.deps.logger.warn({ err, partitions: offsets.length }, 'offset commit failed; the records will be read again');
+          continue;
+        }
+        for (const { topic, partition, offset, highWatermark } of offsets) {
+          const behind = Math.max(0, Number(BigInt(highWatermark) - BigInt(offset)));
+          this.deps.metrics.lag.set({ topic, partition: String(partition) }, behind);
+          this.lagByPartition.set(partition, behind);
+        }
+      } while (this.commitAgain || this.committable.size > 0);
+    })().finally(() => {
+      this.committing = undefined;
+    });
+    return this.committing;
   }
 
   /** Logs records consumed and lag per partition while there is a backlog (a replay's progress). */
