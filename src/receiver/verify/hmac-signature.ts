@@ -1,13 +1,13 @@
-import { createHmac } from 'node:crypto';
 import type { TelephonyVendor } from '../../config/index.js';
+import { hmacSignature } from '../access/hmac-signature.js';
 import { safeEqual } from './constant-time.js';
 import { signatureInvalid, singleHeader, type SignedRequest } from './signed-request.js';
 
 type HmacVendor = Extract<TelephonyVendor, { scheme: 'hmac-sha256' }>;
 
-/** HMAC-SHA256 of the raw body under the secret, in the vendor's encoding. */
+/** HMAC-SHA256 of the raw body under the secret, in the vendor's encoding (the same computation as the Callaro route's). */
 export function hmacSha256(secret: string, body: Buffer, encoding: HmacVendor['encoding']): string {
-  return createHmac('sha256', secret).update(body).digest(encoding);
+  return hmacSignature(secret, body, encoding);
 }
 
 /**
