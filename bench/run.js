@@ -9,7 +9,8 @@
 // one's peak RSS (VmHWM) belongs to one load.
 //
 // Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,
-//          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/).
+//          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/),
+//          --sink-sizes 200000[,1000000] (backlog sizes of the sink section, one run each).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem, tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ import { max, median, medianOf } from './lib/stats.js';
 import { formatReport } from './lib/report.js';
 
 const { values: args } = parseArgs({
-  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
+  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
 });
 const smoke = args.smoke || process.env.BENCH_SMOKE === '1';
 const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery').split(','));
@@ -39,6 +40,11 @@ const PLAN = smoke
       e2e: { rate: 1_000, seconds: 15, warmupSec: 3, runs: 3, drainSec: 30 },
       bigquery: { seconds: 15, maxRate: Infinity, observeSec: 45 },
     };
+if (args['sink-sizes']) {
+  const sizes = args['sink-sizes'].split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--sink-sizes wants positive integers, got ${args['sink-sizes']}`);
+  PLAN.sink = { sizes, runs: sizes.map(() => 1) };
+}
 
 const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 const began = Date.now();

@@ -123,7 +123,10 @@ export function spawnJsonLines(args, { env = process.env, name = args[0], cwd = 
  * until it logs that it is ready. Returns the handle plus its HTTP address.
  */
 export async function startCallstream(command, settings, timeoutMs = 90_000) {
-  const proc = spawnJsonLines([CLI, command], { env: callstreamEnv({ LOG_LEVEL: 'info', ...settings }), name: `callstream ${command}` });
+  // BENCH_CPU_PROFILE_DIR=<dir>: each callstream process writes a V8 CPU profile there (open in Chrome DevTools).
+  const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const proc = spawnJsonLines([CLI, command], { env: callstreamEnv({ LOG_LEVEL: 'info', ...settings }), name: `callstream ${command}`, nodeArgs });
   try {
     const listening = await proc.waitFor((l) => typeof l.url === 'string' && /listening/.test(l.msg ?? ''), timeoutMs, 'listening line');
     await proc.waitFor((l) => l.msg === 'callstream is ready', timeoutMs, '"callstream is ready"');
