@@ -28,8 +28,10 @@ export const ErrorCodes = {
   RCV_SHUTTING_DOWN: { status: 503, retriable: true, message: 'The receiver is shutting down; retry later.' },
   RCV_BODY_TIMEOUT: { status: 408, retriable: true, message: 'The body did not arrive in time.' },
   // Codec: Avro encoding and decoding.
-  CODEC_UNKNOWN_SCHEMA: { status: 500, retriable: false, message: 'The record names a schema fingerprint this build does not know.' },
-  CODEC_BAD_FRAME: { status: 500, retriable: false, message: 'The record is not an Avro single-object frame.' },
+  CODEC_UNKNOWN_SCHEMA: { status: 500, retriable: false, message: 'The record names a schema (fingerprint or registry id) this build cannot read.' },
+  CODEC_BAD_FRAME: { status: 500, retriable: false, message: 'The record is neither an Avro single-object frame nor in the schema registry\'s wire format.' },
+  CODEC_REGISTRY_UNAVAILABLE: { status: 503, retriable: true, message: 'The schema registry did not answer; retried.' },
+  CODEC_REGISTRY_REFUSED: { status: 500, retriable: false, message: 'The schema registry refused the request (incompatible schema, unknown subject or id, credentials).' },
   CODEC_ENCODE_FAILED: { status: 500, retriable: false, message: 'The value does not fit the Avro schema.' },
   // Kafka.
   KAFKA_UNAVAILABLE: { status: 503, retriable: true, message: 'The Kafka cluster cannot be reached.' },

@@ -33,6 +33,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (config.kafkaSaslMechanism && (!config.kafkaSaslUsername || !config.kafkaSaslPassword)) {
     throw new CallstreamError('CFG_INVALID', 'KAFKA_SASL_MECHANISM is set: expected KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD too');
   }
+  if (config.schemaRegistryUsername !== undefined && config.schemaRegistryPassword === undefined) {
+    throw new CallstreamError('CFG_INVALID', 'CALLSTREAM_SCHEMA_REGISTRY_USERNAME is set: expected CALLSTREAM_SCHEMA_REGISTRY_PASSWORD too');
+  }
+  if ((config.schemaRegistryUsername !== undefined || !config.schemaRegistryAutoRegister) && !config.schemaRegistryUrl) {
+    throw new CallstreamError('CFG_INVALID', 'Schema registry settings are set but CALLSTREAM_SCHEMA_REGISTRY_URL is not');
+  }
   return Object.freeze(config);
 }
 

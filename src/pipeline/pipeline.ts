@@ -10,6 +10,7 @@ import { AccessPolicy, Receiver } from '../receiver/index.js';
 import { SinkConnector } from '../sink/index.js';
 import { createWarehouse, type Warehouse } from '../warehouse/index.js';
 import { querySocketPath, serveQueries } from './query-socket.js';
+import { connectSchemaRegistry } from './schema-registry.js';
 
 export interface PipelineOptions {
   config: Config;
@@ -66,6 +67,7 @@ export class Pipeline {
     this.admin = kafka.admin();
     await this.admin.connect();
     await ensureTopics(this.admin, config, logger);
+    await connectSchemaRegistry(this.codec, config, logger);
 
     this.producer = kafka.producer({
       idempotent: true,

@@ -76,6 +76,7 @@ export async function replayRaw(
               const end = remaining.get(batch.partition);
               if (end === undefined) return;
               const out: OutgoingMessage[] = [];
+              await codec.prefetch(batch.messages.map((m) => m.value)); // writer schemas of registry-framed records
               for (const message of batch.messages) {
                 if (BigInt(message.offset) >= end) break;
                 const republish = reconsider(codec, access, config.topicEvents, message.value, options, report);

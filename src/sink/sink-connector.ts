@@ -6,6 +6,7 @@ import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import type { Metrics } from '../metrics/index.js';
+import { backoffDelay, sleep } from './backoff.js';
 import { FlushCoordinator } from './flush-coordinator.js';
 import type { DecodedRecord } from './rows.js';
 import { sinkStreams, type SinkStream } from './streams.js';
@@ -139,6 +140,7 @@ export class SinkConnector {
   private async handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
     if (this.broken) throw this.broken;
     if (batch.messages.length === 0) return;
+    await this.fetchWriterSchemas(batch.messages, heartbeat);
     const now = Date.now();
     const rows = new Map<TableSpec, Row[]>();
     const sources = new Map<Row, KafkaMessage>();
@@ -188,6 +190,25 @@ export class SinkConnector {
     // Fetching goes on from here; what is written is committed by the tail above.
     resolveOffset(last);
     await this.waitForRoom(heartbeat);
+  }
+
+  /**
+   * Registry-framed records name their writer schema by id: fetch the ids not seen yet
+   * before decoding. A registry that does not answer is waited for (capped backoff,
+   * heartbeating), never a reason to dead-letter; an id it does not know is (decode fails).
+   */
+  private async fetchWriterSchemas(messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.codec.prefetch(messages.map((m) => m.value));
+      } catch (err) {
+        if (!isCallstreamError(err, 'CODEC_REGISTRY_UNAVAILABLE') || !this.running) throw err;
+        const delayMs = backoffDelay(attempt, 500, 30_000);
+        this.deps.logger.warn({ error: describeError(err), attempt, delayMs }, 'schema registry unavailable; retrying before decoding');
+        await sleep(delayMs);
+        await heartbeat().catch(() => undefined);
+      }
+    }
   }
 
   /** Backpressure: waits (heartbeating) while more than two flushes' worth of records are unwritten. */

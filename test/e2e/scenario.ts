@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { Warehouse } from '../../src/warehouse/index.js';
 import type { Dialect } from '../support/dialects.js';
 import { callCompleted } from '../support/fixtures.js';
+import type { AvroCodec } from '../../src/codec/index.js';
 import { readTopic, waitFor } from '../support/pipeline-harness.js';
 
 export interface Sent {
@@ -115,8 +116,8 @@ export async function expectScenarioStored(warehouse: Warehouse, dialect: Dialec
 }
 
 /** The audit topic holds every request, valid or not, with the status it got. */
-export async function expectAuditComplete(rawTopic: string, scenario: ScenarioResult): Promise<void> {
-  const audit = await readTopic(rawTopic);
+export async function expectAuditComplete(rawTopic: string, scenario: ScenarioResult, codec?: AvroCodec): Promise<void> {
+  const audit = await readTopic(rawTopic, codec);
   const all = [...scenario.accepted, ...scenario.refused];
   expect(audit.map((r) => r.value.request_id).sort()).toEqual(all.map((s) => s.requestId).sort());
   const byId = new Map(audit.map((r) => [r.value.request_id, r.value]));

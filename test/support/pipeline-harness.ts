@@ -82,7 +82,7 @@ export function testKafka(): Kafka {
   return new Kafka({ clientId: 'callstream-test', brokers: TEST_BROKERS, logLevel: logLevel.NOTHING });
 }
 
-/** Reads every record of a topic up to its current end and decodes it. */
+/** Reads every record of a topic up to its current end and decodes it (registry frames too, with a codec that has the registry). */
 export async function readTopic(topic: string, codec = AvroCodec.fromDirectory(schemasDir())) {
   const kafka = testKafka();
   const admin = kafka.admin();
@@ -99,6 +99,7 @@ export async function readTopic(topic: string, codec = AvroCodec.fromDirectory(s
     const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 30_000);
     void consumer.run({
       eachMessage: async ({ partition, message }) => {
+        await codec.prefetch([message.value]);
         records.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? '', value: codec.decode<Record<string, unknown>>(message.value!).value });
         if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
         if (remaining.size === 0) {

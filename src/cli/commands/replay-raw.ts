@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/index.js';
 import { CallstreamError } from '../../errors.js';
 import { createKafka, Publisher } from '../../kafka/index.js';
 import { createLogger } from '../../logger.js';
+import { connectSchemaRegistry } from '../../pipeline/schema-registry.js';
 import { AccessPolicy } from '../../receiver/index.js';
 import { replayRaw, type RawReplayReport } from '../../replay/index.js';
 import { confirm } from './confirm.js';
@@ -32,6 +33,7 @@ export async function replayRawCommand(args: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const kafka = createKafka(config, logger, '-replay-raw');
   const codec = AvroCodec.fromDirectory(schemasDir());
+  await connectSchemaRegistry(codec, config, logger);
   const access = new AccessPolicy(config);
   // Without --yes, show what would happen first and ask.
   if (values['dry-run'] || !values.yes) {

@@ -22,6 +22,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' })).toThrow(/KAFKA_SASL_PASSWORD/);
   });
 
+  it('checks the schema registry settings together', () => {
+    expect(loadConfig({ CALLSTREAM_SCHEMA_REGISTRY_URL: 'http://registry:8081' })).toMatchObject({ schemaRegistryUrl: 'http://registry:8081', schemaRegistryAutoRegister: true });
+    expect(() => loadConfig({ CALLSTREAM_SCHEMA_REGISTRY_URL: 'registry:8081' })).toThrow(/CALLSTREAM_SCHEMA_REGISTRY_URL/);
+    expect(() => loadConfig({ CALLSTREAM_SCHEMA_REGISTRY_URL: 'http://r:8081', CALLSTREAM_SCHEMA_REGISTRY_USERNAME: 'key' })).toThrow(/CALLSTREAM_SCHEMA_REGISTRY_PASSWORD/);
+    expect(() => loadConfig({ CALLSTREAM_SCHEMA_REGISTRY_AUTO_REGISTER: 'false' })).toThrow(/CALLSTREAM_SCHEMA_REGISTRY_URL is not/);
+  });
+
   it('is documented: the README holds the table rendered from the option list', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(configTableMarkdown());

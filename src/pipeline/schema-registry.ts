@@ -1,0 +1,26 @@
+import { SCHEMA_NAMES, SchemaRegistryClient, type AvroCodec, type RegistrySubject } from '../codec/index.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../logger.js';
+
+/** The subjects callstream writes, by Confluent's default TopicNameStrategy (`<topic>-value`). */
+export function registrySubjects(config: Config): RegistrySubject[] {
+  return [
+    { subject: `${config.topicEvents}-value`, schemaName: SCHEMA_NAMES.callaroEvent },
+    { subject: `${config.topicRaw}-value`, schemaName: SCHEMA_NAMES.rawRequest },
+    { subject: `${config.topicTelephony}-value`, schemaName: SCHEMA_NAMES.telephonyCallback },
+    { subject: `${config.topicTelephonyRaw}-value`, schemaName: SCHEMA_NAMES.rawRequest },
+  ];
+}
+
+/**
+ * With CALLSTREAM_SCHEMA_REGISTRY_URL set: registers (or looks up) callstream's schemas so
+ * the codec writes Confluent's wire format and can fetch writer schemas by id. Without it,
+ * nothing happens: the codec writes single-object frames. Dead-letter topics keep the
+ * original record's bytes, so they have no subject of their own.
+ */
+export async function connectSchemaRegistry(codec: AvroCodec, config: Config, logger: Logger): Promise<void> {
+  if (!config.schemaRegistryUrl) return;
+  const client = new SchemaRegistryClient({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword });
+  const ids = await codec.useRegistry(client, registrySubjects(config), { autoRegister: config.schemaRegistryAutoRegister });
+  logger.info({ registry: config.schemaRegistryUrl, subjects: Object.fromEntries(ids), autoRegister: config.schemaRegistryAutoRegister }, 'schema registry: writing Confluent wire format');
+}
