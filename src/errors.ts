@@ -27,6 +27,8 @@ export const ErrorCodes = {
   RCV_BROKER_UNAVAILABLE: { status: 503, retriable: true, message: 'The event could not be stored right now; retry later.' },
   RCV_SHUTTING_DOWN: { status: 503, retriable: true, message: 'The receiver is shutting down; retry later.' },
   RCV_BODY_TIMEOUT: { status: 408, retriable: true, message: 'The body did not arrive in time.' },
+  RCV_HEADERS_TOO_LARGE: { status: 431, retriable: false, message: 'The request\'s headers are larger than the server accepts.' },
+  RCV_MALFORMED_HTTP: { status: 400, retriable: false, message: 'The request is not valid HTTP/1.1.' },
   // Codec: Avro encoding and decoding.
   CODEC_UNKNOWN_SCHEMA: { status: 500, retriable: false, message: 'The record names a schema (fingerprint or registry id) this build cannot read.' },
   CODEC_BAD_FRAME: { status: 500, retriable: false, message: 'The record is neither an Avro single-object frame nor in the schema registry\'s wire format.' },

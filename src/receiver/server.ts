@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CallstreamError } from '../errors.js';
+import type { Duplex } from 'node:stream';
+import { CallstreamError, type ErrorCode } from '../errors.js';
 import { CALLARO_PATH, handleCallaroWebhook } from './callaro-route.js';
 import { sendError, sendJson, type RouteContext } from './route-context.js';
 import { handleTelephonyCallback, TELEPHONY_PREFIX } from './telephony-route.js';
@@ -52,9 +53,33 @@ export class Receiver {
     });
     // Checked every second (Node's default is 30 s), so requestTimeout bites on time.
     this.server = createServer({ connectionsCheckingInterval: Math.min(1_000, ctx.config.bodyTimeoutMs) }, (req, res) => void this.dispatch(req, res));
-    // A client that trickles its body is cut off (Node answers 408 and closes).
+    // A client that trickles its body is cut off (408 and the connection closed).
     this.server.requestTimeout = ctx.config.bodyTimeoutMs;
     this.server.headersTimeout = Math.min(ctx.config.bodyTimeoutMs, 60_000);
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+  }
+
+  /**
+   * What Node's parser refuses before a request exists (a timeout, headers over the size
+   * limit, bytes that are not HTTP) gets the same JSON error body as every other refusal,
+   * instead of Node's bare status line; then the connection is closed.
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const response = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const code: ErrorCode =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'RCV_BODY_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'RCV_HEADERS_TOO_LARGE' : 'RCV_MALFORMED_HTTP';
+    const error = new CallstreamError(code);
+    const body = JSON.stringify(error.toBody());
+    const reason = { 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[error.status as 408 | 431] ?? 'Bad Request';
+    this.options.ctx.metrics.httpRequests.inc({ route: 'client_error', status: String(error.status) });
+    socket.end(
+      `HTTP/1.1 ${error.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-request-id: ${randomUUID()}\r\nconnection: close\r\n\r\n${body}`,
+    );
   }
 
   readiness(): Readiness {

@@ -111,7 +111,27 @@ describe('bad and hostile input: exact answers, nothing lost, no crash', () => {
       const drip = setInterval(() => socket.write(' '), 200);
     });
     expect(outcome.response).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(outcome.response.split('\r\n\r\n')[1])).toMatchObject({ error: { code: 'RCV_BODY_TIMEOUT' } });
     expect(outcome.closedAfterMs).toBeLessThan(5_000);
+  });
+
+  it('what is not HTTP, or has oversized headers, gets a JSON error too (400, 431) and the connection is closed', async () => {
+    const port = Number(new URL(h.url).port);
+    const exchange = (bytes: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let response = '';
+        socket.on('data', (d) => (response += d.toString()));
+        socket.on('close', () => resolve(response));
+        socket.write(bytes);
+      });
+    const garbage = await exchange('HELLO THERE\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400/);
+    expect(JSON.parse(garbage.split('\r\n\r\n')[1])).toMatchObject({ error: { code: 'RCV_MALFORMED_HTTP' } });
+    const huge = await exchange(`POST /callaro/webhooks HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431/);
+    expect(JSON.parse(huge.split('\r\n\r\n')[1])).toMatchObject({ error: { code: 'RCV_HEADERS_TOO_LARGE' } });
+    expect((await post(call())).status).toBe(202);
   });
 
   it('never answers 5xx to client errors and keeps serving', async () => {
