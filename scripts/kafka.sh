@@ -21,6 +21,12 @@
 #                           broker.log (default <repo>/.kafka-data)
 #   KAFKA_PORT              PLAINTEXT listener port (default 9092)
 #   KAFKA_CONTROLLER_PORT   CONTROLLER listener port (default 9093)
+#   KAFKA_SASL_SSL_PORT     SASL_SSL listener port (default KAFKA_PORT + 2 = 9094):
+#                           TLS with a CA generated into <data>/tls/ (clients trust
+#                           <data>/tls/ca.pem; the certificate names 127.0.0.1 and
+#                           localhost) and SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512
+#                           for the user `callstream`, password `callstream-secret`
+#                           (a local test credential, nothing else)
 #   KAFKA_HEAP_OPTS         default "-Xms256m -Xmx512m"
 #   KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_OPTS   extra JVM options
 #   KAFKA_LOG_LEVEL         root log level in broker.log (default INFO)
@@ -48,6 +54,10 @@ LOG_FILE="$DATA_DIR/broker.log"
 HOST="127.0.0.1"
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-$((PORT + 2))}"
+TLS_DIR="$DATA_DIR/tls"
+SASL_USER="callstream"
+SASL_PASSWORD="callstream-secret"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-60}"
 # base64url("callstream-kafka"): a fixed, valid 16-byte cluster id.
@@ -243,11 +253,18 @@ write_configs() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT,SASL_SSL://$HOST:$SASL_SSL_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,SASL_SSL://$HOST:$SASL_SSL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+# The SASL_SSL listener: how platform teams' clusters are reached (TLS + SASL).
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/server.pem
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$SASL_PASSWORD";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$STORAGE_DIR
 num.partitions=1
 auto.create.topics.enable=false
@@ -310,17 +327,39 @@ log_opts() {
   fi
 }
 
+# A CA and a server certificate for 127.0.0.1/localhost, made once per data dir.
+make_tls() {
+  [[ -f "$TLS_DIR/server.pem" && -f "$TLS_DIR/ca.pem" ]] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl is needed for the SASL_SSL listener's certificates"
+  log "generating a local CA and server certificate in $TLS_DIR"
+  mkdir -p "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj "/CN=callstream local test CA" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 3650 -extfile server.ext 2>/dev/null
+    # Kafka's PEM key store: the (PKCS#8, unencrypted) key, then the certificate chain.
+    cat server.key server.crt ca.pem >server.pem
+    rm -f server.csr server.ext
+  ) || die "generating the TLS certificates failed"
+}
+
 format_storage() {
   if [[ -f "$STORAGE_DIR/meta.properties" ]]; then
     return 0
   fi
   log "formatting storage in $STORAGE_DIR (cluster id $CLUSTER_ID)"
   mkdir -p "$STORAGE_DIR"
+  # SCRAM credentials live in the cluster metadata: added when the storage is formatted.
   if ! "$JAVA" -Xmx256m "$(log_opts)" -cp "$LIBS_DIR/*" kafka.tools.StorageTool \
-    format -t "$CLUSTER_ID" -c "$CONFIG_FILE" --ignore-formatted >"$DATA_DIR/format.log" 2>&1; then
+    format -t "$CLUSTER_ID" -c "$CONFIG_FILE" --ignore-formatted \
+    --add-scram "SCRAM-SHA-256=[name=$SASL_USER,password=$SASL_PASSWORD]" \
+    --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]" >"$DATA_DIR/format.log" 2>&1; then
     cat "$DATA_DIR/format.log" >&2
     die "formatting the Kafka storage failed"
   fi
+  touch "$STORAGE_DIR/.callstream-scram"
 }
 
 cmd_start() {
@@ -344,6 +383,7 @@ cmd_start() {
   cmd_install
   mkdir -p "$DATA_DIR"
   write_configs
+  make_tls
   format_storage
 
   [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.1"
@@ -357,7 +397,22 @@ cmd_start() {
   echo "$pid" >"$PID_FILE"
   log "starting Kafka $KAFKA_VERSION (pid $pid), log: $LOG_FILE"
   wait_ready "$START_TIMEOUT" "$pid"
-  log "Kafka ready on $HOST:$PORT (pid $pid) after $((SECONDS - start))s"
+  add_scram_users
+  log "Kafka ready on $HOST:$PORT (pid $pid) after $((SECONDS - start))s; SASL_SSL on $HOST:$SASL_SSL_PORT (CA $TLS_DIR/ca.pem)"
+}
+
+# Storage formatted before the SASL_SSL listener existed has no SCRAM users: add them once.
+add_scram_users() {
+  [[ -f "$STORAGE_DIR/.callstream-scram" ]] && return 0
+  log "adding the SCRAM users to storage formatted without them"
+  local mechanism
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do # one credential per request
+    "$JAVA" -Xmx256m "$(log_opts)" -cp "$LIBS_DIR/*" kafka.admin.ConfigCommand --bootstrap-server "$HOST:$PORT" \
+      --alter --entity-type users --entity-name "$SASL_USER" \
+      --add-config "$mechanism=[password=$SASL_PASSWORD]" >"$DATA_DIR/scram.log" 2>&1 ||
+      { grep -v $'^\tat ' "$DATA_DIR/scram.log" >&2; die "adding the $mechanism user failed"; }
+  done
+  touch "$STORAGE_DIR/.callstream-scram"
 }
 
 cmd_stop() {

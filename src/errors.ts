@@ -37,6 +37,8 @@ export const ErrorCodes = {
   CODEC_ENCODE_FAILED: { status: 500, retriable: false, message: 'The value does not fit the Avro schema.' },
   // Kafka.
   KAFKA_UNAVAILABLE: { status: 503, retriable: true, message: 'The Kafka cluster cannot be reached.' },
+  KAFKA_AUTH_FAILED: { status: 500, retriable: false, message: 'The brokers refused the SASL credentials (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD).' },
+  KAFKA_TLS_FAILED: { status: 500, retriable: false, message: 'The TLS handshake with the brokers failed (KAFKA_SSL, KAFKA_SSL_CA_FILE; or TLS against a plaintext listener).' },
   KAFKA_TOPIC_SETUP_FAILED: { status: 500, retriable: true, message: 'The topics could not be created or checked.' },
   // Sink and warehouse.
   SINK_WAREHOUSE_UNAVAILABLE: { status: 503, retriable: true, message: 'The warehouse write failed; it will be retried.' },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Config } from '../config/index.js';
+import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export const LOCAL_BROKER = '127.0.0.1:9092';
@@ -27,6 +28,34 @@ export function createKafka(config: Config, logger: Logger, clientIdSuffix = '')
     } as SASLOptions;
   }
   return new Kafka(kafkaConfig);
+}
+
+/**
+ * Connects a kafkajs client (admin, producer or consumer) and turns its failure into a
+ * stable code that says what to fix: credentials (KAFKA_AUTH_FAILED), TLS trust or a
+ * TLS/plaintext mismatch (KAFKA_TLS_FAILED), anything else (KAFKA_UNAVAILABLE).
+ */
+export async function connectKafkaClient(client: { connect(): Promise<void> }, config: Config): Promise<void> {
+  try {
+    await client.connect();
+  } catch (cause) {
+    const brokers = (config.kafkaBrokers ?? [LOCAL_BROKER]).join(',');
+    const chain = causeChain(cause);
+    if (chain.some((e) => e.name === 'KafkaJSSASLAuthenticationError')) {
+      throw new CallstreamError('KAFKA_AUTH_FAILED', `SASL ${config.kafkaSaslMechanism} as "${config.kafkaSaslUsername}" refused by ${brokers}`, { cause });
+    }
+    const tls = chain.find((e) => /certificate|self[- ]signed|ssl|tls|handshake|EPROTO/i.test(`${e.message} ${(e as { code?: string }).code ?? ''}`));
+    if (config.kafkaSsl && tls) {
+      throw new CallstreamError('KAFKA_TLS_FAILED', `TLS with ${brokers} failed: ${tls.message}`, { cause });
+    }
+    throw new CallstreamError('KAFKA_UNAVAILABLE', `Could not connect to ${brokers}`, { cause });
+  }
+}
+
+function causeChain(err: unknown): Error[] {
+  const chain: Error[] = [];
+  for (let e = err; e instanceof Error && chain.length < 8; e = (e as { originalError?: unknown }).originalError ?? e.cause) chain.push(e);
+  return chain;
 }
 
 function logKafka(logger: Logger, { level, log }: LogEntry): void {

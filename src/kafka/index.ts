@@ -1,4 +1,4 @@
-export { createKafka, LOCAL_BROKER } from './client.js';
+export { connectKafkaClient, createKafka, LOCAL_BROKER } from './client.js';
 export { ensureTopics, topicPlan } from './topics.js';
 export { Publisher, type OutgoingMessage, type PublisherOptions } from './publisher.js';
 export { startLocalBroker, stopLocalBroker, isPortOpen } from './local-broker.js';

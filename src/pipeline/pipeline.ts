@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Partitioners, type Admin, type Producer } from 'kafkajs';
 import { AvroCodec, schemasDir } from '../codec/index.js';
 import { loadTelephonyVendors, NO_TELEPHONY_VENDORS, type BigQuerySettings, type Config } from '../config/index.js';
-import { createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
+import { connectKafkaClient, createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/index.js';
 import { AccessPolicy, Receiver } from '../receiver/index.js';
@@ -65,7 +65,7 @@ export class Pipeline {
 
     const kafka = createKafka(config, logger);
     this.admin = kafka.admin();
-    await this.admin.connect();
+    await connectKafkaClient(this.admin, config);
     await ensureTopics(this.admin, config, logger);
     await connectSchemaRegistry(this.codec, config, logger);
 
@@ -82,7 +82,7 @@ export class Pipeline {
     });
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
-    await this.producer.connect();
+    await connectKafkaClient(this.producer, config);
     this.producerConnected = true;
     this.publisher = new Publisher(this.producer, logger, { lingerMs: config.publishLingerMs, onError: () => this.metrics.publishErrors.inc() });
 

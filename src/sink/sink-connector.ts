@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { describeError, isCallstreamError } from '../errors.js';
-import type { OutgoingMessage, Publisher } from '../kafka/index.js';
+import { connectKafkaClient, type OutgoingMessage, type Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -107,7 +107,7 @@ export class SinkConnector {
   async start(): Promise<void> {
     const { config, warehouse } = this.deps;
     await warehouse.ensureTables(TABLES);
-    await this.consumer.connect();
+    await connectKafkaClient(this.consumer, config);
     await this.consumer.subscribe({ topics: [...this.streams.keys()], fromBeginning: true });
     this.running = true;
     this.progressTimer = setInterval(() => this.reportProgress(), PROGRESS_EVERY_MS);

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CallstreamError } from '../../errors.js';
-import { createKafka } from '../../kafka/index.js';
+import { connectKafkaClient, createKafka } from '../../kafka/index.js';
 import { createLogger } from '../../logger.js';
 import { applyReplay, assertGroupInactive, formatPlan, parseOffsets, planReplay, type ReplayTarget } from '../../replay/index.js';
 import { configure } from './configure.js';
@@ -39,7 +39,7 @@ export async function replay(args: string[]): Promise<number> {
   const groupId = values.group ?? config.consumerGroup;
   const topic = values.topic ?? config.topicEvents;
   const admin = createKafka(config, logger, '-replay').admin();
-  await admin.connect();
+  await connectKafkaClient(admin, config);
   try {
     await assertGroupInactive(admin, groupId);
     const plan = await planReplay(admin, groupId, topic, target);
