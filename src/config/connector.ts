@@ -40,6 +40,13 @@ const connectorSchema = z.strictObject({
   consumerGroup: z.string().min(1).optional(),
   flush: z.strictObject({ maxRecords: z.number().int().min(1).optional(), intervalMs: z.number().int().min(0).optional() }).optional(),
   dataDir: z.string().optional(),
+  /** Like Kafka Connect's value.converter.schema.registry.url; credentials stay in the environment. */
+  schemaRegistry: z
+    .strictObject({
+      url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'expected an http(s) URL'),
+      autoRegister: z.boolean().optional(),
+    })
+    .optional(),
   bigquery: bigQuerySettings.optional(),
 });
 
@@ -69,6 +76,10 @@ export function loadConnector(path: string): { connector: ConnectorConfig; overr
   if (connector.flush?.maxRecords !== undefined) overrides.flushMaxRecords = connector.flush.maxRecords;
   if (connector.flush?.intervalMs !== undefined) overrides.flushIntervalMs = connector.flush.intervalMs;
   if (connector.dataDir) overrides.dataDir = connector.dataDir;
+  if (connector.schemaRegistry) {
+    overrides.schemaRegistryUrl = connector.schemaRegistry.url;
+    if (connector.schemaRegistry.autoRegister !== undefined) overrides.schemaRegistryAutoRegister = connector.schemaRegistry.autoRegister;
+  }
   return { connector, overrides };
 }
 

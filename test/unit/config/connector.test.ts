@@ -20,6 +20,14 @@ describe('loadConnector', () => {
     expect(connector.bigquery).toMatchObject({ credentials: 'adc', createTables: true, maxRequestBytes: 8_000_000 });
   });
 
+  it('takes the schema registry from the connector (URL and auto-registration; credentials only from the environment)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'callstream-conn-'));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ name: 'x', warehouse: 'duckdb', schemaRegistry: { url: 'https://registry.internal:8081', autoRegister: false } }));
+    expect(loadConnector(join(dir, 'c.json')).overrides).toMatchObject({ schemaRegistryUrl: 'https://registry.internal:8081', schemaRegistryAutoRegister: false });
+    writeFileSync(join(dir, 'd.json'), JSON.stringify({ name: 'x', warehouse: 'duckdb', schemaRegistry: { url: 'https://r', password: 'p' } }));
+    expect(() => loadConnector(join(dir, 'd.json'))).toThrow(/schemaRegistry: Unrecognized key: "password"/);
+  });
+
   it('rejects unknown keys, naming them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'callstream-conn-'));
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ name: 'x', warehouse: 'bigquery', bigquery: { projectId: 'p', dataset: 'd', tabel: 'oops' } }));
