@@ -6,31 +6,7 @@ import { DuckDbWarehouse } from '../../src/warehouse/index.js';
 import { callCompleted } from '../support/fixtures.js';
 import { isolatedConfig, startTestPipeline, testKafka, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { post } from '../e2e/scenario.js';
-
-const config = isolatedConfig();
-let warehouse: DuckDbWarehouse;
-let t: Awaited<ReturnType<typeof startTestPipeline>>;
-
-/** Runs the CLI in-process with the test's topics, capturing what it prints. */
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  const saved = { ...process.env };
-  Object.assign(process.env, {
-    KAFKA_BROKERS: config.kafkaBrokers!.join(','),
-    CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
-    CALLSTREAM_TOPIC_RAW: config.topicRaw,
-    LOG_LEVEL: 'silent',
-  });
-  const lines: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void lines.push(a.join(' ')));
-  try {
-    return { code: await main(args), out: lines.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    process.env = saved;
-  }
-}
+import { requireRegistry, SCHEMA_REGISTRY_URL } from '../support/schema-registry.js';
 
 /** An audit record as an older, stricter receiver would have written it for a refused request. */
 function refusedRequest(body: object, receivedAt: number, errorCode: string, status = 422) {
@@ -50,60 +26,90 @@ function refusedRequest(body: object, receivedAt: number, errorCode: string, sta
   };
 }
 
-const version = async (callId: string) =>
-  (await warehouse.query(`SELECT extracted_data->>'v' AS v, republished_at IS NOT NULL AS republished FROM call_events WHERE call_id = '${callId}'`))[0];
-const checksum = () => warehouse.query('SELECT count(*) AS n, CAST(bit_xor(hash(to_json(t))) AS VARCHAR) AS x FROM call_events t');
+// Twice: with Avro single-object frames, and with Confluent's wire format through the (real) schema registry.
+for (const registry of [false, true]) {
+  describe(`callstream replay-raw (${registry ? 'schema registry' : 'single-object frames'})`, () => {
+    const config = isolatedConfig(registry ? { schemaRegistryUrl: SCHEMA_REGISTRY_URL } : {});
+    let warehouse: DuckDbWarehouse;
+    let t: Awaited<ReturnType<typeof startTestPipeline>>;
 
-beforeAll(async () => {
-  warehouse = await DuckDbWarehouse.open(':memory:');
-  t = await startTestPipeline({ config, warehouse });
-});
-afterAll(async () => {
-  await t?.pipeline.stop();
-  await warehouse?.close();
-});
+    /** Runs the CLI in-process with the test's topics, capturing what it prints. */
+    async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+      const saved = { ...process.env };
+      Object.assign(process.env, {
+        KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+        CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
+        CALLSTREAM_TOPIC_RAW: config.topicRaw,
+        ...(config.schemaRegistryUrl ? { CALLSTREAM_SCHEMA_REGISTRY_URL: config.schemaRegistryUrl } : {}),
+        LOG_LEVEL: 'silent',
+      });
+      const lines: string[] = [];
+      const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
+      const error = vi.spyOn(console, 'error').mockImplementation((...a) => void lines.push(a.join(' ')));
+      try {
+        return { code: await main(args), out: lines.join('\n') };
+      } finally {
+        log.mockRestore();
+        error.mockRestore();
+        process.env = saved;
+      }
+    }
 
-describe('callstream replay-raw', () => {
-  it('re-publishes requests refused for their content that are valid now, never overwriting a newer event, and only once', async () => {
-    const hourAgo = Date.now() - 3_600_000;
-    // A newer version of vs_both arrives live, after its older version had been refused.
-    expect((await post(t.url, callCompleted(2, { call_id: 'vs_both', extracted_data: { v: 'live-2' } }))).status).toBe(202);
-    const records = [
-      refusedRequest(callCompleted(1, { call_id: 'vs_old', extracted_data: { v: 'old-1' } }), hourAgo, 'RCV_SCHEMA_INVALID'),
-      refusedRequest(callCompleted(1, { call_id: 'vs_both', extracted_data: { v: 'old-1' } }), hourAgo, 'RCV_SCHEMA_INVALID'),
-      refusedRequest(callCompleted(3, { call_id: 'vs_denied' }), hourAgo, 'RCV_AUTH_REQUIRED', 401),
-      refusedRequest({ event: 'call.completed', call_id: 'vs_still_bad', tenant_id: 'forty-four' }, hourAgo, 'RCV_SCHEMA_INVALID'),
-    ];
-    const producer = testKafka().producer();
-    await producer.connect();
-    await producer.send({ topic: config.topicRaw, messages: records.map((r) => ({ key: r.request_id, value: t.pipeline.codec.encode(SCHEMA_NAMES.rawRequest, r) })) });
-    await producer.disconnect();
+    const version = async (callId: string) =>
+      (await warehouse.query(`SELECT extracted_data->>'v' AS v, republished_at IS NOT NULL AS republished FROM call_events WHERE call_id = '${callId}'`))[0];
+    const checksum = () => warehouse.query('SELECT count(*) AS n, CAST(bit_xor(hash(to_json(t))) AS VARCHAR) AS x FROM call_events t');
 
-    const dry = await cli('replay-raw', '--dry-run');
-    expect(dry.code).toBe(0);
-    expect(dry.out).toMatch(/3 refused for their content/);
-    expect(dry.out).toMatch(/2 would be accepted now and re-published; still refused: RCV_SCHEMA_INVALID: 1/);
-    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
-    expect(await version('vs_old')).toBeUndefined();
+    beforeAll(async () => {
+      if (config.schemaRegistryUrl) await requireRegistry();
+      warehouse = await DuckDbWarehouse.open(':memory:');
+      t = await startTestPipeline({ config, warehouse });
+    });
+    afterAll(async () => {
+      await t?.pipeline.stop();
+      await warehouse?.close();
+    });
 
-    const run = await cli('replay-raw', '--yes');
-    expect(run.code).toBe(0);
-    expect(run.out).toMatch(/2 re-published/);
-    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
-    expect(await version('vs_old')).toEqual({ v: 'old-1', republished: true });
-    expect(await version('vs_both')).toEqual({ v: 'live-2', republished: false });
-    expect(await version('vs_denied')).toBeUndefined();
-    expect(await version('vs_still_bad')).toBeUndefined();
+      it('re-publishes requests refused for their content that are valid now, never overwriting a newer event, and only once', async () => {
+        const hourAgo = Date.now() - 3_600_000;
+        // A newer version of vs_both arrives live, after its older version had been refused.
+        expect((await post(t.url, callCompleted(2, { call_id: 'vs_both', extracted_data: { v: 'live-2' } }))).status).toBe(202);
+        const records = [
+          refusedRequest(callCompleted(1, { call_id: 'vs_old', extracted_data: { v: 'old-1' } }), hourAgo, 'RCV_SCHEMA_INVALID'),
+          refusedRequest(callCompleted(1, { call_id: 'vs_both', extracted_data: { v: 'old-1' } }), hourAgo, 'RCV_SCHEMA_INVALID'),
+          refusedRequest(callCompleted(3, { call_id: 'vs_denied' }), hourAgo, 'RCV_AUTH_REQUIRED', 401),
+          refusedRequest({ event: 'call.completed', call_id: 'vs_still_bad', tenant_id: 'forty-four' }, hourAgo, 'RCV_SCHEMA_INVALID'),
+        ];
+        const producer = testKafka().producer();
+        await producer.connect();
+        await producer.send({ topic: config.topicRaw, messages: records.map((r) => ({ key: r.request_id, value: t.pipeline.codec.encode(SCHEMA_NAMES.rawRequest, r) })) });
+        await producer.disconnect();
 
-    const before = await checksum();
-    expect((await cli('replay-raw', '--yes')).out).toMatch(/2 re-published/);
-    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
-    expect(await checksum()).toEqual(before);
+        const dry = await cli('replay-raw', '--dry-run');
+        expect(dry.code).toBe(0);
+        expect(dry.out).toMatch(/3 refused for their content/);
+        expect(dry.out).toMatch(/2 would be accepted now and re-published; still refused: RCV_SCHEMA_INVALID: 1/);
+        await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+        expect(await version('vs_old')).toBeUndefined();
+
+        const run = await cli('replay-raw', '--yes');
+        expect(run.code).toBe(0);
+        expect(run.out).toMatch(/2 re-published/);
+        await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+        expect(await version('vs_old')).toEqual({ v: 'old-1', republished: true });
+        expect(await version('vs_both')).toEqual({ v: 'live-2', republished: false });
+        expect(await version('vs_denied')).toBeUndefined();
+        expect(await version('vs_still_bad')).toBeUndefined();
+
+        const before = await checksum();
+        expect((await cli('replay-raw', '--yes')).out).toMatch(/2 re-published/);
+        await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+        expect(await checksum()).toEqual(before);
+      });
+
+      it('refuses to reconsider access-control refusals', async () => {
+        const { code, out } = await cli('replay-raw', '--codes', 'RCV_AUTH_REQUIRED', '--dry-run');
+        expect(code).toBe(1);
+        expect(out).toMatch(/RCV_AUTH_REQUIRED cannot be replayed/);
+      });
   });
-
-  it('refuses to reconsider access-control refusals', async () => {
-    const { code, out } = await cli('replay-raw', '--codes', 'RCV_AUTH_REQUIRED', '--dry-run');
-    expect(code).toBe(1);
-    expect(out).toMatch(/RCV_AUTH_REQUIRED cannot be replayed/);
-  });
-});
+}
