@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, loadConnector, parseBigQuerySettings } from '../../dist/config/index.js';
 import { createLogger } from '../../dist/logger.js';
 import { Pipeline } from '../../dist/pipeline/index.js';
-import { BigQueryWarehouse } from '../../dist/warehouse/index.js';
+import { BigQueryWarehouse } from '../../dist/warehouse/bigquery/bigquery-warehouse.js';
 import { BROKERS } from '../lib/kafka.js';
 
 const opts = JSON.parse(process.argv[2]);

@@ -1,8 +1,4 @@
 import { CallstreamError, describeError } from '../errors.js';
-import { query } from './commands/query.js';
-import { replayRawCommand } from './commands/replay-raw.js';
-import { replay } from './commands/replay.js';
-import { run } from './commands/run.js';
 
 const USAGE = `Usage: callstream <command> [options]
 
@@ -25,18 +21,19 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      // Each command loads only what it uses (a receiver never loads DuckDB or BigQuery).
       case 'start':
-        return await run(rest, {});
+        return await (await import('./commands/run.js')).run(rest, {});
       case 'receiver':
-        return await run(rest, { sink: false });
+        return await (await import('./commands/run.js')).run(rest, { sink: false });
       case 'sink':
-        return await run(rest, { receiver: false });
+        return await (await import('./commands/run.js')).run(rest, { receiver: false });
       case 'query':
-        return await query(rest);
+        return await (await import('./commands/query.js')).query(rest);
       case 'replay':
-        return await replay(rest);
+        return await (await import('./commands/replay.js')).replay(rest);
       case 'replay-raw':
-        return await replayRawCommand(rest);
+        return await (await import('./commands/replay-raw.js')).replayRawCommand(rest);
       case undefined:
       case 'help':
       case '--help':

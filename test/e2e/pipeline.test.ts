@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../src/warehouse/index.js';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckdbDialect } from '../support/dialects.js';
 import { readTopic, startTestPipeline, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { expectReplayChangesNothing } from './replay.js';

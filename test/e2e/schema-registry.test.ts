@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_NAMES } from '../../src/codec/index.js';
-import { DuckDbWarehouse } from '../../src/warehouse/index.js';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckdbDialect } from '../support/dialects.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { sampleEventRecord } from '../support/fixtures.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { BigQueryWarehouse } from '../../src/warehouse/index.js';
+import type { BigQueryWarehouse } from '../../src/warehouse/bigquery/bigquery-warehouse.js';
 import { emulatorWarehouse, requireEmulator } from '../support/bigquery-emulator.js';
 import { bigQueryDialect } from '../support/dialects.js';
 import { isolatedConfig, startTestPipeline } from '../support/pipeline-harness.js';

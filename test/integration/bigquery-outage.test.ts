@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BigQueryWarehouse } from '../../src/warehouse/index.js';
+import type { BigQueryWarehouse } from '../../src/warehouse/bigquery/bigquery-warehouse.js';
 import { BQ_EMULATOR, emulatorWarehouse, requireEmulator } from '../support/bigquery-emulator.js';
 import { bigQueryDialect } from '../support/dialects.js';
 import { FaultProxy } from '../support/fault-proxy.js';

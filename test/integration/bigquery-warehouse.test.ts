@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BigQueryWarehouse, CALL_EVENTS, type TableSpec } from '../../src/warehouse/index.js';
+import { CALL_EVENTS, type TableSpec } from '../../src/warehouse/index.js';
+import { BigQueryWarehouse } from '../../src/warehouse/bigquery/bigquery-warehouse.js';
 import { emulatorWarehouse, requireEmulator } from '../support/bigquery-emulator.js';
 import { bigQueryDialect } from '../support/dialects.js';
 import { callRow, warehouseContract } from './warehouse-contract.js';

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DuckDbWarehouse, type TableSpec } from '../../src/warehouse/index.js';
+import { type TableSpec } from '../../src/warehouse/index.js';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckdbDialect } from '../support/dialects.js';
 import { warehouseContract } from './warehouse-contract.js';
 

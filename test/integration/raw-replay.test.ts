@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { SCHEMA_NAMES } from '../../src/codec/index.js';
-import { DuckDbWarehouse } from '../../src/warehouse/index.js';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callCompleted } from '../support/fixtures.js';
 import { isolatedConfig, startTestPipeline, testKafka, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { post } from '../e2e/scenario.js';

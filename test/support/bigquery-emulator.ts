@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseBigQuerySettings } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
-import { BigQueryWarehouse } from '../../src/warehouse/index.js';
+import { BigQueryWarehouse } from '../../src/warehouse/bigquery/bigquery-warehouse.js';
 
 /** Where the BigQuery REST emulator of scripts/bq-emulator.sh listens. */
 export const BQ_EMULATOR = {

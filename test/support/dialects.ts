@@ -1,4 +1,5 @@
-import { BigQueryWarehouse, TABLES, type Warehouse } from '../../src/warehouse/index.js';
+import { TABLES, type Warehouse } from '../../src/warehouse/index.js';
+import { BigQueryWarehouse } from '../../src/warehouse/bigquery/bigquery-warehouse.js';
 
 /** What differs between the warehouses' SQL in the tests' read-back queries. */
 export interface Dialect {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
 import { duckDbPath, queryOverSocket, querySocketPath } from '../../pipeline/index.js';
-import { DuckDbWarehouse } from '../../warehouse/index.js';
+import { DuckDbWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { formatTable } from '../format-table.js';
 
 /** `callstream query`: a read-only query on the embedded warehouse, through the running pipeline if there is one. */

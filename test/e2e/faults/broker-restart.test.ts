@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../../src/warehouse/index.js';
+import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { ContractSender, deliveriesFor } from '../../support/contract-sender.js';
 import { expectExactlyAcknowledged, versionedCall } from '../../support/expect-acknowledged.js';
 import { isolatedConfig, startTestPipeline, waitFor } from '../../support/pipeline-harness.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../../src/warehouse/index.js';
+import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckDbPath } from '../../../src/pipeline/index.js';
 import { ContractSender, deliveriesFor } from '../../support/contract-sender.js';
 import { duckdbDialect } from '../../support/dialects.js';

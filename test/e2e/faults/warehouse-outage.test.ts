@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallstreamError } from '../../../src/errors.js';
-import { DuckDbWarehouse, type Row, type TableSpec, type Warehouse } from '../../../src/warehouse/index.js';
+import { type Row, type TableSpec, type Warehouse } from '../../../src/warehouse/index.js';
+import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { ContractSender, deliveriesFor } from '../../support/contract-sender.js';
 import { expectExactlyAcknowledged, versionedCall } from '../../support/expect-acknowledged.js';
 import { groupProgress, startTestPipeline, waitFor, waitForCaughtUp } from '../../support/pipeline-harness.js';

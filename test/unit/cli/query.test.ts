@@ -7,7 +7,8 @@ import { main } from '../../../src/cli/main.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/logger.js';
 import { duckDbPath, querySocketPath, serveQueries } from '../../../src/pipeline/index.js';
-import { CALL_EVENTS, DuckDbWarehouse, TABLES } from '../../../src/warehouse/index.js';
+import { CALL_EVENTS, TABLES } from '../../../src/warehouse/index.js';
+import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callRow } from '../../integration/warehouse-contract.js';
 
 let cleanup: Array<() => Promise<unknown>> = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyBigQueryError } from '../../../../src/warehouse/index.js';
+import { classifyBigQueryError } from '../../../../src/warehouse/bigquery/classify-error.js';
 
 const apiError = (code: number | string, reason?: string, message = 'boom') => Object.assign(new Error(message), { code, errors: reason ? [{ reason, message }] : [] });
 
