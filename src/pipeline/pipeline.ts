@@ -67,7 +67,7 @@ export class Pipeline {
     this.admin = kafka.admin();
     await connectKafkaClient(this.admin, config);
     await ensureTopics(this.admin, config, logger);
-    await connectSchemaRegistry(this.codec, config, logger);
+    await connectSchemaRegistry(this.codec, config, logger, { writes: withReceiver });
 
     this.producer = kafka.producer({
       idempotent: true,

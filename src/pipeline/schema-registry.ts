@@ -13,14 +13,17 @@ export function registrySubjects(config: Config): RegistrySubject[] {
 }
 
 /**
- * With CALLSTREAM_SCHEMA_REGISTRY_URL set: registers (or looks up) callstream's schemas so
- * the codec writes Confluent's wire format and can fetch writer schemas by id. Without it,
- * nothing happens: the codec writes single-object frames. Dead-letter topics keep the
- * original record's bytes, so they have no subject of their own.
+ * With CALLSTREAM_SCHEMA_REGISTRY_URL set: a process that writes records (`writes`: the
+ * receiver, replay-raw) registers (or looks up) callstream's schemas so the codec writes
+ * Confluent's wire format; every process can then fetch writer schemas by id. A sink-only
+ * process registers nothing (it writes only dead letters, which keep the original bytes),
+ * so read access to the registry is enough for it. Without the URL nothing happens: the
+ * codec writes single-object frames.
  */
-export async function connectSchemaRegistry(codec: AvroCodec, config: Config, logger: Logger): Promise<void> {
+export async function connectSchemaRegistry(codec: AvroCodec, config: Config, logger: Logger, { writes = true } = {}): Promise<void> {
   if (!config.schemaRegistryUrl) return;
   const client = new SchemaRegistryClient({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword });
-  const ids = await codec.useRegistry(client, registrySubjects(config), { autoRegister: config.schemaRegistryAutoRegister });
-  logger.info({ registry: config.schemaRegistryUrl, subjects: Object.fromEntries(ids), autoRegister: config.schemaRegistryAutoRegister }, 'schema registry: writing Confluent wire format');
+  const ids = await codec.useRegistry(client, writes ? registrySubjects(config) : [], { autoRegister: config.schemaRegistryAutoRegister });
+  if (writes) logger.info({ registry: config.schemaRegistryUrl, subjects: Object.fromEntries(ids), autoRegister: config.schemaRegistryAutoRegister }, 'schema registry: writing Confluent wire format');
+  else logger.info({ registry: config.schemaRegistryUrl }, 'schema registry: reading writer schemas by id');
 }

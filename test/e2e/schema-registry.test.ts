@@ -81,6 +81,18 @@ describe('webhook -> Kafka (Confluent wire format, real registry) -> DuckDB', ()
     expect(theirs.length).toBeGreaterThan(300);
   });
 
+  it('registers nothing from a sink-only process (read access to the registry is enough)', async () => {
+    const config = isolatedConfig({ schemaRegistryUrl: SCHEMA_REGISTRY_URL });
+    const sinkOnly = await startTestPipeline({ config, receiver: false });
+    try {
+      const res = await fetch(`${SCHEMA_REGISTRY_URL}/subjects/${encodeURIComponent(`${config.topicEvents}-value`)}/versions`);
+      expect(res.status).toBe(404);
+    } finally {
+      await sinkOnly.pipeline.stop();
+    }
+    expect(await latestId(`${t.config.topicEvents}-value`)).toEqual(expect.any(Number)); // the receiver's process did register
+  });
+
   it('waits while the registry is down for a schema id it has not seen (no dead letter, no commit), then writes the row', async () => {
     // A newer producer registers a compatible schema with one more field and writes with it.
     const subject = `${t.config.topicEvents}-value`;
