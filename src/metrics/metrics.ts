@@ -36,6 +36,11 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly retries = new Counter({ name: 'callstream_sink_write_retries_total', help: 'Warehouse writes retried after a transient failure.', registers: [this.registry] });
+  readonly registryWaits = new Counter({
+    name: 'callstream_sink_schema_registry_waits_total',
+    help: 'Times the sink waited for an unavailable schema registry before decoding a batch (nothing is committed meanwhile).',
+    registers: [this.registry],
+  });
   readonly deadLettered = new Counter({ name: 'callstream_sink_dead_lettered_total', help: 'Records sent to the dead-letter topic.', registers: [this.registry] });
   readonly replayed = new Counter({
     name: 'callstream_sink_replayed_records_total',

@@ -204,6 +204,7 @@ export class SinkConnector {
       } catch (err) {
         if (!isCallstreamError(err, 'CODEC_REGISTRY_UNAVAILABLE') || !this.running) throw err;
         const delayMs = backoffDelay(attempt, 500, 30_000);
+        this.deps.metrics.registryWaits.inc();
         this.deps.logger.warn({ error: describeError(err), attempt, delayMs }, 'schema registry unavailable; retrying before decoding');
         await sleep(delayMs);
         await heartbeat().catch(() => undefined);

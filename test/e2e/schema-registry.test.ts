@@ -122,6 +122,9 @@ describe('webhook -> Kafka (Confluent wire format, real registry) -> DuckDB', ()
     const progress = await groupProgress(t.config.consumerGroup, t.config.topicEvents);
     expect(progress.committed).toBeLessThan(progress.end);
 
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(Number(/^callstream_sink_schema_registry_waits_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+
     proxy.mode = 'pass';
     await waitFor(stored, (rows) => rows.length === 1, 60_000, 'the row after the registry came back');
     expect(await stored()).toEqual([{ call_id: 'vs_sr_newer', request_id: 'sr-newer-1' }]);
