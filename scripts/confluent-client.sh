@@ -25,59 +25,17 @@ REQUIREMENTS="$SCRIPT_DIR/confluent-client/requirements.txt"
 
 CC_HOME="${CALLSTREAM_CONFLUENT_HOME:-$HOME/.cache/callstream/confluent-client}"
 VENV="$CC_HOME/venv"
-STAMP="$VENV/.callstream-stamp"
 
 log() { printf '[confluent-client] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# shellcheck source=lib/find-python.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/find-python.sh"
-
-# What the installed venv must match: the Python version and the requirements.
-wanted_stamp() {
-  { "$1" -c 'import sys; print(sys.version.split()[0])'; cat "$REQUIREMENTS"; } | sha256sum | cut -d' ' -f1
-}
-
-is_installed() {
-  [[ -x "$VENV/bin/python" && -f "$STAMP" ]] || return 1
-  [[ "$(cat "$STAMP")" == "$(wanted_stamp "$VENV/bin/python" 2>/dev/null)" ]]
-}
-
-client_version() {
-  "$VENV/bin/python" -c 'import confluent_kafka as c; print("confluent-kafka", c.__version__, "librdkafka", c.libversion()[0])'
-}
-
-do_install_locked() {
-  if is_installed; then
-    log "already installed ($VENV)"
-    return 0
-  fi
-  local py
-  py="$(find_python 11 "${CALLSTREAM_CONFLUENT_PYTHON:-}")" || die "need Python >= 3.11 (set CALLSTREAM_CONFLUENT_PYTHON)"
-  log "installing into $VENV with $py ($("$py" --version 2>&1))"
-  local t0=$SECONDS
-  rm -rf "$VENV"
-  "$py" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --prefer-binary -r "$REQUIREMENTS"
-  # Fails here, not in a test, if an extra's module is missing.
-  "$VENV/bin/python" -c 'import confluent_kafka.schema_registry.avro, fastavro' >/dev/null
-  wanted_stamp "$VENV/bin/python" >"$STAMP"
-  log "installed $(client_version) in $((SECONDS - t0))s"
-}
+# shellcheck source=lib/pinned-venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pinned-venv.sh"
 
 cmd_install() {
-  [[ -f "$REQUIREMENTS" ]] || die "missing $REQUIREMENTS"
-  mkdir -p "$CC_HOME"
-  if command -v flock >/dev/null 2>&1; then
-    # Serialise concurrent installs (CI's install step and a test run, parallel jobs).
-    exec 9>"$CC_HOME/.install.lock"
-    flock 9
-    do_install_locked
-    flock -u 9
-    exec 9>&-
-  else
-    do_install_locked
-  fi
+  # The check fails here, not in a test, if an extra's module is missing.
+  pinned_venv_install "$CC_HOME" "$REQUIREMENTS" 11 "${CALLSTREAM_CONFLUENT_PYTHON:-}" \
+    python -c 'import confluent_kafka as c, confluent_kafka.schema_registry.avro, fastavro; print("confluent-kafka", c.__version__, "librdkafka", c.libversion()[0])'
 }
 
 case "${1:-}" in

@@ -42,56 +42,17 @@ OPENAPI="$REPO_ROOT/schemas/openapi.json"
 
 ST_HOME="${CALLSTREAM_SCHEMATHESIS_HOME:-$HOME/.cache/callstream/schemathesis}"
 VENV="$ST_HOME/venv"
-STAMP="$VENV/.callstream-stamp"
 MAX_EXAMPLES="${CALLSTREAM_SCHEMATHESIS_MAX_EXAMPLES:-50}"
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,unsupported_method,allow_header_conformance
 
 log() { printf '[schemathesis] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# shellcheck source=lib/find-python.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/find-python.sh"
-
-# What the installed venv must match: the Python version and the requirements.
-wanted_stamp() {
-  { "$1" -c 'import sys; print(sys.version.split()[0])'; cat "$REQUIREMENTS"; } | sha256sum | cut -d' ' -f1
-}
-
-is_installed() {
-  [[ -x "$VENV/bin/st" && -f "$STAMP" ]] || return 1
-  [[ "$(cat "$STAMP")" == "$(wanted_stamp "$VENV/bin/python" 2>/dev/null)" ]]
-}
-
-do_install_locked() {
-  if is_installed; then
-    log "already installed ($VENV)"
-    return 0
-  fi
-  local py
-  py="$(find_python 10 "${CALLSTREAM_SCHEMATHESIS_PYTHON:-}")" || die "need Python >= 3.10 (set CALLSTREAM_SCHEMATHESIS_PYTHON)"
-  log "installing into $VENV with $py ($("$py" --version 2>&1))"
-  local t0=$SECONDS
-  rm -rf "$VENV"
-  "$py" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --prefer-binary -r "$REQUIREMENTS"
-  "$VENV/bin/st" --version >/dev/null
-  wanted_stamp "$VENV/bin/python" >"$STAMP"
-  log "installed $("$VENV/bin/st" --version) in $((SECONDS - t0))s"
-}
+# shellcheck source=lib/pinned-venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/pinned-venv.sh"
 
 cmd_install() {
-  [[ -f "$REQUIREMENTS" ]] || die "missing $REQUIREMENTS"
-  mkdir -p "$ST_HOME"
-  if command -v flock >/dev/null 2>&1; then
-    # Serialise concurrent installs (CI's install step and a test run, parallel jobs).
-    exec 9>"$ST_HOME/.install.lock"
-    flock 9
-    do_install_locked
-    flock -u 9
-    exec 9>&-
-  else
-    do_install_locked
-  fi
+  pinned_venv_install "$ST_HOME" "$REQUIREMENTS" 10 "${CALLSTREAM_SCHEMATHESIS_PYTHON:-}" st --version
 }
 
 cmd_run() {
