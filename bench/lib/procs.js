@@ -124,8 +124,10 @@ export function spawnJsonLines(args, { env = process.env, name = args[0], cwd = 
  */
 export async function startCallstream(command, settings, timeoutMs = 90_000) {
   // BENCH_CPU_PROFILE_DIR=<dir>: each callstream process writes a V8 CPU profile there (open in Chrome DevTools).
+  // BENCH_CALLSTREAM_NODE_ARGS="--max-semi-space-size=64": node options for callstream's processes only
+  // (NODE_OPTIONS would reach the reference programs and load generators too).
   const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_CALLSTREAM_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const proc = spawnJsonLines([CLI, command], { env: callstreamEnv({ LOG_LEVEL: 'info', ...settings }), name: `callstream ${command}`, nodeArgs });
   try {
     const listening = await proc.waitFor((l) => typeof l.url === 'string' && /listening/.test(l.msg ?? ''), timeoutMs, 'listening line');
