@@ -116,7 +116,8 @@ export class AvroCodec {
    * codec has not seen, so that decode() (synchronous) can read them. An id the registry
    * does not know, or whose schema cannot be read as the newest local version, is kept as
    * a refusal (decode throws CODEC_UNKNOWN_SCHEMA: a dead letter). Throws
-   * CODEC_REGISTRY_UNAVAILABLE when the registry does not answer: retry later.
+   * CODEC_REGISTRY_UNAVAILABLE when the registry does not answer, and CODEC_REGISTRY_REFUSED
+   * when it refuses the request itself (credentials): both are for the caller to retry.
    */
   async prefetch(frames: Iterable<Buffer | null | undefined>): Promise<void> {
     const missing = new Set<number>();
@@ -132,7 +133,8 @@ export class AvroCodec {
       try {
         text = await this.registry.schemaById(id);
       } catch (err) {
-        if (err instanceof CallstreamError && err.code === 'CODEC_REGISTRY_REFUSED') {
+        // Only "no such id" is the record's fault; refused credentials must not dead-letter data.
+        if (err instanceof CallstreamError && err.code === 'CODEC_REGISTRY_REFUSED' && (err.details as { status?: number } | undefined)?.status === 404) {
           this.byId.set(id, { refused: new CallstreamError('CODEC_UNKNOWN_SCHEMA', `Schema id ${id}: ${err.message}`, { cause: err }) });
           continue;
         }

@@ -194,18 +194,22 @@ export class SinkConnector {
 
   /**
    * Registry-framed records name their writer schema by id: fetch the ids not seen yet
-   * before decoding. A registry that does not answer is waited for (capped backoff,
-   * heartbeating), never a reason to dead-letter; an id it does not know is (decode fails).
+   * before decoding. A registry that does not answer, or refuses the sink's credentials, is
+   * waited for (capped backoff, heartbeating), never a reason to dead-letter; an id it does
+   * not know is (decode fails).
    */
   private async fetchWriterSchemas(messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.deps.codec.prefetch(messages.map((m) => m.value));
       } catch (err) {
-        if (!isCallstreamError(err, 'CODEC_REGISTRY_UNAVAILABLE') || !this.running) throw err;
+        // Unavailable, or refusing our credentials: wait for it (or for an operator), never dead-letter.
+        const retriable = isCallstreamError(err, 'CODEC_REGISTRY_UNAVAILABLE') || isCallstreamError(err, 'CODEC_REGISTRY_REFUSED');
+        if (!retriable || !this.running) throw err;
         const delayMs = backoffDelay(attempt, 500, 30_000);
         this.deps.metrics.registryWaits.inc();
-        this.deps.logger.warn({ error: describeError(err), attempt, delayMs }, 'schema registry unavailable; retrying before decoding');
+        const log = isCallstreamError(err, 'CODEC_REGISTRY_REFUSED') ? this.deps.logger.error.bind(this.deps.logger) : this.deps.logger.warn.bind(this.deps.logger);
+        log({ error: describeError(err), attempt, delayMs }, 'schema registry unavailable or refusing the sink; retrying before decoding');
         await sleep(delayMs);
         await heartbeat().catch(() => undefined);
       }

@@ -93,7 +93,7 @@ describe('webhook -> Kafka (Confluent wire format, real registry) -> DuckDB', ()
     expect(await latestId(`${t.config.topicEvents}-value`)).toEqual(expect.any(Number)); // the receiver's process did register
   });
 
-  it('waits while the registry is down for a schema id it has not seen (no dead letter, no commit), then writes the row', async () => {
+  it('waits while the registry refuses the sink or is down, for a schema id it has not seen (no dead letter, no commit), then writes the row', async () => {
     // A newer producer registers a compatible schema with one more field and writes with it.
     const subject = `${t.config.topicEvents}-value`;
     const local = JSON.parse(t.pipeline.codec.schema(SCHEMA_NAMES.callaroEvent).json);
@@ -109,14 +109,18 @@ describe('webhook -> Kafka (Confluent wire format, real registry) -> DuckDB', ()
     const value = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), avro.Type.forSchema(newer).toBuffer(record)]);
     value.writeUInt32BE(newerId, 1);
 
-    proxy.mode = 'http500';
+    // First the registry refuses the sink's credentials (401), then it fails (500): neither
+    // is the record's fault, so the sink waits instead of dead-lettering.
+    proxy.mode = 'http401';
     const refusedBefore = proxy.refused;
     const producer = testKafka().producer();
     await producer.connect();
     await producer.send({ topic: t.config.topicEvents, messages: [{ key: 'vs_sr_newer', value }] });
     await producer.disconnect();
 
-    await waitFor(async () => proxy.refused - refusedBefore, (n) => n >= 2, 20_000, 'the sink asking the registry (and retrying)');
+    await waitFor(async () => proxy.refused - refusedBefore, (n) => n >= 2, 20_000, 'the sink asking the registry (and retrying) on 401');
+    proxy.mode = 'http500';
+    await waitFor(async () => proxy.refused - refusedBefore, (n) => n >= 4, 30_000, 'the sink asking the registry (and retrying) on 500');
     const stored = () => warehouse.query(`SELECT call_id, request_id FROM call_events WHERE call_id = 'vs_sr_newer'`);
     expect(await stored()).toEqual([]);
     const progress = await groupProgress(t.config.consumerGroup, t.config.topicEvents);

@@ -1,12 +1,12 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FaultMode = 'pass' | 'http500' | 'http429' | 'down';
+export type FaultMode = 'pass' | 'http500' | 'http429' | 'http401' | 'down';
 
 /**
- * An HTTP proxy on loopback in front of the BigQuery emulator that can fail on demand:
- * answer 500 or 429 (with BigQuery-shaped error bodies), or drop connections as if the
- * emulator were down. Counts what it refused.
+ * An HTTP proxy on loopback in front of a service (the BigQuery emulator, the schema
+ * registry) that can fail on demand: answer 500, 429 or 401 (with BigQuery-shaped error
+ * bodies), or drop connections as if the service were down. Counts what it refused.
  */
 export class FaultProxy {
   mode: FaultMode = 'pass';
@@ -23,10 +23,10 @@ export class FaultProxy {
         req.socket.destroy();
         return;
       }
-      if (this.mode === 'http500' || this.mode === 'http429') {
+      if (this.mode === 'http500' || this.mode === 'http429' || this.mode === 'http401') {
         this.refused++;
-        const status = this.mode === 'http500' ? 500 : 429;
-        const reason = status === 500 ? 'backendError' : 'rateLimitExceeded';
+        const status = { http500: 500, http429: 429, http401: 401 }[this.mode];
+        const reason = { 500: 'backendError', 429: 'rateLimitExceeded', 401: 'unauthorized' }[status];
         req.resume();
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: status, message: `injected ${reason}`, errors: [{ reason, message: `injected ${reason}` }] } }));

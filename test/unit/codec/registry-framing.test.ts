@@ -9,6 +9,7 @@ class FakeRegistry {
   readonly schemas = new Map<number, string>();
   readonly subjects = new Map<string, number[]>();
   down = false;
+  refuseCredentials = false;
   fetches = 0;
 
   async register(subject: string, schema: string): Promise<number> {
@@ -28,8 +29,9 @@ class FakeRegistry {
   async schemaById(id: number): Promise<string> {
     this.check();
     this.fetches++;
+    if (this.refuseCredentials) throw new CallstreamError('CODEC_REGISTRY_REFUSED', 'Unauthorized', { details: { status: 401 } });
     const schema = this.schemas.get(id);
-    if (schema === undefined) throw new CallstreamError('CODEC_REGISTRY_REFUSED', `Schema ${id} not found`);
+    if (schema === undefined) throw new CallstreamError('CODEC_REGISTRY_REFUSED', `Schema ${id} not found`, { details: { status: 404 } });
     return schema;
   }
 
@@ -123,6 +125,9 @@ describe('AvroCodec with a schema registry (Confluent wire format)', () => {
     registry.down = true;
     await expect(codec.prefetch([frameWith(99)])).rejects.toMatchObject({ code: 'CODEC_REGISTRY_UNAVAILABLE' });
     registry.down = false;
+    registry.refuseCredentials = true; // a 401: not the record's fault, so not a dead letter
+    await expect(codec.prefetch([frameWith(99)])).rejects.toMatchObject({ code: 'CODEC_REGISTRY_REFUSED' });
+    registry.refuseCredentials = false;
     await codec.prefetch([frameWith(99), frameWith(foreign), frameWith(retyped)]);
     expect(() => codec.decode(frameWith(99))).toThrow(expect.objectContaining({ code: 'CODEC_UNKNOWN_SCHEMA', message: expect.stringMatching(/Schema id 99/) }));
     expect(() => codec.decode(frameWith(foreign))).toThrow(expect.objectContaining({ code: 'CODEC_UNKNOWN_SCHEMA', message: expect.stringMatching(/shop.Order/) }));
