@@ -208,8 +208,8 @@ export class SinkConnector {
         if (!retriable || !this.running) throw err;
         const delayMs = backoffDelay(attempt, 500, 30_000);
         this.deps.metrics.registryWaits.inc();
-        const log = isCallstreamError(err, 'CODEC_REGISTRY_REFUSED') ? this.deps.logger.error.bind(this.deps.logger) : this.deps.logger.warn.bind(this.deps.logger);
-        log({ error: describeError(err), attempt, delayMs }, 'schema registry unavailable or refusing the sink; retrying before decoding');
+        const level = isCallstreamError(err, 'CODEC_REGISTRY_REFUSED') ? 'error' : 'warn';
+        this.deps.logger[level]({ error: describeError(err), attempt, delayMs }, 'schema registry unavailable or refusing the sink; retrying before decoding');
         await sleep(delayMs);
         await heartbeat().catch(() => undefined);
       }

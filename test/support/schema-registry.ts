@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
 /** The Confluent-compatible API of the registry scripts/schema-registry.sh starts (Apicurio). */
 export const SCHEMA_REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${process.env.SCHEMA_REGISTRY_PORT ?? 8081}/apis/ccompat/v7`;
 
@@ -18,9 +22,6 @@ export async function requireRegistry(): Promise<void> {
  * Needs `scripts/confluent-client.sh install` (.ci/run does it).
  */
 export async function readWithConfluentClient(bootstrap: string, topic: string, count: number): Promise<Array<{ partition: number; offset: number; key: string | null; schema_id: number; value: Record<string, unknown> }>> {
-  const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
-  const { fileURLToPath } = await import('node:url');
   const run = promisify(execFile);
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const python = (await run('bash', [`${root}scripts/confluent-client.sh`, 'python'], { cwd: root })).stdout.trim();
