@@ -13,6 +13,8 @@ export const ErrorCodes = {
   RCV_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'Expected Content-Type: application/json.' },
   RCV_PAYLOAD_TOO_LARGE: { status: 413, retriable: false, message: 'The body is larger than the configured limit.' },
   RCV_SCHEMA_INVALID: { status: 422, retriable: false, message: 'The event does not match the expected schema.' },
+  RCV_UNSTORABLE_VALUE: { status: 422, retriable: false, message: 'The JSON holds a value no warehouse column stores as sent (a lone UTF-16 surrogate, or a number a double does not hold exactly); details.fields names each.' },
+  RCV_RECORD_TOO_LARGE: { status: 413, retriable: false, message: 'The request is under the body limit, but its record is larger than the topic accepts (max.message.bytes).' },
   RCV_NESTING_TOO_DEEP: { status: 400, retriable: false, message: 'The JSON nests deeper than allowed.' },
   RCV_NUL_CHARACTER: { status: 400, retriable: false, message: 'The JSON contains a NUL character (U+0000) in a string or key.' },
   RCV_UNSUPPORTED_ENCODING: { status: 415, retriable: false, message: 'Unsupported Content-Encoding; expected gzip, deflate or identity.' },
@@ -37,6 +39,7 @@ export const ErrorCodes = {
   CODEC_ENCODE_FAILED: { status: 500, retriable: false, message: 'The value does not fit the Avro schema.' },
   // Kafka.
   KAFKA_UNAVAILABLE: { status: 503, retriable: true, message: 'The Kafka cluster cannot be reached.' },
+  KAFKA_RECORD_TOO_LARGE: { status: 413, retriable: false, message: 'The record is larger than its topic takes (max.message.bytes).' },
   KAFKA_AUTH_FAILED: { status: 500, retriable: false, message: 'The brokers refused the SASL credentials (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD).' },
   KAFKA_TLS_FAILED: { status: 500, retriable: false, message: 'The TLS handshake with the brokers failed (KAFKA_SSL, KAFKA_SSL_CA_FILE; or TLS against a plaintext listener).' },
   KAFKA_TOPIC_SETUP_FAILED: { status: 500, retriable: true, message: 'The topics could not be created or checked.' },
@@ -45,6 +48,8 @@ export const ErrorCodes = {
   SINK_ROW_REJECTED: { status: 500, retriable: false, message: 'The warehouse refused this record permanently.' },
   SINK_DECODE_FAILED: { status: 500, retriable: false, message: 'The record could not be decoded.' },
   WH_QUERY_FAILED: { status: 400, retriable: false, message: 'The query failed (queries run in a read-only transaction).' },
+  WH_QUERY_REFUSED: { status: 400, retriable: false, message: 'Only one read-only SELECT statement is allowed, without file or network access.' },
+  WH_QUERY_TIMEOUT: { status: 400, retriable: false, message: 'The query ran longer than CALLSTREAM_QUERY_TIMEOUT_MS and was interrupted.' },
   // Configuration and start-up.
   CFG_INVALID: { status: 500, retriable: false, message: 'The configuration is invalid.' },
   INFRA_BROKER_START_FAILED: { status: 500, retriable: false, message: 'The local Kafka broker could not be started.' },

@@ -14,9 +14,8 @@ import { eventRecordAt } from '../lib/payload.js';
 
 const { count = 200_000, batch = 5_400, checkpointThreshold } = JSON.parse(process.argv[2] ?? '{}');
 const dir = mkdtempSync(join(tmpdir(), 'callstream-duckdb-bench-'));
-const warehouse = await DuckDbWarehouse.open(join(dir, 'warehouse.duckdb'));
+const warehouse = await DuckDbWarehouse.open(join(dir, 'warehouse.duckdb'), { checkpointThreshold });
 try {
-  if (checkpointThreshold) await warehouse.writer.run(`SET checkpoint_threshold = '${checkpointThreshold}'`);
   const rowAt = (i) => callaroRow(eventRecordAt('duckdb', i, Date.now()), { partition: i % 6, offset: Math.floor(i / 6) });
   const spec = rowAt(0).spec;
   await warehouse.ensureTables([spec]);

@@ -126,6 +126,16 @@ export const OPTIONS = {
   flushMaxRecords: option('CALLSTREAM_FLUSH_MAX_RECORDS', int(1).default(5_000), 'The sink writes as soon as this many records are buffered.'),
   flushIntervalMs: option('CALLSTREAM_FLUSH_INTERVAL_MS', int(0).default(100), 'The sink writes at the latest this long after the first buffered record.'),
   warehouse: option('CALLSTREAM_WAREHOUSE', z.enum(['duckdb', 'bigquery']).default('duckdb'), 'Warehouse of the sink: the embedded DuckDB or BigQuery (see connectors/).'),
+  queryTimeoutMs: option(
+    'CALLSTREAM_QUERY_TIMEOUT_MS',
+    int(100).default(10_000),
+    'Longest run of one `callstream query` statement; it is then interrupted (WH_QUERY_TIMEOUT).',
+  ),
+  queryMaxRows: option(
+    'CALLSTREAM_QUERY_MAX_ROWS',
+    int(1).default(10_000),
+    'Most rows one `callstream query` answer holds; the rest are cut and the answer says `truncated`.',
+  ),
   connectorFile: option('CALLSTREAM_CONNECTOR', z.string().optional(), 'A connector config file (connectors/*.json); its settings override these defaults.', '(none)'),
   shutdownTimeoutMs: option('CALLSTREAM_SHUTDOWN_TIMEOUT_MS', int(100).default(15_000), 'Longest graceful shutdown before the process exits anyway.'),
 } satisfies Record<string, OptionSpec>;

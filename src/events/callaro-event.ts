@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableTime } from './storable-time.js';
 
 /**
  * The contract of the events Callaro sends (see ../shared/seeds/callaro-webhooks.txt).
@@ -37,7 +38,9 @@ const integerId = z.union([
 ]);
 
 const shortText = text().max(1024);
-const isoTime = z.iso.datetime({ offset: true });
+const isoTime = z.iso
+  .datetime({ offset: true })
+  .refine((text) => isStorableTime(Date.parse(text)), 'expected a time from 0001-01-01 to 9999-12-31 (the range a warehouse TIMESTAMP holds)');
 
 /**
  * Deepest nesting of a JSON column (extracted_data, runtime_vars, tool_calls): one level

@@ -1,4 +1,5 @@
 export { connectKafkaClient, createKafka, LOCAL_BROKER } from './client.js';
-export { ensureTopics, topicPlan } from './topics.js';
-export { Publisher, type OutgoingMessage, type PublisherOptions } from './publisher.js';
+export { ensureTopics, topicMaxMessageBytes, topicPlan } from './topics.js';
+export { Publisher, recordBytes, type OutgoingMessage, type ProducerHandle, type PublisherOptions } from './publisher.js';
+export { IdempotentProducer } from './idempotent-producer.js';
 export { startLocalBroker, stopLocalBroker, isPortOpen } from './local-broker.js';

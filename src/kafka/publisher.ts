@@ -16,6 +16,18 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+/**
+ * The idempotent producer the publisher sends with, and a way to swap it. After a produce
+ * request failed for good, kafkajs rolls back the sequence numbers of every partition of
+ * that request, also of partitions the broker did append to; a later request then reuses
+ * those numbers and the broker drops it as a duplicate while acknowledging it. A fresh
+ * producer (new producer id, sequences from 0) cannot be fooled so.
+ */
+export interface ProducerHandle {
+  readonly producer: Producer;
+  replace(): Promise<void>;
+}
+
 export interface PublisherOptions {
   /** How long to gather concurrent publishes into one produce request. */
   lingerMs: number;
@@ -23,14 +35,32 @@ export interface PublisherOptions {
   maxBatchBytes?: number;
   /** Bytes waiting at most; beyond it publishes fail fast (the receiver answers 503). */
   maxQueuedBytes?: number;
+  /** Each topic's max.message.bytes (ensureTopics): a record over it is refused before producing. */
+  recordLimits?: ReadonlyMap<string, number>;
   /** Called when the broker did not acknowledge a produce request. */
   onError?: (err: unknown) => void;
+}
+
+/** What a record batch and a record add to the bytes of key, value and headers (Kafka's v2 format, generously). */
+const BATCH_OVERHEAD_BYTES = 128;
+const RECORD_OVERHEAD_BYTES = 32;
+
+/** The bytes a message takes in a record batch, near enough to check it against max.message.bytes. */
+export function recordBytes(m: OutgoingMessage): number {
+  let bytes = RECORD_OVERHEAD_BYTES + m.value.length + Buffer.byteLength(m.key);
+  for (const [name, value] of Object.entries(m.headers ?? {})) bytes += Buffer.byteLength(name) + Buffer.byteLength(String(value ?? '')) + 8;
+  return bytes;
 }
 
 /**
  * Publishes with acks=all through an idempotent producer, gathering the messages of
  * concurrent HTTP requests into one produce request (like the Java client's linger.ms).
  * A publish resolves only once the broker acknowledged every message it carried.
+ *
+ * No request's records can sink another's: a record over its topic's limit is refused before
+ * producing (fits()), a shared request keeps each topic's bytes under its limit, and when a
+ * shared request fails all the same, the producer is replaced and each request is sent again
+ * alone, so the others are stored and acknowledged, and only the one at fault is refused.
  */
 export class Publisher {
   private queue: Waiter[] = [];
@@ -40,8 +70,11 @@ export class Publisher {
   private readonly maxBatchBytes: number;
   private readonly maxQueuedBytes: number;
 
+  /** The last request failed: swap in a fresh producer before the next one. */
+  private stale = false;
+
   constructor(
-    private readonly producer: Producer,
+    private readonly handle: ProducerHandle,
     private readonly logger: Logger,
     private readonly options: PublisherOptions,
   ) {
@@ -49,9 +82,29 @@ export class Publisher {
     this.maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024;
   }
 
-  /** Resolves when all messages are acknowledged by the broker; rejects with KAFKA_UNAVAILABLE otherwise. */
+  /** The largest record `topic` takes (its max.message.bytes less a batch header); Infinity when unknown. */
+  recordLimit(topic: string): number {
+    const limit = this.options.recordLimits?.get(topic);
+    return limit === undefined ? Infinity : limit - BATCH_OVERHEAD_BYTES;
+  }
+
+  /** Whether the broker can take this record at all (its topic's max.message.bytes). */
+  fits(message: OutgoingMessage): boolean {
+    return recordBytes(message) <= this.recordLimit(message.topic);
+  }
+
+  /**
+   * Resolves when all messages are acknowledged by the broker; rejects with
+   * KAFKA_RECORD_TOO_LARGE when one is over its topic's limit (nothing is produced), with
+   * KAFKA_UNAVAILABLE otherwise.
+   */
   publish(messages: OutgoingMessage[]): Promise<void> {
-    const bytes = messages.reduce((n, m) => n + m.value.length + m.key.length, 0);
+    const tooLarge = messages.find((m) => !this.fits(m));
+    if (tooLarge) {
+      const limit = this.options.recordLimits?.get(tooLarge.topic);
+      return Promise.reject(new CallstreamError('KAFKA_RECORD_TOO_LARGE', `A record of ${recordBytes(tooLarge)} bytes is over the ${limit} bytes (max.message.bytes) topic ${tooLarge.topic} takes`));
+    }
+    const bytes = messages.reduce((n, m) => n + recordBytes(m), 0);
     if (this.queuedBytes + bytes > this.maxQueuedBytes) {
       return Promise.reject(new CallstreamError('KAFKA_UNAVAILABLE', 'Too much is waiting for the broker; refusing more until it catches up'));
     }
@@ -90,19 +143,45 @@ export class Publisher {
     });
   }
 
+  /**
+   * The next requests, up to maxBatchBytes, and with each topic's bytes under that topic's
+   * limit: kafkajs puts a partition's records of one request into one record batch, which
+   * the broker checks against max.message.bytes whole.
+   */
   private takeBatch(): Waiter[] {
     const batch: Waiter[] = [];
+    const perTopic = new Map<string, number>();
     let bytes = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || bytes + this.queue[0].bytes <= this.maxBatchBytes)) {
+    while (this.queue.length > 0 && (batch.length === 0 || (bytes + this.queue[0].bytes <= this.maxBatchBytes && this.roomFor(this.queue[0], perTopic)))) {
       const w = this.queue.shift()!;
       bytes += w.bytes;
+      for (const m of w.messages) perTopic.set(m.topic, (perTopic.get(m.topic) ?? 0) + recordBytes(m));
       batch.push(w);
     }
     this.queuedBytes -= bytes;
     return batch;
   }
 
+  private roomFor(w: Waiter, perTopic: ReadonlyMap<string, number>): boolean {
+    const adding = new Map<string, number>();
+    for (const m of w.messages) adding.set(m.topic, (adding.get(m.topic) ?? 0) + recordBytes(m));
+    return [...adding].every(([topic, n]) => (perTopic.get(topic) ?? 0) + n <= this.recordLimit(topic));
+  }
+
   private async send(batch: Waiter[]): Promise<void> {
+    const failure = await this.produce(batch);
+    if (!failure) return batch.forEach((w) => w.resolve());
+    if (batch.length === 1) return batch[0].reject(failure);
+    // Which request's records failed the shared request is unknown: each goes again alone.
+    for (const w of batch) {
+      const alone = await this.produce([w]);
+      if (alone) w.reject(alone);
+      else w.resolve();
+    }
+  }
+
+  /** Sends one produce request; resolves with the error to answer when it failed (never throws). */
+  private async produce(batch: Waiter[]): Promise<CallstreamError | undefined> {
     const byTopic = new Map<string, TopicMessages>();
     for (const w of batch) {
       for (const m of w.messages) {
@@ -112,13 +191,29 @@ export class Publisher {
       }
     }
     try {
-      await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
-      for (const w of batch) w.resolve();
+      if (this.stale) {
+        await this.handle.replace();
+        this.stale = false;
+      }
+      await this.handle.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      return undefined;
     } catch (cause) {
-      this.logger.warn({ err: cause, requests: batch.length }, 'publish failed');
+      this.stale = true;
+      this.logger.warn({ err: cause, requests: batch.length }, 'publish failed; the producer is replaced before the next request');
       this.options.onError?.(cause);
-      const err = new CallstreamError('KAFKA_UNAVAILABLE', 'The broker did not acknowledge the write', { cause });
-      for (const w of batch) w.reject(err);
+      if (isTooLarge(cause)) return new CallstreamError('KAFKA_RECORD_TOO_LARGE', 'The broker refused a record as larger than its topic takes (max.message.bytes)', { cause });
+      return new CallstreamError('KAFKA_UNAVAILABLE', 'The broker did not acknowledge the write', { cause });
     }
   }
+}
+
+/** MESSAGE_TOO_LARGE or RECORD_LIST_TOO_LARGE anywhere in a kafkajs error's causes. */
+function isTooLarge(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 8; depth++) {
+    const { type, errors, cause, originalError } = e as { type?: string; errors?: unknown[]; cause?: unknown; originalError?: unknown };
+    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
+    if (errors?.some(isTooLarge)) return true;
+    e = originalError ?? cause;
+  }
+  return false;
 }

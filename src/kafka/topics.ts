@@ -1,10 +1,25 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-/** Room for a body at the size limit plus its headers in one audit record. */
-const AUDIT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** The broker's own default for max.message.bytes (1 MB and a batch header), for a topic that reports none. */
+const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** The largest record a request's headers and ids add to its body (Node's header limit is 16 KiB). */
+const RECORD_OVERHEAD_BYTES = 64 * 1024;
+
+/**
+ * The size contract: max.message.bytes of every topic callstream creates, so that no request
+ * under the body limit can fail on a broker size limit. A request's largest record is its
+ * body plus what is derived from it: an event record holds the body and its JSON columns
+ * (each at most the body's size again: re-serialised parts of it), a provider callback the
+ * raw body and its parsed fields (a form body's fields as JSON can be about three times the
+ * form); so four times the body limit, plus the headers, at least 8 MiB. Dead-letter topics
+ * take the same, since a dead letter carries the original record.
+ */
+export function topicMaxMessageBytes(config: Config): number {
+  return Math.max(8 * 1024 * 1024, 4 * config.maxBodyBytes + RECORD_OVERHEAD_BYTES);
+}
 
 /**
  * The topics callstream writes and reads, with how they are created: for each flow
@@ -12,27 +27,26 @@ const AUDIT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
  */
 export function topicPlan(config: Config): ITopicConfig[] {
   const replicationFactor = config.topicReplicationFactor;
-  const events = (topic: string): ITopicConfig => ({ topic, numPartitions: config.topicPartitions, replicationFactor });
-  const audit = (topic: string): ITopicConfig => ({
-    ...events(topic),
-    configEntries: [{ name: 'max.message.bytes', value: String(Math.max(AUDIT_MAX_MESSAGE_BYTES, config.maxBodyBytes * 2)) }],
-  });
-  const deadLetter = (topic: string): ITopicConfig => ({ topic, numPartitions: 1, replicationFactor });
+  const configEntries = [{ name: 'max.message.bytes', value: String(topicMaxMessageBytes(config)) }];
+  const events = (topic: string): ITopicConfig => ({ topic, numPartitions: config.topicPartitions, replicationFactor, configEntries });
+  const deadLetter = (topic: string): ITopicConfig => ({ topic, numPartitions: 1, replicationFactor, configEntries });
   return [
     events(config.topicEvents),
-    audit(config.topicRaw),
+    events(config.topicRaw),
     deadLetter(config.topicDeadLetter),
     events(config.topicTelephony),
-    audit(config.topicTelephonyRaw),
+    events(config.topicTelephonyRaw),
     deadLetter(config.topicTelephonyDeadLetter),
   ];
 }
 
 /**
  * Creates the missing topics explicitly (broker auto-create is never relied on) and
- * waits until their leaders are known. Existing topics are left as they are.
+ * waits until their leaders are known. Existing topics are left as they are; returns every
+ * topic's effective max.message.bytes (its own setting, else the broker's), the limit the
+ * publisher checks records against before producing.
  */
-export async function ensureTopics(admin: Admin, config: Config, logger: Logger): Promise<void> {
+export async function ensureTopics(admin: Admin, config: Config, logger: Logger): Promise<Map<string, number>> {
   const plan = topicPlan(config);
   try {
     const existing = new Set(await admin.listTopics());
@@ -45,8 +59,36 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger)
       logger.info({ topics: missing.map((t) => ({ topic: t.topic, partitions: t.numPartitions })) }, 'created topics');
     }
     await admin.fetchTopicMetadata({ topics: plan.map((t) => t.topic) });
+    const limits = await recordLimits(admin, plan.map((t) => t.topic));
+    warnAboutSmallTopics(limits, config, logger);
+    return limits;
   } catch (cause) {
     if (cause instanceof CallstreamError) throw cause;
     throw new CallstreamError('KAFKA_TOPIC_SETUP_FAILED', `Could not create or check topics ${plan.map((t) => t.topic).join(', ')}`, { cause });
   }
+}
+
+/** Each topic's effective max.message.bytes. */
+async function recordLimits(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+  });
+  const limits = new Map<string, number>();
+  for (const resource of resources) {
+    const entry = resource.configEntries.find((e) => e.configName === 'max.message.bytes');
+    limits.set(resource.resourceName, Number(entry?.configValue ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES));
+  }
+  return limits;
+}
+
+/** A topic created before (or outside callstream) may take less than the body limit needs: say so once, at start. */
+function warnAboutSmallTopics(limits: ReadonlyMap<string, number>, config: Config, logger: Logger): void {
+  const wanted = topicMaxMessageBytes(config);
+  const small = [...limits].filter(([, limit]) => limit < wanted);
+  if (small.length === 0) return;
+  logger.warn(
+    { topics: Object.fromEntries(small), wanted, maxBodyBytes: config.maxBodyBytes },
+    'topics accept smaller records than the body limit needs: larger requests get 413 RCV_RECORD_TOO_LARGE; raise their max.message.bytes (kafka-configs.sh --alter) or lower CALLSTREAM_MAX_BODY_BYTES',
+  );
 }

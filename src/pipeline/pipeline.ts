@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { Partitioners, type Admin, type Producer } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { AvroCodec, schemasDir } from '../codec/index.js';
 import { loadTelephonyVendors, NO_TELEPHONY_VENDORS, type BigQuerySettings, type Config } from '../config/index.js';
-import { connectKafkaClient, createKafka, ensureTopics, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
+import { connectKafkaClient, createKafka, ensureTopics, IdempotentProducer, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/index.js';
 import { AccessPolicy, Receiver } from '../receiver/index.js';
@@ -39,10 +39,9 @@ export class Pipeline {
   warehouse?: Warehouse;
   readonly codec = AvroCodec.fromDirectory(schemasDir());
   readonly metrics = new Metrics();
-  private producer?: Producer;
+  private producer?: IdempotentProducer;
   private publisher?: Publisher;
   private admin?: Admin;
-  private producerConnected = false;
   private startedBroker = false;
   private querySocket?: Server;
   private stopping?: Promise<void>;
@@ -66,25 +65,12 @@ export class Pipeline {
     const kafka = createKafka(config, logger);
     this.admin = kafka.admin();
     await connectKafkaClient(this.admin, config);
-    await ensureTopics(this.admin, config, logger);
+    const recordLimits = await ensureTopics(this.admin, config, logger);
     await connectSchemaRegistry(this.codec, config, logger, { writes: withReceiver });
 
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // The Java client's murmur2: a key lands in the same partition whichever client wrote it.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // An idempotent producer must not give up on a batch: its sequence numbers would then
-      // let the broker drop the next batch as a "duplicate". Requests waiting meanwhile get
-      // 503 from the receiver's publish timeout, and the sender retries them.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
-    });
-    this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
-    this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
-    await connectKafkaClient(this.producer, config);
-    this.producerConnected = true;
-    this.publisher = new Publisher(this.producer, logger, { lingerMs: config.publishLingerMs, onError: () => this.metrics.publishErrors.inc() });
+    this.producer = new IdempotentProducer(kafka, config, logger);
+    await this.producer.connect();
+    this.publisher = new Publisher(this.producer, logger, { lingerMs: config.publishLingerMs, recordLimits, onError: () => this.metrics.publishErrors.inc() });
 
     if (withSink) {
       this.ownsWarehouse = !this.options.warehouse;
@@ -118,7 +104,7 @@ export class Pipeline {
 
   /** Readiness of the producer and the sink (the receiver adds its own). */
   readiness(): { ready: boolean; components: Record<string, boolean> } {
-    const components: Record<string, boolean> = { producer: this.producerConnected };
+    const components: Record<string, boolean> = { producer: this.producer?.connected ?? false };
     if (this.sink) components.sink = this.sink.ready;
     return { ready: Object.values(components).every(Boolean), components };
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCHEMA_NAMES } from '../codec/index.js';
-import { CallstreamError } from '../errors.js';
-import type { OutgoingMessage } from '../kafka/index.js';
+import { CallstreamError, isCallstreamError } from '../errors.js';
+import { recordBytes, type OutgoingMessage } from '../kafka/index.js';
 import { auditHeaders, type RawRequestRecord } from './audit.js';
 import { readBody } from './body.js';
 import { publishThenAnswer, sendError, sendJson, type RouteContext } from './route-context.js';
@@ -43,6 +43,17 @@ export function refusalOr<T>(work: () => T): T | { problem: CallstreamError } {
   }
 }
 
+let lastReceipt = 0;
+
+/**
+ * The receipt time, which orders versions of a key (isNewer): never earlier than the last
+ * one this process stamped, so a clock stepped back (NTP) cannot make a later delivery older.
+ */
+function receiptTime(): number {
+  lastReceipt = Math.max(Date.now(), lastReceipt);
+  return lastReceipt;
+}
+
 /** Reads the body (up to the limit) and starts the request's audit record, with credentials redacted. */
 export async function receive(
   ctx: RouteContext,
@@ -52,7 +63,7 @@ export async function receive(
   path: string,
   secretHeaders?: ReadonlySet<string>,
 ): Promise<Intake> {
-  const receivedAt = Date.now();
+  const receivedAt = receiptTime();
   const { bytes, tooLarge, problem } = await readBody(req, ctx.config.maxBodyBytes);
   const audit: RawRequestRecord = {
     request_id: requestId,
@@ -74,9 +85,40 @@ export async function receive(
 /**
  * Publishes the audit record to `rawTopic` (and the event, when accepted), then answers:
  * with the outcome once the broker acknowledged, with 503 + Retry-After when it did not.
+ *
+ * The size contract: an event record over its topic's limit is refused (413
+ * RCV_RECORD_TOO_LARGE) before anything is produced, and the audit record keeps the request
+ * as refused, so no sender retries a request that can never succeed and nothing it sent is
+ * lost. The same holds when the broker, not the check, finds a record too large (its topic's
+ * limit was lowered meanwhile): the audit record alone goes again, saying 413.
  */
 export async function recordAndAnswer(ctx: RouteContext, res: ServerResponse, intake: Intake, rawTopic: string, outcome: Outcome): Promise<void> {
-  const { audit } = intake;
+  let decided = 'event' in outcome && !ctx.publisher.fits(outcome.event) ? { problem: recordTooLarge(ctx, outcome.event) } : outcome;
+  const published = await publishThenAnswer(ctx, res, auditedRecords(ctx, intake, rawTopic, decided), answerOf(decided), intake.tooLarge, (err) => {
+    if (!('event' in decided) || !isCallstreamError(err, 'KAFKA_RECORD_TOO_LARGE')) return undefined;
+    decided = { problem: recordTooLarge(ctx, decided.event) };
+    return { messages: auditedRecords(ctx, intake, rawTopic, decided), answer: decided.problem };
+  });
+  if (!published) return;
+  if ('problem' in decided) countRefusal(ctx, res, decided.problem);
+  else if (res.statusCode === decided.answer.status) ctx.metrics.eventsPublished.inc({ family: decided.family });
+}
+
+function answerOf(outcome: Outcome): CallstreamError | { status: number; body: unknown } {
+  return 'problem' in outcome ? outcome.problem : outcome.answer;
+}
+
+function recordTooLarge(ctx: RouteContext, event: OutgoingMessage): CallstreamError {
+  const limit = ctx.publisher.recordLimit(event.topic);
+  return new CallstreamError(
+    'RCV_RECORD_TOO_LARGE',
+    `The body is under the ${ctx.config.maxBodyBytes}-byte limit, but its ${recordBytes(event)}-byte record is over the ${limit} bytes topic ${event.topic} takes (max.message.bytes).`,
+  );
+}
+
+/** The request's audit record, saying what was decided, and the event when it was accepted. */
+function auditedRecords(ctx: RouteContext, intake: Intake, rawTopic: string, outcome: Outcome): OutgoingMessage[] {
+  const audit = { ...intake.audit };
   if ('problem' in outcome) {
     audit.status = outcome.problem.status;
     audit.error_code = outcome.problem.code;
@@ -84,18 +126,15 @@ export async function recordAndAnswer(ctx: RouteContext, res: ServerResponse, in
     audit.status = outcome.answer.status;
     audit.event_key = outcome.event.key;
   }
-  const messages: OutgoingMessage[] = [
-    {
-      topic: rawTopic,
-      key: audit.event_key ?? audit.request_id,
-      value: ctx.codec.encode(SCHEMA_NAMES.rawRequest, audit),
-      headers: { 'callstream-request-id': audit.request_id, 'callstream-flow': audit.flow },
-    },
-  ];
-  if ('event' in outcome) messages.push(outcome.event);
-  await publishThenAnswer(ctx, res, messages, 'problem' in outcome ? outcome.problem : outcome.answer, intake.tooLarge);
-  if ('problem' in outcome) countRefusal(ctx, res, outcome.problem);
-  else if (res.statusCode === outcome.answer.status) ctx.metrics.eventsPublished.inc({ family: outcome.family });
+  const headers = { 'callstream-request-id': audit.request_id, 'callstream-flow': audit.flow };
+  let record: OutgoingMessage = { topic: rawTopic, key: audit.event_key ?? audit.request_id, value: ctx.codec.encode(SCHEMA_NAMES.rawRequest, audit), headers };
+  if (!ctx.publisher.fits(record)) {
+    // An audit topic smaller than the body limit needs (created outside callstream): keep what fits.
+    const room = Math.max(0, ctx.publisher.recordLimit(rawTopic) - (recordBytes(record) - audit.body.length));
+    ctx.logger.error({ topic: rawTopic, bodyBytes: audit.body.length, keptBytes: room }, 'the audit topic takes less than the body limit: the audit record keeps a prefix of the body');
+    record = { ...record, value: ctx.codec.encode(SCHEMA_NAMES.rawRequest, { ...audit, body: audit.body.subarray(0, room), truncated: true }) };
+  }
+  return 'event' in outcome ? [record, outcome.event] : [record];
 }
 
 /** Answers a dry run (nothing published, not even the audit record), counting a refusal like any other. */

@@ -1,4 +1,5 @@
 import { CallstreamError } from '../errors.js';
+import { unstorableValues } from './storable-json.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -18,7 +19,8 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 /**
  * Decodes a body as UTF-8 JSON whose top level is an object. A leading BOM is
- * dropped (RFC 8259 allows ignoring it); invalid UTF-8 is refused, not replaced.
+ * dropped (RFC 8259 allows ignoring it); invalid UTF-8 is refused, not replaced; so are
+ * values no warehouse column stores as sent (see unstorableValues).
  */
 export function parseJsonObject(bytes: Buffer): { text: string; value: Record<string, unknown> } {
   if (bytes.length === 0) throw new CallstreamError('RCV_EMPTY_BODY');
@@ -40,6 +42,8 @@ export function parseJsonObject(bytes: Buffer): { text: string; value: Record<st
     throw new CallstreamError('RCV_NOT_AN_OBJECT', `Expected a JSON object at the top level, got ${got}.`);
   }
   checkStructure(value);
+  const unstorable = unstorableValues(text);
+  if (unstorable.length > 0) throw new CallstreamError('RCV_UNSTORABLE_VALUE', undefined, { details: { fields: unstorable } });
   return { text, value: value as Record<string, unknown> };
 }
 

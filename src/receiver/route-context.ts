@@ -37,10 +37,18 @@ export function sendError(res: ServerResponse, err: CallstreamError, headers: Re
   sendJson(res, err.status, err.toBody(), extra);
 }
 
+/** What to publish instead, and answer, when a publish failed in a way `retry` knows how to handle. */
+export interface Fallback {
+  messages: OutgoingMessage[];
+  answer: Answer;
+}
+
 /**
  * Publishes the request's records and only then answers: with `answer` once the broker
  * acknowledged them, with 503 + Retry-After when it did not within the publish timeout.
+ * `retry` may turn a failure into other records to publish and another answer (once).
  * `closeConnection` is for bodies left unread (413): the socket cannot be reused.
+ * Resolves true when the answer sent is `answer` (or the fallback's), false for a 503.
  */
 export async function publishThenAnswer(
   ctx: RouteContext,
@@ -48,8 +56,34 @@ export async function publishThenAnswer(
   messages: OutgoingMessage[],
   answer: Answer,
   closeConnection = false,
-): Promise<void> {
+  retry: (err: unknown) => Fallback | undefined = () => undefined,
+): Promise<boolean> {
   const headers: Record<string, string> = closeConnection ? { connection: 'close' } : {};
+  const deadline = Date.now() + ctx.config.publishTimeoutMs;
+  let final = answer;
+  try {
+    await publishWithin(ctx, messages, deadline);
+  } catch (cause) {
+    const fallback = retry(cause);
+    try {
+      if (!fallback) throw cause;
+      final = fallback.answer;
+      await publishWithin(ctx, fallback.messages, deadline);
+    } catch (failure) {
+      const err = failure instanceof CallstreamError && failure.code === 'RCV_BROKER_UNAVAILABLE' ? failure : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause: failure });
+      ctx.logger.warn({ err: failure, code: err.code }, 'answering 503: records not acknowledged');
+      ctx.metrics.rejected.inc({ code: err.code });
+      sendError(res, err, headers);
+      return false;
+    }
+  }
+  if (final instanceof CallstreamError) sendError(res, final, headers);
+  else sendJson(res, final.status, final.body, headers);
+  return true;
+}
+
+/** Publishes, or rejects with RCV_BROKER_UNAVAILABLE at the deadline. */
+async function publishWithin(ctx: RouteContext, messages: OutgoingMessage[], deadline: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -57,19 +91,11 @@ export async function publishThenAnswer(
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new CallstreamError('RCV_BROKER_UNAVAILABLE', `The broker did not acknowledge within ${ctx.config.publishTimeoutMs} ms; retry later.`)),
-          ctx.config.publishTimeoutMs,
+          Math.max(0, deadline - Date.now()),
         );
       }),
     ]);
-  } catch (cause) {
-    const err = cause instanceof CallstreamError && cause.code === 'RCV_BROKER_UNAVAILABLE' ? cause : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause });
-    ctx.logger.warn({ err: cause, code: err.code }, 'answering 503: records not acknowledged');
-    ctx.metrics.rejected.inc({ code: err.code });
-    sendError(res, err, headers);
-    return;
   } finally {
     clearTimeout(timer);
   }
-  if (answer instanceof CallstreamError) sendError(res, answer, headers);
-  else sendJson(res, answer.status, answer.body, headers);
 }

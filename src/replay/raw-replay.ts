@@ -11,7 +11,7 @@ import { readCallaroEvent, toEventRecord, type AccessPolicy, type RawRequestReco
  * Refusals a replay may reconsider: the request's content was judged, not its sender.
  * Access-control refusals (401/403) are never replayed: that would bypass the control.
  */
-export const REPLAYABLE_CODES: readonly ErrorCode[] = ['RCV_SCHEMA_INVALID', 'RCV_MALFORMED_JSON', 'RCV_NOT_AN_OBJECT', 'RCV_UNSUPPORTED_MEDIA_TYPE', 'RCV_NESTING_TOO_DEEP', 'RCV_NUL_CHARACTER'];
+export const REPLAYABLE_CODES: readonly ErrorCode[] = ['RCV_SCHEMA_INVALID', 'RCV_MALFORMED_JSON', 'RCV_NOT_AN_OBJECT', 'RCV_UNSUPPORTED_MEDIA_TYPE', 'RCV_NESTING_TOO_DEEP', 'RCV_NUL_CHARACTER', 'RCV_UNSTORABLE_VALUE', 'RCV_RECORD_TOO_LARGE'];
 
 export interface RawReplayOptions {
   /** Only requests received at or after this time (default: the start of the topic). */

@@ -114,10 +114,13 @@ export class FlushCoordinator {
   }
 
   /**
-   * Upserts rows; when the warehouse refuses them for good (SINK_ROW_REJECTED), bisects
-   * to find the rows at fault and returns those. If every row of a larger batch fails on
-   * its own, the fault is not in the rows (a broken table, a bug): the error is raised
-   * as retriable, so nothing is dead-lettered wholesale and the consumer waits.
+   * Upserts rows; when the warehouse refuses them for their content (SINK_ROW_REJECTED),
+   * bisects to find the rows at fault and returns those, so the rest is written and the
+   * offsets move on. What is a row fault is the warehouse's classification of its error
+   * (classify-error.ts of each warehouse), never the number of rows that failed: a batch of
+   * nothing but bad rows is dead-lettered whole instead of stalling the sink, and a fault of
+   * the table or the warehouse (unreachable, permissions, a missing column, disk full, quota)
+   * is retried with every row kept.
    */
   private async upsertIsolating(spec: TableSpec, rows: Row[]): Promise<{ changed: number; rejected: RejectedRow[] }> {
     try {
@@ -128,11 +131,7 @@ export class FlushCoordinator {
       const middle = Math.ceil(rows.length / 2);
       const left = await this.upsertIsolating(spec, rows.slice(0, middle));
       const right = await this.upsertIsolating(spec, rows.slice(middle));
-      const rejected = [...left.rejected, ...right.rejected];
-      if (rejected.length === rows.length) {
-        throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', `Every one of ${rows.length} rows was refused on its own: treating it as a warehouse fault, not bad rows`, { cause: err });
-      }
-      return { changed: left.changed + right.changed, rejected };
+      return { changed: left.changed + right.changed, rejected: [...left.rejected, ...right.rejected] };
     }
   }
 

@@ -1,5 +1,5 @@
 import type { CallbackFieldNames } from '../config/index.js';
-import type { FieldProblem } from '../events/index.js';
+import { isStorableTime, type FieldProblem } from '../events/index.js';
 
 /**
  * The contract of the second flow: callbacks that telephony, billing and integration
@@ -67,10 +67,15 @@ function scalarText(value: unknown): string | undefined {
 
 /**
  * A provider's event time: ISO 8601, RFC 2822 (Twilio's Timestamp) or epoch seconds or
- * milliseconds. A time that does not parse is left out rather than refused: the
+ * milliseconds. A time that does not parse, or that no warehouse holds, is left out rather than refused: the
  * callback is still worth keeping, and its event_time falls back to the receipt time.
  */
 export function parseProviderTime(value: unknown): number | null {
+  const ms = providerTime(value);
+  return ms !== null && isStorableTime(ms) ? ms : null; // a time no warehouse holds is left out too
+}
+
+function providerTime(value: unknown): number | null {
   const epoch = (n: number) => Math.round(n < EPOCH_SECONDS_BELOW ? n * 1000 : n);
   if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? epoch(value) : null;
   if (typeof value !== 'string' || value.trim() === '') return null;

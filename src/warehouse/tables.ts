@@ -38,9 +38,9 @@ const col = (name: string, type: ColumnType, description: string, required = fal
 /** Columns every table ends with: which request and record a row came from (the version guard reads them). */
 const PROVENANCE: Column[] = [
   col('request_id', 'STRING', 'Id of the HTTP request; joins to the raw audit topic.', true),
-  col('received_at', 'TIMESTAMP', 'When the receiver got the request.', true),
+  col('received_at', 'TIMESTAMP', 'When the receiver got the request: orders versions of a key (then request_id).', true),
   col('kafka_partition', 'INT64', 'Partition of the topic the row came from.', true),
-  col('kafka_offset', 'INT64', 'Offset in that partition: orders versions of a key.', true),
+  col('kafka_offset', 'INT64', 'Offset in that partition (where the winning version was read; versions are ordered by received_at).', true),
   col('ingested_at', 'TIMESTAMP', 'When the sink wrote this version.', true),
 ];
 
@@ -51,7 +51,7 @@ const TRAILER: Column[] = [
   col('event_time', 'TIMESTAMP', 'occurred_at, else received_at: the partitioning column.', true),
   col('payload', 'JSON', 'The whole event as received, unknown fields included.', true),
   ...PROVENANCE,
-  col(REPUBLISHED_COLUMN, 'TIMESTAMP', 'Set when `callstream replay-raw` re-published the request from the audit topic; such versions are ordered by received_at.'),
+  col(REPUBLISHED_COLUMN, 'TIMESTAMP', 'Set when `callstream replay-raw` re-published the request from the audit topic (received_at stays the original receipt, so the version keeps its place).'),
 ];
 
 export const CALL_EVENTS: TableSpec = {

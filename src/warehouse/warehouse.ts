@@ -1,4 +1,4 @@
-import { REPUBLISHED_COLUMN, type Column, type Row, type TableSpec } from './tables.js';
+import type { Column, Row, TableSpec } from './tables.js';
 
 /**
  * What the sink needs from a warehouse. DuckDB and BigQuery implement it and share
@@ -19,17 +19,21 @@ export interface Warehouse {
 }
 
 /**
- * Version order of two rows of the same key: within one partition the offset
- * decides (same key -> same partition, so the broker's order is the sender's order);
- * across partitions (after a repartition), and for a version re-published from the audit
- * topic (whose offset says nothing about when it was sent), the receipt time does. The
- * same request seen again is never newer.
+ * Version order of two rows of the same key: the later receipt (received_at, stamped by the
+ * receiver when the request arrived and carried inside the record) is the newer version;
+ * within one millisecond the higher request_id decides, so the order is total and the result
+ * never depends on the order in which rows arrive. The same request seen again (a
+ * redelivery, a replay, a re-publication by `replay-raw`) is never newer than itself.
+ *
+ * Nothing of the record's place in Kafka takes part: a topic deleted and created again
+ * (offsets from 0), a renamed topic, a mirrored cluster (other offsets) or a repartitioned
+ * one leave the order as it was. What identifies a version is the request, not the topic's
+ * generation.
  */
 export function isNewer(a: Row, b: Row): boolean {
-  if (a.request_id != null && a.request_id === b.request_id) return false; // the same request again (a raw replay): the same version
-  const byReceipt = a.republished_at != null || b.republished_at != null || a.kafka_partition !== b.kafka_partition;
-  if (byReceipt) return (a.received_at as number) > (b.received_at as number);
-  return (a.kafka_offset as number) > (b.kafka_offset as number);
+  const [receivedA, receivedB] = [a.received_at as number, b.received_at as number];
+  if (receivedA !== receivedB) return receivedA > receivedB;
+  return String(a.request_id) > String(b.request_id);
 }
 
 /** Keeps only the newest row per key, in first-seen key order. */
@@ -54,7 +58,6 @@ export function keyMatchSql(spec: TableSpec, quote: (name: string) => string): s
 }
 
 /** The same guard as isNewer, as SQL over a target T and a source S. */
-export function newerSql(spec: TableSpec): string {
-  const republished = spec.columns.some((c) => c.name === REPUBLISHED_COLUMN) ? 'S.republished_at IS NOT NULL OR T.republished_at IS NOT NULL OR ' : '';
-  return `(S.request_id <> T.request_id AND CASE WHEN ${republished}S.kafka_partition <> T.kafka_partition THEN S.received_at > T.received_at ELSE S.kafka_offset > T.kafka_offset END)`;
+export function newerSql(): string {
+  return '(S.received_at > T.received_at OR (S.received_at = T.received_at AND S.request_id > T.request_id))';
 }

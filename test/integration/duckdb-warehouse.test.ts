@@ -26,7 +26,7 @@ describe('DuckDbWarehouse', () => {
 
   it('runs queries read-only', async () => {
     const warehouse = await DuckDbWarehouse.open(':memory:');
-    await expect(warehouse.query('CREATE TABLE sneaky (a INT)')).rejects.toMatchObject({ code: 'WH_QUERY_FAILED' });
+    await expect(warehouse.query('CREATE TABLE sneaky (a INT)')).rejects.toMatchObject({ code: 'WH_QUERY_REFUSED' });
     await warehouse.close();
   });
 });

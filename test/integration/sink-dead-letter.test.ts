@@ -12,8 +12,8 @@ afterAll(async () => {
   await t?.pipeline.stop();
 });
 
-/** Reads a dead-letter topic until `count` records arrived, then stops reading. */
-async function readDeadLetters(topic: string, count: number) {
+/** Reads a dead-letter topic until `count` records (matching `which`) arrived, then stops reading. */
+async function readDeadLetters(topic: string, count: number, which: (m: { key: string }) => boolean = () => true) {
   const consumer = testKafka().consumer({ groupId: `dlq-reader-${Date.now()}` });
   const messages: Array<{ key: string; value: string; headers: Record<string, string> }> = [];
   await consumer.connect();
@@ -25,7 +25,7 @@ async function readDeadLetters(topic: string, count: number) {
         messages.push({ key: String(message.key), value: String(message.value), headers });
       },
     });
-    await waitFor(async () => messages.length, (n) => n >= count, 20_000, `${count} dead letter(s) on ${topic}`);
+    await waitFor(async () => messages.filter(which).length, (n) => n >= count, 20_000, `${count} dead letter(s) on ${topic}`);
     return messages;
   } finally {
     await consumer.disconnect();
@@ -65,6 +65,33 @@ describe('sink dead-letter topic', () => {
     expect(metrics).toMatch(/^callstream_sink_rows_upserted_total 2$/m);
     expect(metrics).toMatch(new RegExp(`^callstream_sink_consumer_lag\\{topic="${t.config.topicEvents.replace(/\./g, '\\.')}",partition="0"\\} 0$`, 'm'));
     expect(metrics).toMatch(/^callstream_end_to_end_delay_seconds_count 2$/m);
+  });
+
+  // Records another producer of the estate (or an older callstream) wrote, which the warehouse
+  // refuses for their content: one at the head of a partition used to stop both flows for good.
+  it.each([
+    ['a lone surrogate in extracted_data', { extracted_data: '{"n":"\\ud800"}' }, /no low surrogate|surrogate/i],
+    ['a lone surrogate in a runtime_vars key', { runtime_vars: '{"\\udc00":1}' }, /surrogate/i],
+    ['a lone surrogate inside tool_calls', { tool_calls: '[{"name":"x\\udbff"}]' }, /surrogate/i],
+  ])('dead-letters a record the warehouse refuses (%s) with its reason, and the partition moves on', async (name, bad, reason) => {
+    const { codec } = t.pipeline;
+    const id = `poison-${name.replace(/\W+/g, '-')}`;
+    const record = (callId: string, extra: Record<string, unknown> = {}) =>
+      codec.encode(SCHEMA_NAMES.callaroEvent, sampleEventRecord({ call_id: callId, entity_id: callId, request_id: `req-${callId}`, ...extra }));
+    const good = Array.from({ length: 50 }, (_, i) => ({ key: `${id}-ok-${i}`, value: record(`${id}-ok-${i}`), partition: 1 }));
+    const producer = testKafka().producer();
+    await producer.connect();
+    await producer.send({ topic: t.config.topicEvents, messages: [{ key: id, value: record(id, bad), partition: 1 }, ...good] });
+    await producer.disconnect();
+
+    await waitForCaughtUp(t.config.consumerGroup, t.config.topicEvents);
+    const landed = await t.pipeline.warehouse!.query(`SELECT count(*)::INT AS n FROM call_events WHERE call_id LIKE '${id}-ok-%'`);
+    expect(landed).toEqual([{ n: 50 }]);
+    expect(await t.pipeline.warehouse!.query(`SELECT call_id FROM call_events WHERE call_id = '${id}'`)).toEqual([]);
+    const dead = (await readDeadLetters(t.config.topicDeadLetter, 1, (m) => m.key === id)).filter((m) => m.key === id);
+    expect(dead).toHaveLength(1);
+    expect(dead[0].headers).toMatchObject({ 'callstream-error-code': 'SINK_ROW_REJECTED', 'callstream-source-topic': t.config.topicEvents, 'callstream-source-partition': '1' });
+    expect(dead[0].headers['callstream-error']).toMatch(reason);
   });
 
   it('sends a record of the wrong schema on the callbacks topic to the callbacks dead-letter topic', async () => {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { FlushCoordinator } from '../../src/sink/index.js';
 import type { Dialect } from '../support/dialects.js';
 import { CALL_EVENTS, CAMPAIGN_EVENTS, TABLES, TELEPHONY_CALLBACKS, type Row, type TableSpec, type Warehouse } from '../../src/warehouse/index.js';
 
@@ -130,6 +132,27 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
       expect((await read(['c-repub']))[0]).toMatchObject({ kafka_offset: '901' });
     });
 
+    it('orders versions by receipt, not position: a topic created again (offsets from 0), renamed or mirrored', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-gen', 0, { kafka_partition: 4, received_at: BASE + 1_000, request_id: 'req-gen-v1' })]);
+      // The events topic was deleted and created again: v2 lands at the same partition and offset.
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-gen', 0, { kafka_partition: 4, received_at: BASE + 2_000, request_id: 'req-gen-v2', payload: JSON.stringify({ v: 2 }) })]);
+      expect((await read(['c-gen']))[0]).toMatchObject({ payload: { v: 2 } });
+      // A replay of the old generation's record, and a mirror of v1 at a higher offset, change nothing.
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-gen', 0, { kafka_partition: 4, received_at: BASE + 1_000, request_id: 'req-gen-v1' })]);
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-gen', 90_000, { kafka_partition: 1, received_at: BASE + 1_000, request_id: 'req-gen-v1' })]);
+      expect((await read(['c-gen']))[0]).toMatchObject({ payload: { v: 2 } });
+    });
+
+    it('breaks a tie in the same millisecond by request id, the same way in every order', async () => {
+      const a = callRow('c-tie', 7, { received_at: BASE + 3_000, request_id: 'req-tie-a', payload: JSON.stringify({ v: 'a' }) });
+      const b = callRow('c-tie', 3, { received_at: BASE + 3_000, request_id: 'req-tie-b', payload: JSON.stringify({ v: 'b' }) });
+      await warehouse.upsert(CALL_EVENTS, [b]);
+      await warehouse.upsert(CALL_EVENTS, [a]);
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-tie2', 7, { ...a, call_id: 'c-tie2' })]);
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-tie2', 3, { ...b, call_id: 'c-tie2' })]);
+      expect((await read(['c-tie', 'c-tie2'])).map((r) => r.payload)).toEqual([{ v: 'b' }, { v: 'b' }]);
+    });
+
     it('keys by call id and event type: two event types, two rows', async () => {
       await warehouse.upsert(CALL_EVENTS, [callRow('c-types', 1), callRow('c-types', 2, { event_type: 'call.analyzed' })]);
       expect((await read(['c-types'])).map((r) => r.event_type)).toEqual(['call.analyzed', 'call.completed']);
@@ -183,6 +206,31 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
       expect(await readCallbacks(['CA-ver'])).toEqual(before);
       await warehouse.upsert(TELEPHONY_CALLBACKS, [callbackRow('twilio', 'CA-ver', 'completed', 5, { kafka_partition: 2, received_at: BASE + 500 })]);
       expect(await readCallbacks(['CA-ver'])).toEqual([expect.objectContaining({ kafka_offset: '5' })]);
+    });
+
+    // Rows a warehouse cannot store for their content: each refused as the row's fault, on
+    // both warehouses through the same code, so the sink dead-letters them and writes the rest.
+    const unstorable: Array<[string, Partial<Row>]> = [
+      ['a lone surrogate in a JSON column', { extracted_data: '{"n":"\\ud800"}' }],
+      ['a lone surrogate in a JSON key', { runtime_vars: '{"\\udc00":1}' }],
+      ['a time past any TIMESTAMP column', { event_time: 1e16 }],
+    ];
+    it.each(unstorable)('refuses a row with %s as SINK_ROW_REJECTED', async (_name, bad) => {
+      await expect(warehouse.upsert(CALL_EVENTS, [callRow('c-unstorable', 1, bad)])).rejects.toMatchObject({ code: 'SINK_ROW_REJECTED' });
+    });
+
+    it('writes the rest of a batch around unstorable rows, and a batch of nothing but them does not stall', async () => {
+      const flusher = new FlushCoordinator(warehouse, { maxRecords: 1_000, intervalMs: 0 }, createLogger({ level: 'silent' }));
+      const batch = [callRow('c-ok-1', 1), callRow('c-bad-1', 2, unstorable[0][1]), callRow('c-ok-2', 3), callRow('c-bad-2', 4, unstorable[2][1]), callRow('c-ok-3', 5)];
+      const rejected = await flusher.add(new Map([[CALL_EVENTS, batch]]));
+      expect(rejected.map((r) => r.row.call_id).sort()).toEqual(['c-bad-1', 'c-bad-2']);
+      expect(rejected.every((r) => r.error.code === 'SINK_ROW_REJECTED')).toBe(true);
+      expect((await read(['c-ok-1', 'c-ok-2', 'c-ok-3', 'c-bad-1', 'c-bad-2'])).map((r) => r.k)).toEqual(['c-ok-1', 'c-ok-2', 'c-ok-3']);
+      const allBad = await flusher.add(new Map([[CALL_EVENTS, [callRow('c-bad-3', 6, unstorable[1][1]), callRow('c-bad-4', 7, unstorable[0][1])]]]));
+      expect(allBad).toHaveLength(2);
+      expect(await flusher.add(new Map([[CALL_EVENTS, [callRow('c-ok-4', 8)]]]))).toEqual([]);
+      expect(await read(['c-ok-4', 'c-bad-3', 'c-bad-4'])).toHaveLength(1);
+      flusher.stop();
     });
 
     it('creates tables idempotently', async () => {

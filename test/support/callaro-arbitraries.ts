@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { isStorableTime } from '../../src/events/index.js';
 
 /**
  * fast-check arbitraries for Callaro events, built field by field from the contract in
@@ -83,7 +84,7 @@ export interface GeneratedTime {
   ms: number;
 }
 
-/** An RFC 3339 timestamp with Z or an offset, seconds, and 0-9 fraction digits, years 0000-9999. */
+/** An RFC 3339 timestamp with Z or an offset, seconds, and 0-9 fraction digits, naming an instant a warehouse TIMESTAMP holds (0001-01-01 to 9999-12-31 UTC). */
 export const isoTimestamp: fc.Arbitrary<GeneratedTime> = fc
   .record({
     local: fc.integer({ min: FIRST_MS + 86_400_000, max: LAST_MS - 86_400_000 }),
@@ -102,7 +103,8 @@ export const isoTimestamp: fc.Arbitrary<GeneratedTime> = fc
     const stamp = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
     const kept = digits >= 3 ? ms : digits === 0 ? 0 : ms - (ms % 10 ** (3 - digits));
     return { text: stamp + fraction + zone, ms: local - ms + kept - offset * 60_000 };
-  });
+  })
+  .filter((t) => isStorableTime(t.ms));
 
 /** An optional field: absent, null, or a value. */
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null, freq: 4 });

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { AvroCodec, SCHEMA_NAMES, schemasDir } from '../../src/codec/index.js';
 import { loadConfig, NO_TELEPHONY_VENDORS, type OptionKey, type TelephonyVendors } from '../../src/config/index.js';
-import type { OutgoingMessage, Publisher } from '../../src/kafka/index.js';
+import { CallstreamError } from '../../src/errors.js';
+import { recordBytes, type OutgoingMessage, type Publisher } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics/index.js';
 import { AccessPolicy, Receiver } from '../../src/receiver/index.js';
@@ -10,11 +11,24 @@ import { AccessPolicy, Receiver } from '../../src/receiver/index.js';
 export class MemoryPublisher {
   messages: OutgoingMessage[] = [];
   mode: 'ack' | 'fail' | 'hang' = 'ack';
+  /** Per topic, the largest record the publisher says fits (Publisher.recordLimit); others unlimited. */
+  recordLimits = new Map<string, number>();
+  /** Per topic, the largest record the "broker" takes: beyond it publish fails with KAFKA_RECORD_TOO_LARGE (a limit lowered after start). */
+  brokerLimits = new Map<string, number>();
   publish(messages: OutgoingMessage[]): Promise<void> {
     if (this.mode === 'fail') return Promise.reject(new Error('broker down'));
     if (this.mode === 'hang') return new Promise(() => undefined);
+    if (messages.some((m) => !this.fits(m) || recordBytes(m) > (this.brokerLimits.get(m.topic) ?? Infinity))) {
+      return Promise.reject(new CallstreamError('KAFKA_RECORD_TOO_LARGE'));
+    }
     this.messages.push(...messages);
     return Promise.resolve();
+  }
+  recordLimit(topic: string): number {
+    return this.recordLimits.get(topic) ?? Infinity;
+  }
+  fits(message: OutgoingMessage): boolean {
+    return recordBytes(message) <= this.recordLimit(message.topic);
   }
   async flush(): Promise<void> {}
 }

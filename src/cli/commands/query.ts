@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
-import { duckDbPath, queryOverSocket, querySocketPath } from '../../pipeline/index.js';
+import { duckDbPath, querySocketPath } from '../../pipeline/index.js';
+import { askOverSocket } from '../../pipeline/query-socket.js';
 import { DuckDbWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { formatTable } from '../format-table.js';
 
-/** `callstream query`: a read-only query on the embedded warehouse, through the running pipeline if there is one. */
+/**
+ * `callstream query`: a read-only query on the embedded warehouse, through the running pipeline
+ * if there is one. Either way DuckDbWarehouse applies the same rules and limits.
+ */
 export async function query(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
   const sql = positionals.join(' ').trim();
@@ -14,21 +18,23 @@ export async function query(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  let rows = await queryOverSocket(querySocketPath(config.dataDir), sql);
-  if (rows === undefined) {
+  let answer = await askOverSocket(querySocketPath(config.dataDir), sql);
+  if (answer === undefined) {
     // No pipeline runs: open the file ourselves.
     const path = duckDbPath(config);
     if (!existsSync(path)) {
       console.error(`No warehouse at ${path}: start the pipeline first (npm start), or set CALLSTREAM_DATA_DIR.`);
       return 1;
     }
-    const warehouse = await DuckDbWarehouse.open(path);
+    const warehouse = await DuckDbWarehouse.open(path, { readOnly: true, queryTimeoutMs: config.queryTimeoutMs, queryMaxRows: config.queryMaxRows });
     try {
-      rows = await warehouse.query(sql);
+      answer = await warehouse.boundedQuery(sql);
     } finally {
       await warehouse.close();
     }
   }
-  console.log(values.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
+  console.log(values.json ? JSON.stringify(answer.rows, null, 2) : formatTable(answer.rows));
+  // On stderr, so that --json output stays one JSON document.
+  if (answer.truncated) console.error(`callstream: truncated: only the first ${answer.rows.length} rows (CALLSTREAM_QUERY_MAX_ROWS); add a LIMIT, a WHERE or an aggregate.`);
   return 0;
 }

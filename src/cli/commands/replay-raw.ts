@@ -1,9 +1,8 @@
-import { Partitioners } from 'kafkajs';
 import { parseArgs } from 'node:util';
 import { AvroCodec, schemasDir } from '../../codec/index.js';
 import { loadConfig } from '../../config/index.js';
 import { CallstreamError } from '../../errors.js';
-import { createKafka, Publisher } from '../../kafka/index.js';
+import { createKafka, IdempotentProducer, Publisher } from '../../kafka/index.js';
 import { createLogger } from '../../logger.js';
 import { connectSchemaRegistry } from '../../pipeline/schema-registry.js';
 import { AccessPolicy } from '../../receiver/index.js';
@@ -45,7 +44,7 @@ export async function replayRawCommand(args: string[]): Promise<number> {
       return 1;
     }
   }
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = new IdempotentProducer(kafka, config, logger);
   await producer.connect();
   try {
     const publisher = new Publisher(producer, logger, { lingerMs: 5 });

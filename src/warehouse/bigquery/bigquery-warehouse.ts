@@ -2,6 +2,7 @@ import { BigQuery, type BigQueryOptions, type Dataset, type Query, type TableFie
 import { OAuth2Client } from 'google-auth-library';
 import type { BigQuerySettings } from '../../config/index.js';
 import { CallstreamError } from '../../errors.js';
+import { isStorableTime } from '../../events/index.js';
 import type { Logger } from '../../logger.js';
 import type { ColumnType, Row, TableSpec } from '../tables.js';
 import { newestPerKey, type Warehouse } from '../warehouse.js';
@@ -164,9 +165,17 @@ function toParamRow(spec: TableSpec, row: Row): Record<string, unknown> {
   for (const c of spec.columns) {
     const v = row[c.name];
     // The client drops plain strings for TIMESTAMP parameters: pass Dates.
-    out[c.name] = v === null || v === undefined ? null : c.type === 'TIMESTAMP' ? new Date(Number(v)) : v;
+    out[c.name] = v === null || v === undefined ? null : c.type === 'TIMESTAMP' ? toTimestamp(spec, c.name, Number(v)) : v;
   }
   return out;
+}
+
+/** A TIMESTAMP parameter; a time BigQuery cannot hold is the row's fault (dead-lettered), not a reason to retry. */
+function toTimestamp(spec: TableSpec, column: string, ms: number): Date {
+  if (!isStorableTime(ms)) {
+    throw new CallstreamError('SINK_ROW_REJECTED', `${spec.name}.${column} = ${ms} ms is outside BigQuery's TIMESTAMP range (0001-01-01 to 9999-12-31)`);
+  }
+  return new Date(ms);
 }
 
 /** Splits rows so that each MERGE request stays under maxBytes. */

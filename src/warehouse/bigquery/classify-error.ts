@@ -13,11 +13,19 @@ interface ApiErrorLike {
 
 /** Reasons that point at the data of the request (the sink then looks for the rows at fault). */
 const INVALID_REASONS = new Set(['invalid', 'invalidQuery']);
+/**
+ * 400s that are the table's or the project's, whatever the rows: a limit on bytes billed, a
+ * required partition filter, a column or table that is gone. Retried (an operator fixes them),
+ * never bisected into dead letters.
+ */
+const TABLE_REASONS = new Set(['bytesBilledLimitExceeded', 'billingTierLimitExceeded', 'resourcesExceeded', 'notFound', 'accessDenied', 'responseTooLarge']);
+const TABLE_MESSAGES = [/filter over column/i, /partition elimination/i, /bytes billed/i, /resources exceeded/i, /Unrecognized name/i, /not found/i, /does not have a schema/i];
 
 /**
- * Maps a client error to callstream's codes. Invalid requests (HTTP 400, reason invalid
- * or invalidQuery) become SINK_ROW_REJECTED, which the sink narrows down to the rows at
- * fault. Everything else is SINK_WAREHOUSE_UNAVAILABLE and retried: rate limits, 5xx,
+ * Maps a client error to callstream's codes, by the error's reason and message, never by
+ * how many rows failed. Invalid requests (HTTP 400, reason invalid or invalidQuery) about
+ * the data become SINK_ROW_REJECTED, which the sink narrows down to the rows at fault;
+ * 400s about the table (TABLE_REASONS, TABLE_MESSAGES) wait like an outage. Everything else is SINK_WAREHOUSE_UNAVAILABLE and retried: rate limits, 5xx,
  * backend errors, serialization conflicts between concurrent DML, an endpoint that is
  * down, and also 401/403/404 (credentials, permissions, a dropped dataset), which need
  * an operator, not a dead-letter topic.
@@ -34,6 +42,7 @@ export function classifyBigQueryError(err: unknown, what: string): CallstreamErr
     reasons.some((r) => TRANSIENT_REASONS.has(r)) ||
     TRANSIENT_MESSAGES.some((re) => re.test(text)) ||
     (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code));
-  const invalid = !transient && (status === 400 || reasons.some((r) => INVALID_REASONS.has(r)));
+  const tableFault = reasons.some((r) => TABLE_REASONS.has(r)) || TABLE_MESSAGES.some((re) => re.test(text));
+  const invalid = !transient && !tableFault && (status === 400 || reasons.some((r) => INVALID_REASONS.has(r)));
   return new CallstreamError(invalid ? 'SINK_ROW_REJECTED' : 'SINK_WAREHOUSE_UNAVAILABLE', `${what}: ${text.slice(0, 1000)}`, { cause: err });
 }

@@ -25,6 +25,6 @@ export function mergeSql(tableRef: string, spec: TableSpec, lookbackDays: number
   return `MERGE ${tableRef} T
 USING (SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM UNNEST(@rows) AS r) S
 ON ${keyMatchSql(spec, quoteId)}${prune}
-WHEN MATCHED AND ${newerSql(spec)} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
+WHEN MATCHED AND ${newerSql()} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
 WHEN NOT MATCHED THEN INSERT (${spec.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES (${spec.columns.map((c) => `S.${quoteId(c.name)}`).join(', ')})`;
 }

@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { OPTIONS } from '../../config/options.js';
 import { CallstreamError } from '../../errors.js';
 import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
+import { classifyDuckDbError } from './classify-error.js';
 import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse } from '../warehouse.js';
 
 const TARGET_TYPE: Record<ColumnType, string> = { STRING: 'VARCHAR', INT64: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', JSON: 'JSON' };
@@ -24,6 +26,27 @@ const CHECKPOINT_THRESHOLD = '256MB';
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+export interface DuckDbOptions {
+  /** Attach the file READ_ONLY: `callstream query` with no pipeline running. */
+  readOnly?: boolean;
+  /** See CALLSTREAM_QUERY_TIMEOUT_MS and CALLSTREAM_QUERY_MAX_ROWS (their defaults when unset). */
+  queryTimeoutMs?: number;
+  queryMaxRows?: number;
+  /** Instead of CHECKPOINT_THRESHOLD (bench/load/duckdb-upsert.js measures others; settings are locked after open). */
+  checkpointThreshold?: string;
+}
+
+/** A query's rows, and whether the row cap cut them. */
+export interface QueryAnswer {
+  rows: Record<string, unknown>[];
+  truncated: boolean;
+}
+
+interface QueryLimits {
+  timeoutMs: number;
+  maxRows: number;
+}
+
 /**
  * The embedded warehouse. One process owns the database file (DuckDB allows no second
  * writer, nor a reader beside it), so queries go through this object; `callstream
@@ -33,11 +56,14 @@ export class DuckDbWarehouse implements Warehouse {
   readonly kind = 'duckdb' as const;
   /** DuckDB connections are not for concurrent statements: writes run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Queries likewise, on the reader: a write never waits behind a query, nor a query behind a write. */
+  private readerQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
+    private readonly limits: QueryLimits,
   ) {}
 
   /**
@@ -48,21 +74,33 @@ export class DuckDbWarehouse implements Warehouse {
    * 256 MB of WAL (see CHECKPOINT_THRESHOLD). The buffer pool is
    * capped so that the sink's memory stays bounded whatever the table's size (DuckDB's
    * default is 80 % of the machine's RAM); larger work spills to `<file>.tmp`.
+   *
+   * Once the file is attached, the instance loses file and network access and its settings
+   * are locked, for every connection: the query rules (see runReadOnly) then cannot be undone
+   * by a query, nor read or write files (read_text, COPY, ATTACH, INSTALL). The attached file
+   * and the temp directory stay usable, so writes, spilling and checkpoints go on.
    */
-  static async open(path: string): Promise<DuckDbWarehouse> {
+  static async open(path: string, options: DuckDbOptions = {}): Promise<DuckDbWarehouse> {
     const inMemory = path === ':memory:';
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+    const limits: QueryLimits = {
+      timeoutMs: options.queryTimeoutMs ?? OPTIONS.queryTimeoutMs.schema.parse(undefined),
+      maxRows: options.queryMaxRows ?? OPTIONS.queryMaxRows.schema.parse(undefined),
+    };
     try {
-      const settings: Record<string, string> = { memory_limit: MEMORY_LIMIT, checkpoint_threshold: CHECKPOINT_THRESHOLD };
+      const settings: Record<string, string> = { memory_limit: MEMORY_LIMIT, checkpoint_threshold: options.checkpointThreshold ?? CHECKPOINT_THRESHOLD };
       if (!inMemory) settings.temp_directory = `${path}.tmp`;
       const instance = await DuckDBInstance.create(':memory:', settings);
       const writer = await instance.connect();
       const reader = await instance.connect();
       if (!inMemory) {
-        await writer.run(`ATTACH '${path.replace(/'/g, "''")}' AS warehouse (ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`);
+        const attach = options.readOnly ? 'READ_ONLY' : `ROW_GROUP_SIZE ${ROW_GROUP_SIZE}`;
+        await writer.run(`ATTACH '${path.replace(/'/g, "''")}' AS warehouse (${attach})`);
         for (const connection of [writer, reader]) await connection.run('USE warehouse');
       }
-      return new DuckDbWarehouse(instance, writer, reader);
+      await writer.run('SET enable_external_access = false');
+      await writer.run('SET lock_configuration = true');
+      return new DuckDbWarehouse(instance, writer, reader, limits);
     } catch (cause) {
       throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', `Could not open DuckDB at ${path}`, { cause });
     }
@@ -88,37 +126,38 @@ export class DuckDbWarehouse implements Warehouse {
       try {
         await this.writer.run(`DELETE FROM ${stage}`);
         const appender = await this.writer.createAppender(stageName(spec), 'main', 'temp');
-        for (const row of unique) {
-          for (const c of spec.columns) appendValue(appender, c, row[c.name]);
-          appender.endRow();
+        try {
+          for (const row of unique) {
+            for (const c of spec.columns) appendValue(appender, c, row[c.name]);
+            appender.endRow();
+          }
+        } catch (badValue) {
+          // A half-appended row cannot be closed cleanly; what the stage got is deleted before the next upsert.
+          ignoreErrors(() => appender.closeSync());
+          throw badValue;
         }
-        appender.flushSync();
         appender.closeSync();
         const result = await this.writer.run(mergeSql(spec));
         return Number(result.rowsChanged);
       } catch (cause) {
-        throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', `DuckDB upsert into ${spec.name} failed`, { cause });
+        throw classifyDuckDbError(cause, `DuckDB upsert into ${spec.name} (${unique.length} rows)`);
       }
     });
   }
 
   async query(sql: string): Promise<Record<string, unknown>[]> {
-    // A read-only transaction on its own connection: `callstream query` cannot change data.
-    return this.serial(async () => {
-      await this.reader.run('BEGIN TRANSACTION READ ONLY');
-      try {
-        const result = await this.reader.runAndReadAll(sql);
-        return result.getRowObjectsJson() as Record<string, unknown>[];
-      } catch (cause) {
-        throw new CallstreamError('WH_QUERY_FAILED', cause instanceof Error ? cause.message : String(cause), { cause });
-      } finally {
-        await this.reader.run('ROLLBACK');
-      }
-    });
+    return (await this.boundedQuery(sql)).rows;
+  }
+
+  /** query() with the answer's `truncated`: what `callstream query` shows. */
+  boundedQuery(sql: string): Promise<QueryAnswer> {
+    const answer = this.readerQueue.then(() => runReadOnly(this.reader, sql, this.limits));
+    this.readerQueue = answer.catch(() => undefined);
+    return answer;
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await Promise.all([this.queue.catch(() => undefined), this.readerQueue]);
     this.writer.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();
@@ -142,6 +181,71 @@ export class DuckDbWarehouse implements Warehouse {
   }
 }
 
+/**
+ * The rules of `callstream query`, whichever process owns the file. The statement is
+ * classified by DuckDB's own parser (a keyword check would miss `PRAGMA`s, `WITH … DELETE`,
+ * comments); preparing it binds it, which is where DuckDB refuses file access. EXPLAIN is
+ * refused too: DuckDB's type for it says nothing of the statement explained, and EXPLAIN
+ * ANALYZE runs that statement. The time limit covers the whole run, rows are read chunk by
+ * chunk up to the cap, and the transaction is read-only whatever the statement.
+ */
+async function runReadOnly(reader: DuckDBConnection, sql: string, limits: QueryLimits): Promise<QueryAnswer> {
+  await reader.run('BEGIN TRANSACTION READ ONLY');
+  let interrupted = false;
+  let reinterrupt: NodeJS.Timeout | undefined;
+  const deadline = setTimeout(() => {
+    interrupted = true;
+    reader.interrupt();
+    // DuckDB forgets an interrupt that lands between two calls (after prepare, before the
+    // stream starts): repeat it until the run ends.
+    reinterrupt = setInterval(() => reader.interrupt(), 50);
+  }, limits.timeoutMs);
+  try {
+    const statements = await reader.extractStatements(sql).catch((cause: Error) => {
+      // A parse error comes with DuckDB's message; a text without any statement (blanks,
+      // comments, `;`) fails inside node-api without one.
+      throw cause.message.startsWith('Failed to extract statements:') ? cause : refused('got no statement', cause);
+    });
+    if (statements.count !== 1) throw refused(`got ${statements.count} statements`);
+    const prepared = await statements.prepare(0);
+    try {
+      if (prepared.statementType !== StatementType.SELECT) throw refused(`got ${StatementType[prepared.statementType] ?? prepared.statementType}`);
+      const result = await prepared.stream();
+      const rows: Record<string, unknown>[] = [];
+      let truncated = false;
+      for await (const chunk of result.yieldRowObjectJson()) {
+        const room = limits.maxRows - rows.length;
+        if (chunk.length > room) {
+          rows.push(...chunk.slice(0, room));
+          truncated = true;
+          break;
+        }
+        rows.push(...chunk);
+      }
+      return { rows, truncated };
+    } finally {
+      prepared.destroySync();
+    }
+  } catch (cause) {
+    if (cause instanceof CallstreamError) throw cause;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (interrupted) {
+      throw new CallstreamError('WH_QUERY_TIMEOUT', `The query ran longer than ${limits.timeoutMs} ms (CALLSTREAM_QUERY_TIMEOUT_MS) and was interrupted`, { cause });
+    }
+    // DuckDB's exception type, the prefix of its messages: raised where a query reached for a file.
+    if (message.startsWith('Permission Error:')) throw refused(`no file or network access: ${message}`, cause);
+    throw new CallstreamError('WH_QUERY_FAILED', message, { cause });
+  } finally {
+    clearTimeout(deadline);
+    clearInterval(reinterrupt);
+    await reader.run('ROLLBACK');
+  }
+}
+
+function refused(reason: string, cause?: unknown): CallstreamError {
+  return new CallstreamError('WH_QUERY_REFUSED', `Only one read-only SELECT statement is allowed; ${reason}`, { cause });
+}
+
 function stageName(spec: TableSpec): string {
   return `stage_${spec.name}`;
 }
@@ -158,8 +262,16 @@ function mergeSql(spec: TableSpec): string {
   return `MERGE INTO ${quote(spec.name)} AS T
 USING (SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM ${quote(stageName(spec))}) AS S
 ON ${keyMatchSql(spec, quote)}
-WHEN MATCHED AND ${newerSql(spec)} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quote(c.name)} = S.${quote(c.name)}`).join(', ')}
+WHEN MATCHED AND ${newerSql()} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quote(c.name)} = S.${quote(c.name)}`).join(', ')}
 WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${spec.columns.map((c) => `S.${quote(c.name)}`).join(', ')})`;
+}
+
+function ignoreErrors(work: () => void): void {
+  try {
+    work();
+  } catch {
+    // nothing to do: the caller reports the first error
+  }
 }
 
 type Appender = Awaited<ReturnType<DuckDBConnection['createAppender']>>;

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +7,9 @@ import { main } from '../../../src/cli/main.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/logger.js';
 import { duckDbPath, querySocketPath, serveQueries } from '../../../src/pipeline/index.js';
+import { askOverSocket } from '../../../src/pipeline/query-socket.js';
 import { CALL_EVENTS, TABLES } from '../../../src/warehouse/index.js';
-import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
+import { DuckDbWarehouse, type DuckDbOptions } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callRow } from '../../integration/warehouse-contract.js';
 
 let cleanup: Array<() => Promise<unknown>> = [];
@@ -34,8 +35,45 @@ async function query(dataDir: string, ...args: string[]) {
   }
 }
 
-async function warehouseWithOneCall(dataDir: string) {
-  const warehouse = await DuckDbWarehouse.open(duckDbPath(loadConfig({ CALLSTREAM_DATA_DIR: dataDir })));
+/** Sets environment variables for the length of `work`. */
+async function withEnv<T>(vars: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await work();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** A few of what test/unit/warehouse/duckdb/read-only-query.test.ts refuses, end to end. */
+const forbidden = (dataDir: string) => [
+  "SELECT * FROM read_text('/etc/hostname')",
+  "SELECT * FROM read_csv('/etc/hostname')",
+  `COPY (SELECT 1) TO '${join(dataDir, 'x.csv')}'`,
+  "SET GLOBAL memory_limit = '10MB'",
+  'PRAGMA force_checkpoint',
+  `ATTACH '${join(dataDir, 'other.duckdb')}' AS other`,
+  'INSTALL httpfs',
+  'LOAD httpfs',
+  'SELECT 1; SELECT 2',
+  "INSERT INTO call_events (call_id, event_type) VALUES ('x', 'y')",
+  'CREATE TABLE sneaky (a INT)',
+];
+
+async function expectAllRefused(dataDir: string) {
+  for (const sql of forbidden(dataDir)) {
+    const answer = await query(dataDir, sql);
+    expect(answer, sql).toMatchObject({ code: 1, out: expect.stringMatching(/^callstream: WH_QUERY_REFUSED: Only one read-only SELECT statement is allowed; /) });
+  }
+  for (const file of ['x.csv', 'other.duckdb']) expect(existsSync(join(dataDir, file)), file).toBe(false);
+}
+
+async function warehouseWithOneCall(dataDir: string, options: DuckDbOptions = {}) {
+  const warehouse = await DuckDbWarehouse.open(duckDbPath(loadConfig({ CALLSTREAM_DATA_DIR: dataDir })), options);
   await warehouse.ensureTables(TABLES);
   await warehouse.upsert(CALL_EVENTS, [callRow('vs_cli', 1)]);
   return warehouse;
@@ -57,7 +95,43 @@ describe('callstream query', () => {
 
     const refused = await query(dataDir, 'DELETE FROM call_events');
     expect(refused.code).toBe(1);
-    expect(refused.out).toMatch(/WH_QUERY_FAILED/);
+    expect(refused.out).toMatch(/WH_QUERY_REFUSED: Only one read-only SELECT statement is allowed; got DELETE/);
+  });
+
+  it('serves its socket to the owner alone (mode 0600)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'callstream-cli-'));
+    const warehouse = await warehouseWithOneCall(dataDir);
+    const server: Server = await serveQueries(querySocketPath(dataDir), warehouse, createLogger({ level: 'silent' }));
+    cleanup.push(() => warehouse.close(), () => new Promise((r) => server.close(r)));
+    expect((statSync(querySocketPath(dataDir)).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  it('refuses through the socket what is not one read-only SELECT, and the sink\'s database keeps its settings', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'callstream-cli-'));
+    const warehouse = await warehouseWithOneCall(dataDir);
+    const server: Server = await serveQueries(querySocketPath(dataDir), warehouse, createLogger({ level: 'silent' }));
+    cleanup.push(() => warehouse.close(), () => new Promise((r) => server.close(r)));
+    const settings = () => warehouse.query("SELECT current_setting('memory_limit') AS m, current_setting('enable_external_access') AS e");
+    const before = await settings();
+    await expectAllRefused(dataDir);
+    expect(await settings()).toEqual(before);
+    expect(await warehouse.query('SELECT count(*) AS n FROM call_events')).toEqual([{ n: '1' }]);
+  });
+
+  it('answers at most the row cap through the socket, saying that rows were cut, and interrupts a query at the time limit', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'callstream-cli-'));
+    const warehouse = await warehouseWithOneCall(dataDir, { queryMaxRows: 3, queryTimeoutMs: 300 });
+    const server: Server = await serveQueries(querySocketPath(dataDir), warehouse, createLogger({ level: 'silent' }));
+    cleanup.push(() => warehouse.close(), () => new Promise((r) => server.close(r)));
+
+    expect(await askOverSocket(querySocketPath(dataDir), 'SELECT * FROM range(10)')).toEqual({ rows: [{ range: '0' }, { range: '1' }, { range: '2' }], truncated: true });
+    expect(await askOverSocket(querySocketPath(dataDir), 'SELECT * FROM range(3)')).toMatchObject({ truncated: false });
+    const table = await query(dataDir, 'SELECT * FROM range(10)');
+    expect(table.code).toBe(0);
+    expect(table.out.split('\n').slice(-2)).toEqual(['(3 rows)', expect.stringMatching(/^callstream: truncated: only the first 3 rows \(CALLSTREAM_QUERY_MAX_ROWS\)/)]);
+
+    const long = await query(dataDir, 'SELECT count(*) FROM range(100000000000)');
+    expect(long).toMatchObject({ code: 1, out: expect.stringMatching(/^callstream: WH_QUERY_TIMEOUT: The query ran longer than 300 ms/) });
   });
 
   it('opens the file itself when no pipeline runs, and says so when there is none', async () => {
@@ -66,5 +140,17 @@ describe('callstream query', () => {
     expect(JSON.parse((await query(dataDir, '--json', 'SELECT count(*) AS n FROM call_events')).out)).toEqual([{ n: '1' }]);
     const empty = mkdtempSync(join(tmpdir(), 'callstream-cli-'));
     expect(await query(empty, 'SELECT 1')).toMatchObject({ code: 1, out: expect.stringMatching(/No warehouse at .*start the pipeline first/) });
+  });
+
+  it('applies the same rules and limits when it opens the file itself', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'callstream-cli-'));
+    await (await warehouseWithOneCall(dataDir)).close();
+    await expectAllRefused(dataDir);
+    expect(JSON.parse((await query(dataDir, '--json', 'SELECT count(*) AS n FROM call_events')).out)).toEqual([{ n: '1' }]);
+
+    const capped = await withEnv({ CALLSTREAM_QUERY_MAX_ROWS: '3' }, () => query(dataDir, 'SELECT * FROM range(10)'));
+    expect(capped.out.split('\n').slice(-2)).toEqual(['(3 rows)', expect.stringMatching(/^callstream: truncated: only the first 3 rows/)]);
+    const long = await withEnv({ CALLSTREAM_QUERY_TIMEOUT_MS: '300' }, () => query(dataDir, 'SELECT count(*) FROM range(100000000000)'));
+    expect(long).toMatchObject({ code: 1, out: expect.stringMatching(/^callstream: WH_QUERY_TIMEOUT: /) });
   });
 });

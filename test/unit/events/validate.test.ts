@@ -27,6 +27,14 @@ describe('validateCallaroEvent', () => {
     expect(validateCallaroEvent({ event: 'compliance.consent_missing', call_id: 'c9' })).toMatchObject({ ok: true, value: { entityId: 'c9' } });
   });
 
+  it.each(['0000-12-31T23:59:59Z', '9999-12-31T23:59:59-01:00'])('refuses occurred_at %s, outside what a warehouse TIMESTAMP holds', (occurred_at) => {
+    expect(validateCallaroEvent({ event: 'call.completed', call_id: 'c1', occurred_at })).toMatchObject({ ok: false, problems: [{ path: 'occurred_at' }] });
+  });
+
+  it('accepts occurred_at at both ends of the range', () => {
+    for (const occurred_at of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z']) expect(validateCallaroEvent({ event: 'call.completed', call_id: 'c1', occurred_at }).ok).toBe(true);
+  });
+
   it('lists each failing field path', () => {
     const result = validateCallaroEvent({ event: 'call.completed', tenant_id: 'forty-four', tool_calls: {} });
     expect(result.ok).toBe(false);

@@ -39,6 +39,23 @@ describe('bad and hostile input: exact answers, nothing lost, no crash', () => {
     expect(h.events()).toHaveLength(0);
   });
 
+  // Values the warehouse would refuse after the 202 (the sink used to retry such a row forever).
+  it.each([
+    { name: 'a lone surrogate in extracted_data', body: '{"event":"call.completed","call_id":"c1","extracted_data":{"n":"\\ud800"}}', path: 'extracted_data.n' },
+    { name: 'a lone surrogate in a runtime_vars key', body: '{"event":"call.completed","call_id":"c1","runtime_vars":{"\\udc00":"v"}}', path: 'runtime_vars.\ufffd' },
+    { name: 'a lone surrogate inside tool_calls', body: '{"event":"call.completed","call_id":"c1","tool_calls":[{"name":"x","args":{"q":"\\udbff"}}]}', path: 'tool_calls.0.args.q' },
+    { name: 'a lone surrogate in an unknown top-level field', body: '{"event":"call.completed","call_id":"c1","extra":"\\ud800"}', path: 'extra' },
+    { name: 'a lone surrogate in the call id', body: '{"event":"call.completed","call_id":"c\\ud800"}', path: 'call_id' },
+    { name: 'a non-finite number', body: '{"event":"call.completed","call_id":"c1","extracted_data":{"n":1e400}}', path: 'extracted_data.n' },
+    { name: 'an integer past int64', body: '{"event":"call.completed","call_id":"c1","tool_calls":[{"n":123456789012345678901234}]}', path: 'tool_calls.0.n' },
+  ])('$name -> 422 RCV_UNSTORABLE_VALUE naming $path, the raw bytes kept', async ({ body, path }) => {
+    expect(await post(body)).toMatchObject({ status: 422, code: 'RCV_UNSTORABLE_VALUE', fields: [path] });
+    expect(h.audit()).toHaveLength(1);
+    expect(h.audit()[0]).toMatchObject({ status: 422, error_code: 'RCV_UNSTORABLE_VALUE' });
+    expect((h.audit()[0].body as Buffer).toString('utf8')).toBe(body);
+    expect(h.events()).toHaveLength(0);
+  });
+
   it('invalid UTF-8 -> 400, and its bytes are kept as they came', async () => {
     const bytes = Buffer.concat([Buffer.from('{"event":"call.completed","call_id":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
     expect(await post(bytes)).toMatchObject({ status: 400, code: 'RCV_MALFORMED_JSON' });
@@ -71,7 +88,7 @@ describe('bad and hostile input: exact answers, nothing lost, no crash', () => {
 
   it('integers beyond 2^53 in voice_session_id or tenant_id -> 422 naming the field, never a rounded value', async () => {
     const res = await post('{"event":"call.completed","call_id":"big","voice_session_id":9007199254740993,"tenant_id":18446744073709551615}');
-    expect(res).toMatchObject({ status: 422, code: 'RCV_SCHEMA_INVALID' });
+    expect(res).toMatchObject({ status: 422, code: 'RCV_UNSTORABLE_VALUE' });
     expect([...new Set(res.fields)].sort()).toEqual(['tenant_id', 'voice_session_id']);
   });
 

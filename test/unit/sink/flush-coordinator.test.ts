@@ -65,16 +65,25 @@ describe('FlushCoordinator', () => {
     expect(warehouse.writes.flat().map((r) => r.call_id).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 
-  it('does not dead-letter a whole batch: when every row is refused it waits and retries', async () => {
+  it('a batch of nothing but refused rows is handed back whole, and the next batch is written (no stall)', async () => {
     const warehouse = new FakeWarehouse();
     warehouse.rejectIds = new Set(['x', 'y']);
     const retries: number[] = [];
     const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 0 }, logger, { onRetry: ({ attempt }) => retries.push(attempt) });
-    const pending = flusher.add(rows('x', 'y'));
-    setTimeout(() => flusher.stop(), 300);
-    await expect(pending).rejects.toMatchObject({ code: 'SINK_WAREHOUSE_UNAVAILABLE' });
-    expect(retries.length).toBeGreaterThan(0);
-    expect(warehouse.writes).toHaveLength(0);
+    const rejected = await flusher.add(rows('x', 'y'));
+    expect(rejected.map((r) => r.row.call_id).sort()).toEqual(['x', 'y']);
+    expect(retries).toEqual([]);
+    expect(await flusher.add(rows('z'))).toEqual([]);
+    expect(warehouse.writes.flat().map((r) => r.call_id)).toEqual(['z']);
+  });
+
+  it('a fault of the table or warehouse is retried with every row kept, never bisected into dead letters', async () => {
+    const warehouse = new FakeWarehouse();
+    warehouse.failuresLeft = 3;
+    warehouse.error = new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'Catalog Error: Table with name call_events does not exist!');
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 0 }, logger);
+    expect(await flusher.add(rows('a', 'b', 'c'))).toEqual([]);
+    expect(warehouse.writes.map((w) => w.map((r) => r.call_id))).toEqual([['a', 'b', 'c']]);
   });
 
   it('rejects on a non-retriable error and when stopped during an outage', async () => {

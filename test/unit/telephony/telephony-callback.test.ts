@@ -54,6 +54,10 @@ describe('parseProviderTime', () => {
     ['yesterday-ish', null],
     [null, null],
     [-5, null],
+    // Past what a warehouse TIMESTAMP holds (9999-12-31): left out, the receipt time stands in.
+    ['99999999999999999', null],
+    [253_402_300_800_000, null],
+    ['+275760-09-13T00:00:00Z', null],
   ])('%s -> %s', (value, expected) => {
     expect(parseProviderTime(value)).toBe(expected);
   });

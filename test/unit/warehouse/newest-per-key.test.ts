@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CALL_EVENTS, isNewer, newestPerKey, TELEPHONY_CALLBACKS, type Row } from '../../../src/warehouse/index.js';
 
@@ -24,9 +25,54 @@ describe('newestPerKey', () => {
     expect(kept.map((r) => `${r.vendor_slug}/${r.callback_status}@${r.kafka_offset}`)).toEqual(['twilio/ringing@1', 'twilio/completed@5', 'acme/completed@3']);
   });
 
-  it('orders by offset within a partition and by receipt time across partitions', () => {
-    expect(isNewer(row('a', 'e', 5, { received_at: 1 }), row('a', 'e', 4, { received_at: 99 }))).toBe(true);
+  it('orders by receipt time, whatever the partition or offset; the same request is never newer than itself', () => {
+    expect(isNewer(row('a', 'e', 5, { received_at: 1 }), row('a', 'e', 4, { received_at: 99 }))).toBe(false);
     expect(isNewer(row('a', 'e', 1, { kafka_partition: 1, received_at: 99 }), row('a', 'e', 50, { received_at: 2 }))).toBe(true);
-    expect(isNewer(row('a', 'e', 4), row('a', 'e', 4))).toBe(false);
+    // A topic deleted and created again: offsets start from 0 again, receipt still orders.
+    expect(isNewer(row('a', 'e', 0, { received_at: 500, request_id: 'r2' }), row('a', 'e', 0, { received_at: 100, request_id: 'r1' }))).toBe(true);
+    expect(isNewer(row('a', 'e', 4, { request_id: 'r' }), row('a', 'e', 4, { request_id: 'r' }))).toBe(false);
+    expect(isNewer(row('a', 'e', 9, { request_id: 'r', received_at: 7 }), row('a', 'e', 2, { request_id: 'r', received_at: 7 }))).toBe(false);
+  });
+});
+
+/** Versions of one key as the sink may see them: few receipt times (ties), a few requests seen several times at other offsets. */
+const versions = fc.array(
+  fc.record({ request: fc.integer({ min: 0, max: 6 }), kafka_partition: fc.nat(2), kafka_offset: fc.nat(20) }),
+  { minLength: 1, maxLength: 12 },
+).map((list) =>
+  // One request has one receipt time, wherever (and however often) it is read; two requests share each millisecond.
+  list.map((v) => ({ call_id: 'k', event_type: 'e', request_id: `r${v.request}`, received_at: Math.floor(v.request / 2), kafka_partition: v.kafka_partition, kafka_offset: v.kafka_offset }) as Row),
+);
+
+describe('the version order (properties)', () => {
+  it('is a strict total order on requests: irreflexive, asymmetric, transitive', () => {
+    fc.assert(
+      fc.property(versions, (rows) => {
+        for (const a of rows) {
+          expect(isNewer(a, a)).toBe(false);
+          for (const b of rows) {
+            if (a.request_id === b.request_id) expect(isNewer(a, b) || isNewer(b, a)).toBe(false);
+            else expect(isNewer(a, b)).toBe(!isNewer(b, a));
+            for (const c of rows) if (isNewer(a, b) && isNewer(b, c)) expect(isNewer(a, c)).toBe(true);
+          }
+        }
+      }),
+    );
+  });
+
+  it('makes the kept version independent of the order rows arrive in, and of splitting them into batches', () => {
+    fc.assert(
+      fc.property(versions, fc.infiniteStream(fc.nat()), fc.nat(11), (rows, shuffleSeeds, cut) => {
+        const order = [...rows].map((r) => [r, shuffleSeeds.next().value] as const).sort((a, b) => a[1] - b[1]).map(([r]) => r);
+        const kept = (list: Row[]) => newestPerKey(CALL_EVENTS, list)[0].request_id;
+        // Writing in two batches: the second batch's newest replaces the first's only when newer (the MERGE guard).
+        const first = newestPerKey(CALL_EVENTS, order.slice(0, cut + 1))[0];
+        const rest = order.slice(cut + 1);
+        const second = rest.length ? newestPerKey(CALL_EVENTS, rest)[0] : undefined;
+        const merged = second && isNewer(second, first) ? second : first;
+        expect(kept(order)).toBe(kept(rows));
+        expect(merged.request_id).toBe(kept(rows));
+      }),
+    );
   });
 });

@@ -14,6 +14,12 @@ describe('classifyBigQueryError', () => {
     [apiError(403, 'accessDenied'), 'SINK_WAREHOUSE_UNAVAILABLE'],
     [apiError(400, 'invalidQuery', 'Invalid timestamp'), 'SINK_ROW_REJECTED'],
     [apiError(400, 'invalid'), 'SINK_ROW_REJECTED'],
+    [apiError(400, 'invalidQuery', 'Invalid input to PARSE_JSON: Unpaired surrogate at 7'), 'SINK_ROW_REJECTED'],
+    // The table's faults, whatever the rows: wait for an operator, dead-letter nothing.
+    [apiError(400, 'invalidQuery', "Cannot query over table 'p.d.call_events' without a filter over column(s) 'event_time' that can be used for partition elimination"), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(400, 'bytesBilledLimitExceeded', 'Query exceeded limit for bytes billed: 10485760. 20971520 or higher required.'), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(400, 'invalidQuery', 'Unrecognized name: tool_calls at [5:3]'), 'SINK_WAREHOUSE_UNAVAILABLE'],
+    [apiError(404, 'notFound', 'Not found: Table p:d.call_events'), 'SINK_WAREHOUSE_UNAVAILABLE'],
   ])('%s -> %s', (err, code) => {
     const mapped = classifyBigQueryError(err, 'MERGE');
     expect(mapped.code).toBe(code);
