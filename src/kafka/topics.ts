@@ -1,7 +1,10 @@
-import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
+
+// kafkajs is CommonJS, and Node's ESM loader does not find this export by name.
+const { ConfigResourceTypes } = kafkajs;
 
 /** The broker's own default for max.message.bytes (1 MB and a batch header), for a topic that reports none. */
 const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;

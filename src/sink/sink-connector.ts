@@ -28,6 +28,16 @@ export interface SinkDeps {
   onFatal?: (err: unknown) => void;
 }
 
+interface Committable {
+  topic: string;
+  partition: number;
+  offset: string;
+  highWatermark: string;
+  epoch: number;
+}
+
+const partitionKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
 /**
  * Consumes the topics of both flows (sinkStreams: Callaro's events, the providers'
  * callbacks) in one consumer group and upserts each record into its warehouse table.
@@ -38,14 +48,29 @@ export interface SinkDeps {
  * consumer fetches on, while the batch's commit waits, in batch order, for its write.
  * At most two flushes' worth of records wait unwritten; beyond that the consumer waits
  * too (backpressure, bounded memory).
+ *
+ * Because a batch's write outlives its eachBatch call, kafkajs's own guarantees around a
+ * stop or a rebalance (it waits for running eachBatch calls, then leaves or rejoins) do not
+ * cover the write: stop() and the assignment epochs below make up for that.
  */
 export class SinkConnector {
   private readonly consumer: Consumer;
   private readonly flusher: FlushCoordinator;
   private readonly streams: ReadonlyMap<string, SinkStream>;
   private joined = false;
+  /** False from the moment stop() begins: no batch is handed on after that. */
   private running = false;
-  private readonly lagByPartition = new Map<number, number>();
+  /** Set once stop() made its last commit: a write that finishes later must commit nothing. */
+  private closed = false;
+  /** Records behind the end, per topic and partition (both flows' topics share partition numbers). */
+  private readonly lagByPartition = new Map<string, Map<number, number>>();
+  /**
+   * Bumped whenever the group's assignment may have changed (a rebalance begins, a join
+   * ends, the consumer crashes). See commitWritten for why offsets carry it.
+   */
+  private epoch = 0;
+  /** The "topic\u0000partition"s this member owns in the current epoch (empty while rebalancing). */
+  private assigned = new Set<string>();
   private consumedSinceReport = 0;
   private progressTimer?: NodeJS.Timeout;
   /** The after-write work (dead letters, commit) of every batch handed on, in batch order. */
@@ -54,11 +79,12 @@ export class SinkConnector {
   private unwritten = 0;
   /** Set when a batch's write or dead-lettering failed for good: nothing more is committed. */
   private broken?: unknown;
-  /** Per "topic\u0000partition": the offset to commit next (every record below it is written). */
-  private readonly committable = new Map<string, { topic: string; partition: number; offset: string; highWatermark: string }>();
+  /** Per "topic\u0000partition": the offset to commit next (every record below it is written), with the epoch its batch was fetched in. */
+  private readonly committable = new Map<string, Committable>();
   /** The commit request in flight; commits go one at a time, each carrying every partition's progress. */
   private committing?: Promise<void>;
   private commitAgain = false;
+  private staleLoggedIn = -1;
 
   constructor(private readonly deps: SinkDeps) {
     const { kafka, config, logger } = deps;
@@ -85,13 +111,23 @@ export class SinkConnector {
       },
       onRetry: () => m.retries.inc(),
     });
-    const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
+    const { GROUP_JOIN, REBALANCING, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.joined = true;
+      this.epoch++;
+      this.assigned = new Set(Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))));
+      this.forgetLagOfRevoked();
       logger.info({ memberAssignment: e.payload.memberAssignment }, 'sink joined the consumer group');
+    });
+    // kafkajs rejoins next: what was fetched before must not be committed under the generation it brings.
+    this.consumer.on(REBALANCING, () => {
+      this.epoch++;
+      this.assigned = new Set();
     });
     this.consumer.on(CRASH, (e) => {
       this.joined = false;
+      this.epoch++;
+      this.assigned = new Set();
       logger.error({ error: describeError(e.payload.error), restart: e.payload.restart }, 'sink consumer crashed');
       if (!e.payload.restart) deps.onFatal?.(e.payload.error);
     });
@@ -120,27 +156,60 @@ export class SinkConnector {
     });
   }
 
-  /** Finishes the batches in flight (their offsets are committed) and leaves the group. */
+  /**
+   * Finishes the batches in flight, commits every offset whose write finished, and only
+   * then leaves the group. The order matters: kafkajs's consumer.stop() leaves the group
+   * and drops it, after which commitOffsets throws ("Consumer group was not initialized"),
+   * and even while stop() is under way its runner silently skips commits. So the sink
+   * stays a member (paused, heartbeating) until the commit is done.
+   *
+   * Bounded by half the shutdown grace (the receiver's close has the other half): a write
+   * still failing or hanging after 40% of it is abandoned, and its offsets stay
+   * uncommitted (the records are read again, idempotently).
+   */
   async stop(): Promise<void> {
     if (!this.running) return;
-    this.running = false;
+    this.running = false; // from here handleBatch hands on nothing new
     clearInterval(this.progressTimer);
-    // A warehouse that stays down must not hold the shutdown forever: after the grace
-    // period the pending write is abandoned and its offsets stay uncommitted.
-    const giveUp = setTimeout(() => this.flusher.stop(), this.deps.config.shutdownTimeoutMs / 2);
-    await this.consumer.stop();
-    await this.flusher.flushPending();
-    await this.tail; // the batches handed on are written (or given up)
-    await this.commitWritten(); // and their offsets committed
-    clearTimeout(giveUp);
-    this.flusher.stop();
+    // Paused, the consumer fetches nothing it would then refuse, yet keeps heartbeating.
+    try {
+      this.consumer.pause([...this.streams.keys()].map((topic) => ({ topic })));
+    } catch {
+      // run() never got as far as creating the group: there is nothing to pause.
+    }
+    const grace = this.deps.config.shutdownTimeoutMs;
+    const timers: NodeJS.Timeout[] = [];
+    const after = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
+    try {
+      void after(grace * 0.4).then(() => this.flusher.stop());
+      const drained = (async () => {
+        await this.flusher.flushPending();
+        await this.tail; // every batch handed on is written, dead-lettered or given up
+      })();
+      await Promise.race([drained, after(grace * 0.45)]);
+      const committed = (async () => {
+        await this.commitWritten();
+        // The last attempt failed (kafkajs already retried it): one more before leaving.
+        if (this.committable.size > 0) await this.commitWritten();
+      })();
+      await Promise.race([committed, after(grace * 0.5)]);
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+      this.closed = true;
+      this.flusher.stop();
+    }
     await this.consumer.disconnect();
   }
 
   private async handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
     if (this.broken) throw this.broken;
-    if (batch.messages.length === 0) return;
-    await this.fetchWriterSchemas(batch.messages, heartbeat);
+    // Unresolved, a refused batch is fetched again by whoever owns the partition next.
+    if (batch.messages.length === 0 || !this.running) return;
+    // Taken before any wait: a batch whose fetch predates a rebalance must never count as fetched after it.
+    const epoch = this.epoch;
+    if (!(await this.fetchWriterSchemas(batch.messages, heartbeat))) return;
+    // No await from this check to the tail's extension below, so once stop() has begun the tail it awaits is complete.
+    if (!this.running) return;
     const now = Date.now();
     const rows = new Map<TableSpec, Row[]>();
     const sources = new Map<Row, KafkaMessage>();
@@ -168,6 +237,7 @@ export class SinkConnector {
       try {
         if (this.broken) return; // an earlier batch failed: committing past it would skip it
         const rejected = await written;
+        if (this.closed) return; // stop() gave up on this write and left: whoever reads next redoes it
         for (const { row, error } of rejected) {
           const message = sources.get(row);
           if (message) dead.push(this.deadLetter(stream, message, batch.partition, describeError(error), error.code));
@@ -177,7 +247,7 @@ export class SinkConnector {
           this.deps.metrics.deadLettered.inc(dead.length);
           this.deps.logger.warn({ count: dead.length, topic: batch.topic, partition: batch.partition }, 'records sent to the dead-letter topic');
         }
-        this.committable.set(`${batch.topic}\u0000${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString(), highWatermark: batch.highWatermark });
+        this.committable.set(partitionKey(batch.topic, batch.partition), { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString(), highWatermark: batch.highWatermark, epoch });
         void this.commitWritten();
       } catch (err) {
         this.broken = err;
@@ -196,16 +266,18 @@ export class SinkConnector {
    * Registry-framed records name their writer schema by id: fetch the ids not seen yet
    * before decoding. A registry that does not answer, or refuses the sink's credentials, is
    * waited for (capped backoff, heartbeating), never a reason to dead-letter; an id it does
-   * not know is (decode fails).
+   * not know is (decode fails). False when the sink began stopping meanwhile.
    */
-  private async fetchWriterSchemas(messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<void> {
+  private async fetchWriterSchemas(messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.deps.codec.prefetch(messages.map((m) => m.value));
+        await this.deps.codec.prefetch(messages.map((m) => m.value));
+        return true;
       } catch (err) {
         // Unavailable, or refusing our credentials: wait for it (or for an operator), never dead-letter.
         const retriable = isCallstreamError(err, 'CODEC_REGISTRY_UNAVAILABLE') || isCallstreamError(err, 'CODEC_REGISTRY_REFUSED');
-        if (!retriable || !this.running) throw err;
+        if (!retriable) throw err;
+        if (!this.running) return false; // stopping: the batch is left to the next reader, not failed
         const delayMs = backoffDelay(attempt, 500, 30_000);
         this.deps.metrics.registryWaits.inc();
         const level = isCallstreamError(err, 'CODEC_REGISTRY_REFUSED') ? 'error' : 'warn';
@@ -219,7 +291,7 @@ export class SinkConnector {
   /** Backpressure: waits (heartbeating) while more than two flushes' worth of records are unwritten. */
   private async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
     const limit = 2 * this.deps.config.flushMaxRecords;
-    while (this.unwritten > limit && !this.broken) {
+    while (this.unwritten > limit && !this.broken && this.running) {
       await Promise.race([this.tail, new Promise((r) => setTimeout(r, HEARTBEAT_EVERY_MS))]);
       await heartbeat().catch(() => undefined);
     }
@@ -228,10 +300,26 @@ export class SinkConnector {
   /**
    * Commits what is written: one request at a time, carrying the progress of every
    * partition, so commits never fall behind the writes however small the batches. A failed
-   * commit (a rebalance took a partition) only means its new owner re-reads those records,
-   * idempotently. Resolves when everything written so far is committed.
+   * commit only means the records are read again, idempotently. Resolves when everything
+   * written so far is committed (or its commit failed).
+   *
+   * Only offsets fetched in the current epoch are sent. A write is pipelined past its
+   * eachBatch call, so kafkajs may rejoin while it is in flight, and kafkajs commits under
+   * the generation current when the request goes out, not the one the records were
+   * fetched in; the broker checks member and generation, not who owns the partition.
+   * A write that finished after a rebalance moved its partition to another member would
+   * thus overwrite the new owner's (further) offset with an older one. Waiting for such
+   * writes before rejoining is not possible from outside kafkajs: the rebalance is often
+   * noticed in its own fetch loop, which rejoins without calling us. Dropping the stale
+   * offsets costs nothing: after any rejoin kafkajs fetches a kept partition again from
+   * its committed offset, so those records are re-read, written and committed in the new
+   * epoch anyway. The filter runs in the same synchronous step as the request it guards.
+   * What remains is kafkajs's own retry of a request that failed retriably (a coordinator
+   * move): a retry after a rejoin carries the new generation, and at worst moves an offset
+   * back to one whose records are all written, i.e. a re-read, never a loss.
    */
   private async commitWritten(): Promise<void> {
+    if (this.closed) return;
     if (this.committing) {
       this.commitAgain = true;
       return this.committing;
@@ -239,19 +327,33 @@ export class SinkConnector {
     this.committing = (async () => {
       do {
         this.commitAgain = false;
-        const offsets = [...this.committable.values()];
+        const all = [...this.committable.values()];
         this.committable.clear();
-        if (offsets.length === 0) break;
+        const offsets = all.filter((o) => o.epoch === this.epoch && this.assigned.has(partitionKey(o.topic, o.partition)));
+        if (offsets.length < all.length) {
+          const stale = all.filter((o) => !offsets.includes(o)).map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+          // Every batch still in flight at a rebalance lands here: once per epoch is enough to tell.
+          const level = this.staleLoggedIn === this.epoch ? 'debug' : 'info';
+          this.staleLoggedIn = this.epoch;
+          this.deps.logger[level]({ stale }, 'not committing offsets fetched before a rebalance; their records are read again by the partition owner');
+        }
+        if (offsets.length === 0 || this.closed) break;
         try {
           await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
         } catch (err) {
           this.deps.logger.warn({ err, partitions: offsets.length }, 'offset commit failed; the records will be read again');
-          continue;
+          // Kept for the next commit (unless a newer offset took its place); not retried at once, which would spin while the broker is away.
+          for (const o of offsets) {
+            const key = partitionKey(o.topic, o.partition);
+            if (!this.committable.has(key)) this.committable.set(key, o);
+          }
+          break;
         }
         for (const { topic, partition, offset, highWatermark } of offsets) {
           const behind = Math.max(0, Number(BigInt(highWatermark) - BigInt(offset)));
           this.deps.metrics.lag.set({ topic, partition: String(partition) }, behind);
-          this.lagByPartition.set(partition, behind);
+          const perTopic = this.lagByPartition.get(topic) ?? new Map<number, number>();
+          this.lagByPartition.set(topic, perTopic.set(partition, behind));
         }
       } while (this.commitAgain || this.committable.size > 0);
     })().finally(() => {
@@ -260,10 +362,21 @@ export class SinkConnector {
     return this.committing;
   }
 
-  /** Logs records consumed and lag per partition while there is a backlog (a replay's progress). */
+  /** Revoked partitions are some other member's to report: their last lag here would go stale. */
+  private forgetLagOfRevoked(): void {
+    for (const [topic, perTopic] of this.lagByPartition) {
+      for (const partition of perTopic.keys()) {
+        if (this.assigned.has(partitionKey(topic, partition))) continue;
+        perTopic.delete(partition);
+        this.deps.metrics.lag.remove({ topic, partition: String(partition) });
+      }
+    }
+  }
+
+  /** Logs records consumed and lag per topic and partition while there is a backlog (a replay's progress). */
   private reportProgress(): void {
-    const lag = Object.fromEntries([...this.lagByPartition].sort(([a], [b]) => a - b));
-    const behind = Object.values(lag).reduce((a, b) => a + b, 0);
+    const lag = Object.fromEntries([...this.lagByPartition].map(([topic, perTopic]) => [topic, Object.fromEntries([...perTopic].sort(([a], [b]) => a - b))]));
+    const behind = [...this.lagByPartition.values()].reduce((sum, perTopic) => sum + [...perTopic.values()].reduce((a, b) => a + b, 0), 0);
     if (behind > 0 || this.consumedSinceReport > 0) {
       this.deps.logger.info({ consumed: this.consumedSinceReport, lag, behind, intervalMs: PROGRESS_EVERY_MS }, 'sink progress');
     }
@@ -283,7 +396,7 @@ export class SinkConnector {
   }
 
   private deadLetter(stream: SinkStream, message: KafkaMessage, partition: number, reason: string, code: string): OutgoingMessage {
-    return {
+    const letter: OutgoingMessage = {
       topic: stream.deadLetterTopic,
       key: message.key?.toString() ?? '',
       value: message.value ?? Buffer.alloc(0),
@@ -296,5 +409,9 @@ export class SinkConnector {
         'callstream-source-offset': message.offset,
       },
     };
+    if (this.deps.deadLetters.fits(letter)) return letter;
+    // A dead-letter topic smaller than the record (created outside callstream): a dead letter that
+    // cannot be written would stop the sink, so it carries the record's place instead of its bytes.
+    return { ...letter, value: Buffer.alloc(0), headers: { ...letter.headers, 'callstream-value-omitted': String(letter.value.length) } };
   }
 }
