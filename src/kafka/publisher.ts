@@ -1,4 +1,4 @@
-import type { IHeaders, Producer, TopicMessages } from 'kafkajs';
+import kafkajs, { type IHeaders, type PartitionMetadata, type Producer, type TopicMessages } from 'kafkajs';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -37,6 +37,12 @@ export interface PublisherOptions {
   maxQueuedBytes?: number;
   /** Each topic's max.message.bytes (ensureTopics): a record over it is refused before producing. */
   recordLimits?: ReadonlyMap<string, number>;
+  /**
+   * Each topic's partition count (ensureTopics). For these topics the publisher places each
+   * record itself (kafkajs's murmur2 partitioner, as the Java client) and checks that every
+   * partition it wrote to acknowledged.
+   */
+  partitions?: ReadonlyMap<string, number>;
   /** Called when the broker did not acknowledge a produce request. */
   onError?: (err: unknown) => void;
 }
@@ -72,6 +78,9 @@ export class Publisher {
 
   /** The last request failed: swap in a fresh producer before the next one. */
   private stale = false;
+  /** The Java client's murmur2 placement, as the producer would choose it (keys are always set). */
+  private readonly partitioner = kafkajs.Partitioners.DefaultPartitioner();
+  private readonly partitionMetadata = new Map<string, PartitionMetadata[]>();
 
   constructor(
     private readonly handle: ProducerHandle,
@@ -169,41 +178,84 @@ export class Publisher {
   }
 
   private async send(batch: Waiter[]): Promise<void> {
-    const failure = await this.produce(batch);
-    if (!failure) return batch.forEach((w) => w.resolve());
+    const { failure, unacknowledged } = await this.produce(batch);
+    if (!failure) {
+      const pending = batch.filter((w) => unacknowledged.has(w));
+      for (const w of batch) if (!unacknowledged.has(w)) w.resolve();
+      if (pending.length === 0) return;
+      return this.sendEachAlone(pending);
+    }
     if (batch.length === 1) return batch[0].reject(failure);
     // Which request's records failed the shared request is unknown: each goes again alone.
+    return this.sendEachAlone(batch);
+  }
+
+  private async sendEachAlone(batch: Waiter[]): Promise<void> {
     for (const w of batch) {
-      const alone = await this.produce([w]);
-      if (alone) w.reject(alone);
+      const { failure, unacknowledged } = await this.produce([w]);
+      if (failure) w.reject(failure);
+      else if (unacknowledged.size > 0) w.reject(new CallstreamError('KAFKA_UNAVAILABLE', 'A partition the request was written to did not acknowledge it'));
       else w.resolve();
     }
   }
 
-  /** Sends one produce request; resolves with the error to answer when it failed (never throws). */
-  private async produce(batch: Waiter[]): Promise<CallstreamError | undefined> {
+  /**
+   * Sends one produce request (never throws): the error to answer when it failed, and the
+   * requests whose partitions did not all acknowledge although kafkajs resolved. kafkajs 2.2.4
+   * can resolve a produce without a partition whose leader moved during it: it keeps the
+   * answers of brokers that answered and never re-sends to the new leader if that broker had
+   * answered for other partitions already (kafkajs issue #1303). Such a request is sent again
+   * with a fresh producer instead of being acknowledged.
+   */
+  private async produce(batch: Waiter[]): Promise<{ failure?: CallstreamError; unacknowledged: Set<Waiter> }> {
     const byTopic = new Map<string, TopicMessages>();
+    const placed = new Map<Waiter, string[]>();
     for (const w of batch) {
+      const keys: string[] = [];
       for (const m of w.messages) {
         let t = byTopic.get(m.topic);
         if (!t) byTopic.set(m.topic, (t = { topic: m.topic, messages: [] }));
-        t.messages.push({ key: m.key, value: m.value, headers: m.headers });
+        const partition = this.partitionOf(m);
+        if (partition !== undefined) keys.push(`${m.topic}\u0000${partition}`);
+        t.messages.push({ key: m.key, value: m.value, headers: m.headers, partition });
       }
+      placed.set(w, keys);
     }
     try {
       if (this.stale) {
         await this.handle.replace();
         this.stale = false;
       }
-      await this.handle.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
-      return undefined;
+      const acknowledged = await this.handle.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+      const written = new Set((acknowledged ?? []).filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\u0000${r.partition}`));
+      const unacknowledged = new Set(batch.filter((w) => placed.get(w)!.some((key) => !written.has(key))));
+      if (unacknowledged.size > 0) {
+        this.stale = true; // kafkajs's sequence numbers for the partition left out are not to be trusted
+        this.logger.warn({ requests: unacknowledged.size, of: batch.length }, 'the broker acknowledged the produce request without some of its partitions; sending those requests again with a fresh producer');
+        this.options.onError?.(new Error('partitions missing from a produce acknowledgement'));
+      }
+      return { unacknowledged };
     } catch (cause) {
       this.stale = true;
       this.logger.warn({ err: cause, requests: batch.length }, 'publish failed; the producer is replaced before the next request');
       this.options.onError?.(cause);
-      if (isTooLarge(cause)) return new CallstreamError('KAFKA_RECORD_TOO_LARGE', 'The broker refused a record as larger than its topic takes (max.message.bytes)', { cause });
-      return new CallstreamError('KAFKA_UNAVAILABLE', 'The broker did not acknowledge the write', { cause });
+      const failure = isTooLarge(cause)
+        ? new CallstreamError('KAFKA_RECORD_TOO_LARGE', 'The broker refused a record as larger than its topic takes (max.message.bytes)', { cause })
+        : new CallstreamError('KAFKA_UNAVAILABLE', 'The broker did not acknowledge the write', { cause });
+      return { failure, unacknowledged: new Set() };
     }
+  }
+
+  /** The record's partition, chosen as kafkajs's default partitioner would; undefined when the topic's size is unknown. */
+  private partitionOf(m: OutgoingMessage): number | undefined {
+    const count = this.options.partitions?.get(m.topic);
+    if (count === undefined) return undefined;
+    let partitionMetadata = this.partitionMetadata.get(m.topic);
+    if (partitionMetadata?.length !== count) {
+      partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata);
+      this.partitionMetadata.set(m.topic, partitionMetadata);
+    }
+    return this.partitioner({ topic: m.topic, partitionMetadata, message: { key: m.key, value: m.value } });
   }
 }
 

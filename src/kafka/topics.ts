@@ -43,13 +43,19 @@ export function topicPlan(config: Config): ITopicConfig[] {
   ];
 }
 
+/** What the publisher needs to know of each topic it writes. */
+export interface TopicFacts {
+  /** Effective max.message.bytes (the topic's own setting, else the broker's): records are checked against it before producing. */
+  recordLimits: Map<string, number>;
+  /** Partition count: the publisher places records itself, so it can check that every partition acknowledged. */
+  partitions: Map<string, number>;
+}
+
 /**
  * Creates the missing topics explicitly (broker auto-create is never relied on) and
- * waits until their leaders are known. Existing topics are left as they are; returns every
- * topic's effective max.message.bytes (its own setting, else the broker's), the limit the
- * publisher checks records against before producing.
+ * waits until their leaders are known. Existing topics are left as they are.
  */
-export async function ensureTopics(admin: Admin, config: Config, logger: Logger): Promise<Map<string, number>> {
+export async function ensureTopics(admin: Admin, config: Config, logger: Logger): Promise<TopicFacts> {
   const plan = topicPlan(config);
   try {
     const existing = new Set(await admin.listTopics());
@@ -61,10 +67,10 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger)
       await admin.createTopics({ topics: missing, waitForLeaders: true, timeout: 30_000 });
       logger.info({ topics: missing.map((t) => ({ topic: t.topic, partitions: t.numPartitions })) }, 'created topics');
     }
-    await admin.fetchTopicMetadata({ topics: plan.map((t) => t.topic) });
+    const { topics } = await admin.fetchTopicMetadata({ topics: plan.map((t) => t.topic) });
     const limits = await recordLimits(admin, plan.map((t) => t.topic));
     warnAboutSmallTopics(limits, config, logger);
-    return limits;
+    return { recordLimits: limits, partitions: new Map(topics.map((t) => [t.name, t.partitions.length])) };
   } catch (cause) {
     if (cause instanceof CallstreamError) throw cause;
     throw new CallstreamError('KAFKA_TOPIC_SETUP_FAILED', `Could not create or check topics ${plan.map((t) => t.topic).join(', ')}`, { cause });

@@ -65,12 +65,12 @@ export class Pipeline {
     const kafka = createKafka(config, logger);
     this.admin = kafka.admin();
     await connectKafkaClient(this.admin, config);
-    const recordLimits = await ensureTopics(this.admin, config, logger);
+    const topics = await ensureTopics(this.admin, config, logger);
     await connectSchemaRegistry(this.codec, config, logger, { writes: withReceiver });
 
     this.producer = new IdempotentProducer(kafka, config, logger);
     await this.producer.connect();
-    this.publisher = new Publisher(this.producer, logger, { lingerMs: config.publishLingerMs, recordLimits, onError: () => this.metrics.publishErrors.inc() });
+    this.publisher = new Publisher(this.producer, logger, { lingerMs: config.publishLingerMs, recordLimits: topics.recordLimits, partitions: topics.partitions, onError: () => this.metrics.publishErrors.inc() });
 
     if (withSink) {
       this.ownsWarehouse = !this.options.warehouse;

@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { Publisher } from '../../../src/kafka/index.js';
 import { createLogger } from '../../../src/logger.js';
@@ -26,6 +26,10 @@ function fakeProducer(behaviour: (call: number, batch: Call) => Promise<void> = 
   };
   return { producer: handle, calls };
 }
+
+/** The partition kafkajs's default partitioner gives a key (murmur2, as the Java client). */
+const kafkajsPartition = (key: string, count: number) =>
+  Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata: Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] })), message: { key, value: null } });
 
 const keysOf = (call: Call) => call.topicMessages.flatMap((t) => t.messages.map((m) => m.key)).sort();
 
@@ -76,6 +80,31 @@ describe('Publisher', () => {
     expect(calls).toHaveLength(0);
     expect(publisher.fits(big)).toBe(false);
     expect(publisher.fits({ ...big, value: Buffer.alloc(500) })).toBe(true);
+  });
+
+  it('places records as kafkajs would and re-sends a request whose partition the acknowledgement left out (kafkajs #1303)', async () => {
+    const answered: Array<Array<{ topic: string; partition: number }>> = [];
+    let first = true;
+    const { producer, calls } = fakeProducer();
+    (producer.producer as unknown as { sendBatch: (b: Call) => Promise<unknown> }).sendBatch = async (batch: Call) => {
+      calls.push(batch);
+      const partitions = batch.topicMessages.flatMap((t) => t.messages.map((m) => ({ topic: t.topic, partition: (m as unknown as { partition: number }).partition })));
+      answered.push(partitions);
+      // The first acknowledgement leaves out the partition of "b" (its leader moved meanwhile).
+      const bPartition = partitions[batch.topicMessages[0].messages.findIndex((m) => m.key === 'b')];
+      const kept = first && bPartition ? partitions.filter((p) => p.partition !== bPartition.partition) : partitions;
+      first = false;
+      return kept.map((p) => ({ topicName: p.topic, partition: p.partition, errorCode: 0 }));
+    };
+    const publisher = new Publisher(producer, logger, { lingerMs: 5, partitions: new Map([['events', 50]]) });
+    // Keys that murmur2 puts on different partitions of 50.
+    const results = await Promise.allSettled(['a', 'b'].map((k) => publisher.publish([message(k)])));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    const partitionOf = (key: string) => answered[0][calls[0].topicMessages[0].messages.findIndex((m) => m.key === key)].partition;
+    expect(partitionOf('a')).not.toBe(partitionOf('b'));
+    expect(partitionOf('a')).toBe(kafkajsPartition('a', 50));
+    expect(calls.map(keysOf)).toEqual([['a', 'b'], ['b']]); // only the left-out request again, with a fresh producer
+    expect(producer.replacements).toBe(1);
   });
 
   it('keeps each topic\'s bytes in one produce request under that topic\'s limit', async () => {
