@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Starts the broker, emulator and registry that are not running yet, and stops them after.
+    globalSetup: ['test/support/global-setup.ts'],
     // Integration and e2e tests share one broker: run files one at a time.
     fileParallelism: false,
     testTimeout: 60_000,
