@@ -1,54 +1,67 @@
-import { CallstreamError, describeError } from '../errors.js';
+/**
+ * The command line, parsed by commander: mature, small, no dependencies of its own, typed, and it
+ * gives what node:util parseArgs did not: --help for every command, --version, "did you mean"
+ * for a mistyped option, value parsers, conflicting options, and errors we can turn into one line
+ * (exitOverride). clipanion and citty were weighed: clipanion's class-per-command style is heavier
+ * than six small commands need, and citty is younger, with less control over error output.
+ * Commander 14 is the last line that runs on Node 20 (15 needs Node 22.12).
+ *
+ * Exit codes: 0 done, 1 the work failed (a CallstreamError, printed as `callstream: <CODE>:
+ * <message>`), 2 a user's mistake on the command line (one line and a hint). Anything else is a
+ * bug of ours: it is rethrown, and bin/callstream.js prints its stack.
+ */
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { CallstreamError } from '../errors.js';
+import { buildProgram } from './program.js';
+import { USAGE_EXIT } from './usage.js';
 
-const USAGE = `Usage: callstream <command> [options]
-
-Commands:
-  start [--connector F]   Run the whole pipeline: local broker (unless KAFKA_BROKERS is set), receiver, sink.
-  receiver              Run only the HTTP receiver (publishes to Kafka).
-  sink [--connector F]  Run only the sink connector (Kafka -> warehouse), e.g. --connector connectors/bigquery-sink.json.
-  replay (--to-earliest | --from <ISO time> | --offsets <p>:<o>,...) [--topic T] [--group G] [--dry-run] [--yes]
-                        Rewind the sink's consumer group to reprocess records (the sink must be stopped).
-  replay-raw [--from <ISO>] [--to <ISO>] [--codes C1,C2] [--dry-run] [--yes]
-                        Re-validate requests the receiver refused for their content (kept in the audit
-                        topic) and re-publish the ones valid now.
-  query "<SQL>" [--json]  Run a read-only query on the embedded warehouse (through the running pipeline if there is one).
-  help                  Show this text.
-
-Configuration comes from environment variables; see the README's configuration table.`;
-
-/** Entry point of bin/callstream.js; returns the exit code. */
+/** Entry point of bin/callstream.js (and of in-process tests); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  let code = 0;
+  const program = buildProgram(packageVersion(), (c) => (code = c));
   try {
-    switch (command) {
-      // Each command loads only what it uses (a receiver never loads DuckDB or BigQuery).
-      case 'start':
-        return await (await import('./commands/run.js')).run(rest, {});
-      case 'receiver':
-        return await (await import('./commands/run.js')).run(rest, { sink: false });
-      case 'sink':
-        return await (await import('./commands/run.js')).run(rest, { receiver: false });
-      case 'query':
-        return await (await import('./commands/query.js')).query(rest);
-      case 'replay':
-        return await (await import('./commands/replay.js')).replay(rest);
-      case 'replay-raw':
-        return await (await import('./commands/replay-raw.js')).replayRawCommand(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        console.error(`Unknown command "${command}".\n\n${USAGE}`);
-        return 2;
-    }
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (err) {
+    if (err instanceof CommanderError) return exitCodeOf(err);
     if (err instanceof CallstreamError) {
-      console.error(`callstream: ${err.code}: ${describeError(err).replace(`${err.code}: `, '')}`);
+      const verbose = program.opts().verbose === true || /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '');
+      console.error(explain(err, verbose));
       return 1;
     }
     throw err;
   }
+}
+
+/** Help and --version end commander's parse with an "exit" too; commander says 1 for a mistake, we say 2. */
+function exitCodeOf(err: CommanderError): number {
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+  // `callstream` alone prints the help on stderr, as a mistake; `callstream help` on stdout.
+  if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : USAGE_EXIT;
+  return USAGE_EXIT;
+}
+
+/** `callstream: <CODE>: <message>`, and with verbose each cause on a line of its own. */
+export function explain(err: CallstreamError, verbose: boolean): string {
+  const causes: Array<{ text: string; message: string }> = [];
+  let cause: unknown = err.cause;
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
+    if (cause instanceof Error) {
+      causes.push({ text: `${cause instanceof CallstreamError ? cause.code : cause.name}: ${cause.message}`, message: cause.message });
+      cause = cause.cause;
+    } else {
+      causes.push({ text: String(cause), message: String(cause) });
+      break;
+    }
+  }
+  const head = `callstream: ${err.code}: ${err.message}`;
+  if (verbose) return [head, ...causes.map((c) => `  caused by ${c.text}`)].join('\n');
+  // Many messages already quote their cause; point to --verbose only when it would show more.
+  return causes.some((c) => !err.message.includes(c.message)) ? `${head} (--verbose shows the cause)` : head;
+}
+
+function packageVersion(): string {
+  // src/cli/ and dist/cli/ are both two levels under the package root.
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

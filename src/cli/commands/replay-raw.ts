@@ -1,44 +1,41 @@
-import { parseArgs } from 'node:util';
 import { AvroCodec, schemasDir } from '../../codec/index.js';
 import { loadConfig } from '../../config/index.js';
-import { CallstreamError } from '../../errors.js';
-import { createKafka, IdempotentProducer, Publisher } from '../../kafka/index.js';
+import { connectKafkaClient, createKafka, IdempotentProducer, Publisher } from '../../kafka/index.js';
 import { createLogger } from '../../logger.js';
 import { connectSchemaRegistry } from '../../pipeline/schema-registry.js';
 import { AccessPolicy } from '../../receiver/index.js';
 import { replayRaw, type RawReplayReport } from '../../replay/index.js';
 import { confirm } from './confirm.js';
+import { requireTopics } from './require-topics.js';
 
-/** `callstream replay-raw`: re-validates refused requests of the audit topic and re-publishes those valid now. */
-export async function replayRawCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      from: { type: 'string' },
-      to: { type: 'string' },
-      codes: { type: 'string', default: 'RCV_SCHEMA_INVALID' },
-      'dry-run': { type: 'boolean', default: false },
-      yes: { type: 'boolean', default: false },
-    },
-  });
-  const time = (flag: string, value: string | undefined) => {
-    if (value === undefined) return undefined;
-    const at = new Date(value);
-    if (Number.isNaN(at.getTime())) throw new CallstreamError('CFG_INVALID', `--${flag}: expected an ISO time such as 2026-11-27T09:00:00Z, got "${value}"`);
-    return at;
-  };
-  const options = { from: time('from', values.from), to: time('to', values.to), codes: values.codes.split(',').map((c) => c.trim()).filter(Boolean) };
+/**
+ * `callstream replay-raw`: re-validates refused requests of the audit topic and re-publishes those
+ * valid now (options checked by src/cli/program.ts).
+ */
+export async function replayRawCommand(args: { from?: Date; to?: Date; codes: string[]; dryRun: boolean; yes: boolean }): Promise<number> {
+  const options = { from: args.from, to: args.to, codes: args.codes };
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const kafka = createKafka(config, logger, '-replay-raw');
+  // Broker reachable and topics there, or one clear line (replayRaw itself assumes both).
+  const admin = kafka.admin();
+  await connectKafkaClient(admin, config);
+  try {
+    await requireTopics(admin, config, [
+      { name: config.topicRaw, setting: 'CALLSTREAM_TOPIC_RAW' },
+      { name: config.topicEvents, setting: 'CALLSTREAM_TOPIC_EVENTS' },
+    ]);
+  } finally {
+    await admin.disconnect();
+  }
   const codec = AvroCodec.fromDirectory(schemasDir());
   await connectSchemaRegistry(codec, config, logger);
   const access = new AccessPolicy(config);
   // Without --yes, show what would happen first and ask.
-  if (values['dry-run'] || !values.yes) {
+  if (args.dryRun || !args.yes) {
     const dry = await replayRaw({ kafka, config, codec, access, logger }, { ...options, dryRun: true });
     console.log(formatRawReport(config.topicRaw, dry, true));
-    if (values['dry-run'] || dry.eligible === 0) return 0;
+    if (args.dryRun || dry.eligible === 0) return 0;
     if (!(await confirm(`Re-publish the requests valid now to ${config.topicEvents}? [y/N] `))) {
       console.log('Nothing changed.');
       return 1;

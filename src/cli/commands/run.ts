@@ -4,8 +4,8 @@ import { Pipeline } from '../../pipeline/index.js';
 import { configure } from './configure.js';
 
 /** `callstream start|receiver|sink`: runs the pipeline (or one side of it) until a signal. */
-export async function run(args: string[], parts: { receiver?: boolean; sink?: boolean }): Promise<number> {
-  const { config, bigquery } = configure(args);
+export async function run(options: { connector?: string }, parts: { receiver?: boolean; sink?: boolean }): Promise<number> {
+  const { config, bigquery } = configure(options);
   const logger = createLogger({ level: config.logLevel });
   const pipeline = new Pipeline({ config, logger, bigquery, ...parts });
   let signals = 0;

@@ -1,0 +1,63 @@
+import { Command } from 'commander';
+import type { OptionKey } from '../config/options.js';
+import { connectorOption, example, NAME, subcommand, usageError, withOneLineErrors, type Done } from './define.js';
+import { described, environmentHelp } from './env-help.js';
+import { defineReplay, defineReplayRaw } from './replay-commands.js';
+
+/** The variables start and sink help name first; the README's table has every one. */
+const RUN_ENV: OptionKey[] = ['kafkaBrokers', 'host', 'port', 'warehouse', 'dataDir', 'connectorFile', 'schemaRegistryUrl', 'logLevel'];
+
+/** All of the command line, built anew for each main() call (tests run it in-process). */
+export function buildProgram(version: string, done: Done): Command {
+  const program = withOneLineErrors(new Command(NAME), NAME)
+    .description('Callaro webhooks -> Kafka (Avro) -> idempotent upserts into DuckDB or BigQuery.')
+    .version(version, '-V, --version', 'print the version and exit')
+    .option('--verbose', 'on an error, also show its cause chain (as LOG_LEVEL=debug or trace does)')
+    .helpOption('-h, --help', 'show this help')
+    .helpCommand('help [command]', 'show the help of a command')
+    .configureHelp({ showGlobalOptions: true })
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Configuration comes from environment variables (KAFKA_BROKERS, CALLSTREAM_WAREHOUSE, CALLSTREAM_CONNECTOR, ...):',
+        'every one, with its default, is in the README\'s "Configuration" table. `callstream <command> --help` shows a command\'s.',
+        '',
+        'Examples:',
+        '  callstream start                                     # local broker + receiver on :8080 + sink into ./data/',
+        '  callstream sink --connector connectors/bigquery-sink.json',
+        '  callstream query "SELECT count(*) FROM call_events"',
+        '  callstream replay --to-earliest --dry-run',
+      ].join('\n'),
+    );
+
+  const run = (parts: { receiver?: boolean; sink?: boolean }) => async (options: { connector?: string }) =>
+    done(await (await import('./commands/run.js')).run(options, parts));
+  subcommand(program, 'start', 'Run the whole pipeline until Ctrl-C or SIGTERM: a local Kafka broker (unless KAFKA_BROKERS is set), the receiver and the sink.')
+    .addOption(connectorOption())
+    .addHelpText('after', environmentHelp([...RUN_ENV, 'authTokens', 'hmacSecrets']) + example('KAFKA_BROKERS=broker-1:9092 callstream start --connector connectors/bigquery-sink.json'))
+    .action(run({}));
+  subcommand(program, 'receiver', 'Run only the HTTP receiver: it validates webhooks and publishes them to Kafka.')
+    .addOption(connectorOption())
+    .addHelpText('after', environmentHelp(['kafkaBrokers', 'host', 'port', 'topicEvents', 'connectorFile', 'authTokens', 'hmacSecrets', 'maxBodyBytes', 'schemaRegistryUrl', 'logLevel']) + example('KAFKA_BROKERS=broker-1:9092 PORT=8080 callstream receiver'))
+    .action(run({ sink: false }));
+  subcommand(program, 'sink', 'Run only the sink: Kafka -> the warehouse; health and metrics on HOST:PORT.')
+    .addOption(connectorOption())
+    .addHelpText('after', environmentHelp([...RUN_ENV, 'consumerGroup', 'topicEvents', 'flushMaxRecords', 'flushIntervalMs']) + example('KAFKA_BROKERS=broker-1:9092 callstream sink --connector connectors/bigquery-sink.json'))
+    .action(run({ receiver: false }));
+
+  defineReplay(subcommand(program, 'replay', 'Rewind the sink\'s consumer group to reprocess records (stop every sink of the group first).'), done);
+  defineReplayRaw(subcommand(program, 'replay-raw', 'Re-validate the requests the receiver refused for their content (kept in the audit topic) and re-publish those valid now.'), done);
+
+  subcommand(program, 'query', 'Run one read-only SQL query on the embedded DuckDB warehouse (through the running pipeline if there is one).')
+    .argument('<sql...>', 'the statement; quote it, or its words are joined with spaces')
+    .option('--json', described('print the rows as one JSON array', { default: 'an aligned text table' }))
+    .addHelpText('after', environmentHelp(['dataDir', 'queryTimeoutMs', 'queryMaxRows']) + example('callstream query --json "SELECT call_id, event_type FROM call_events LIMIT 5"'))
+    .action(async (words: string[], options: { json?: boolean }, cmd: Command) => {
+      const sql = words.join(' ').trim();
+      if (!sql) usageError(cmd, 'expected a SQL statement, e.g. "SELECT count(*) FROM call_events"');
+      done(await (await import('./commands/query.js')).query(sql, { json: options.json ?? false }));
+    });
+  return program;
+}

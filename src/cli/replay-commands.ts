@@ -1,0 +1,57 @@
+import { Option, type Command } from 'commander';
+import { CallstreamError, type ErrorCode } from '../errors.js';
+import type { ReplayTarget } from '../replay/plan.js';
+import { connectorOption, example, usageError, type Done } from './define.js';
+import { described, environmentHelp, shownDefault } from './env-help.js';
+import { errorCodes, isoTime, offsets, REPLAYABLE_CODES } from './usage.js';
+
+/** `replay`: exactly one target; the rest of the work is in commands/replay.ts. */
+export function defineReplay(cmd: Command, done: Done): void {
+  cmd
+    .addOption(new Option('--to-earliest', 'rewind to the start of each partition').conflicts(['from', 'offsets']))
+    .addOption(new Option('--from <time>', 'rewind to the first record at or after this ISO time, e.g. 2026-11-27T09:00:00Z').argParser(isoTime).conflicts('offsets'))
+    .addOption(new Option('--offsets <list>', 'rewind to these offsets, <partition>:<offset>,... (partitions not named stay)').argParser(offsets))
+    .addOption(new Option('--topic <topic>', described('topic to rewind', { default: `a connector file's "topic", else ${shownDefault('topicEvents')}`, env: 'topicEvents' })))
+    .addOption(new Option('--group <group>', described('consumer group to rewind', { default: `a connector file's "consumerGroup", else ${shownDefault('consumerGroup')}`, env: 'consumerGroup' })))
+    .addOption(connectorOption())
+    .option('--dry-run', described('show per partition what would be read again, change nothing', { default: 'off' }))
+    .option('--yes', described('rewind without asking', { default: 'ask on a terminal; without one, change nothing' }))
+    .addHelpText(
+      'after',
+      '\nExactly one of --to-earliest, --from or --offsets is needed.\n' +
+        environmentHelp(['kafkaBrokers', 'topicEvents', 'consumerGroup', 'connectorFile']) +
+        example('callstream replay --to-earliest --dry-run', 'callstream replay --from 2026-11-27T09:00:00Z --yes', 'callstream replay --offsets 0:1200,3:880 --group callstream-bigquery-sink'),
+    )
+    .action(async (options: { toEarliest?: boolean; from?: Date; offsets?: Map<number, string>; topic?: string; group?: string; connector?: string; dryRun?: boolean; yes?: boolean }) => {
+      let target: ReplayTarget;
+      if (options.toEarliest) target = { kind: 'earliest' };
+      else if (options.from) target = { kind: 'time', at: options.from };
+      else if (options.offsets) target = { kind: 'offsets', offsets: options.offsets };
+      else return usageError(cmd, 'expected one of --to-earliest, --from <time> or --offsets <list>');
+      const { topic, group, connector, dryRun = false, yes = false } = options;
+      done(await (await import('./commands/replay.js')).replay({ target, topic, group, connector, dryRun, yes }));
+    });
+}
+
+/** `replay-raw`: the time range and the codes; the work is in commands/replay-raw.ts. */
+export function defineReplayRaw(cmd: Command, done: Done): void {
+  cmd
+    .addOption(new Option('--from <time>', described('only requests received at or after this ISO time', { default: 'the start of the audit topic' })).argParser(isoTime))
+    .addOption(new Option('--to <time>', described('only requests received at or before this ISO time', { default: 'now' })).argParser(isoTime))
+    .addOption(new Option('--codes <list>', described(`refusal codes to reconsider, comma-separated; replayable: ${REPLAYABLE_CODES.join(', ')}`, { default: 'RCV_SCHEMA_INVALID' })).argParser(errorCodes))
+    .option('--dry-run', described('count what would be accepted now and what stays refused, publish nothing', { default: 'off' }))
+    .option('--yes', described('re-publish without asking', { default: 'ask on a terminal; without one, publish nothing' }))
+    .addHelpText(
+      'after',
+      environmentHelp(['kafkaBrokers', 'topicRaw', 'topicEvents', 'schemaRegistryUrl']) +
+        example('callstream replay-raw --from 2026-11-20T00:00:00Z --dry-run', 'callstream replay-raw --codes RCV_SCHEMA_INVALID,RCV_UNSUPPORTED_MEDIA_TYPE --yes'),
+    )
+    .action(async (options: { from?: Date; to?: Date; codes?: ErrorCode[]; dryRun?: boolean; yes?: boolean }) => {
+      const { from, to, codes = ['RCV_SCHEMA_INVALID'], dryRun = false, yes = false } = options;
+      if (from && to && from > to) usageError(cmd, `--from ${from.toISOString()} is after --to ${to.toISOString()}`);
+      // Refused before any connection; the words of replayRaw's own check, which stays the rule.
+      const refused = codes.filter((c) => !REPLAYABLE_CODES.includes(c));
+      if (refused.length > 0) throw new CallstreamError('CFG_INVALID', `--codes: ${refused.join(', ')} cannot be replayed; replayable: ${REPLAYABLE_CODES.join(', ')}`);
+      done(await (await import('./commands/replay-raw.js')).replayRawCommand({ from, to, codes, dryRun, yes }));
+    });
+}
