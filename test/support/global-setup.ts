@@ -25,7 +25,7 @@ const SERVICES: Service[] = [
 ];
 
 /** Cached installs: quick when done before. */
-const TOOLS = ['scripts/confluent-client.sh', 'scripts/schemathesis.sh'];
+const TOOLS = ['scripts/confluent-client.sh', 'scripts/schemathesis.sh', 'scripts/promtool.sh'];
 
 async function answers(url: string): Promise<boolean> {
   try {
