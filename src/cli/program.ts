@@ -3,6 +3,7 @@ import type { OptionKey } from '../config/options.js';
 import { connectorOption, example, NAME, subcommand, usageError, withOneLineErrors, type Done } from './define.js';
 import { described, environmentHelp } from './env-help.js';
 import { defineReplay, defineReplayRaw } from './replay-commands.js';
+import { defineStatus } from './status-command.js';
 
 /** The variables start and sink help name first; the README's table has every one. */
 const RUN_ENV: OptionKey[] = ['kafkaBrokers', 'host', 'port', 'warehouse', 'dataDir', 'connectorFile', 'schemaRegistryUrl', 'logLevel'];
@@ -29,6 +30,7 @@ export function buildProgram(version: string, done: Done): Command {
         '  callstream sink --connector connectors/bigquery-sink.json',
         '  callstream query "SELECT count(*) FROM call_events"',
         '  callstream replay --to-earliest --dry-run',
+        '  callstream status --json                             # is it healthy? exit 0 yes, 1 no',
       ].join('\n'),
     );
 
@@ -59,5 +61,9 @@ export function buildProgram(version: string, done: Done): Command {
       if (!sql) usageError(cmd, 'expected a SQL statement, e.g. "SELECT count(*) FROM call_events"');
       done(await (await import('./commands/query.js')).query(sql, { json: options.json ?? false }));
     });
+  defineStatus(
+    subcommand(program, 'status', 'Check once whether the pipeline is healthy: parts up, consumer lag, dead letters, last write, refusals; exit 0 healthy, 1 not.'),
+    done,
+  );
   return program;
 }

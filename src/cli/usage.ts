@@ -84,3 +84,31 @@ export function usageLine(commandPath: string, message: string): string {
     .replace(/\s*\n\s*/g, '; ');
   return `${commandPath}: ${text}; see ${commandPath} --help`;
 }
+
+/** A count of records: a whole number, 0 or more. */
+export function count(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return n;
+}
+
+/** A duration in seconds (fractions allowed), within [min, max]. */
+export function seconds(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected seconds from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** An http(s) base URL such as http://127.0.0.1:8080, without a trailing slash. */
+export function httpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected an http(s) URL such as http://127.0.0.1:8080');
+  }
+  if (!/^https?:$/.test(url.protocol) || url.search || url.hash) throw new InvalidArgumentError('expected an http(s) URL such as http://127.0.0.1:8080');
+  return url.toString().replace(/\/+$/, '');
+}

@@ -47,6 +47,11 @@ export class Metrics {
     help: 'Records whose upsert changed nothing because the table already held that or a newer version: redeliveries, duplicates across flushes and replays (the replay volume).',
     registers: [this.registry],
   });
+  readonly lastWrite = new Gauge({
+    name: 'callstream_sink_last_write_timestamp_seconds',
+    help: 'Unix time of the last warehouse write (0: none since the process started); `callstream status` reads it.',
+    registers: [this.registry],
+  });
   readonly lag = new Gauge({ name: 'callstream_sink_consumer_lag', help: 'Records behind the end of the partition (backlog), per partition.', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly endToEnd = new Histogram({
     name: 'callstream_end_to_end_delay_seconds',

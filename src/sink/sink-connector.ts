@@ -107,6 +107,7 @@ export class SinkConnector {
         m.replayed.inc(rows - changed);
         m.writeDuration.observe(ms / 1000);
         const now = Date.now();
+        m.lastWrite.set(now / 1000);
         for (const at of receivedAt) m.endToEnd.observe((now - at) / 1000);
       },
       onRetry: () => m.retries.inc(),

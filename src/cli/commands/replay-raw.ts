@@ -4,7 +4,8 @@ import { connectKafkaClient, createKafka, IdempotentProducer, Publisher } from '
 import { createLogger } from '../../logger.js';
 import { connectSchemaRegistry } from '../../pipeline/schema-registry.js';
 import { AccessPolicy } from '../../receiver/index.js';
-import { replayRaw, type RawReplayReport } from '../../replay/index.js';
+import { replayRaw, type RawReplayProgress, type RawReplayReport } from '../../replay/index.js';
+import { startProgress, type Progress } from '../progress.js';
 import { confirm } from './confirm.js';
 import { requireTopics } from './require-topics.js';
 
@@ -33,7 +34,7 @@ export async function replayRawCommand(args: { from?: Date; to?: Date; codes: st
   const access = new AccessPolicy(config);
   // Without --yes, show what would happen first and ask.
   if (args.dryRun || !args.yes) {
-    const dry = await replayRaw({ kafka, config, codec, access, logger }, { ...options, dryRun: true });
+    const dry = await withProgress('replay-raw (dry run)', (r) => `${r.eligible} eligible`, (onProgress) => replayRaw({ kafka, config, codec, access, logger }, { ...options, dryRun: true, onProgress }));
     console.log(formatRawReport(config.topicRaw, dry, true));
     if (args.dryRun || dry.eligible === 0) return 0;
     if (!(await confirm(`Re-publish the requests valid now to ${config.topicEvents}? [y/N] `))) {
@@ -45,11 +46,25 @@ export async function replayRawCommand(args: { from?: Date; to?: Date; codes: st
   await producer.connect();
   try {
     const publisher = new Publisher(producer, logger, { lingerMs: 5 });
-    const report = await replayRaw({ kafka, config, codec, access, publisher, logger }, { ...options, dryRun: false });
+    const report = await withProgress('replay-raw', (r) => `${r.republished} re-published`, (onProgress) => replayRaw({ kafka, config, codec, access, publisher, logger }, { ...options, dryRun: false, onProgress }));
     console.log(formatRawReport(config.topicRaw, report, false));
     return 0;
   } finally {
     await producer.disconnect();
+  }
+}
+
+/** Runs one scan with its progress on stderr (records read of those in range, and a note); stdout keeps the report. */
+async function withProgress<T>(label: string, note: (report: RawReplayReport) => string, run: (onProgress: (p: RawReplayProgress) => void) => Promise<T>): Promise<T> {
+  let progress: Progress | undefined;
+  try {
+    return await run(({ read, total, report }) => {
+      if (total === 0) return;
+      progress ??= startProgress({ label, total });
+      progress.update(read, note(report));
+    });
+  } finally {
+    progress?.stop();
   }
 }
 
