@@ -69,7 +69,6 @@ export function startProgress(options: ProgressOptions): Progress {
         stream: stream as unknown as NodeJS.WritableStream,
         fps: 5,
         barsize: 30,
-        hideCursor: true,
       },
       cliProgress.Presets.shades_classic,
     );

@@ -16,20 +16,21 @@ export function defineReplay(cmd: Command, done: Done): void {
     .addOption(connectorOption())
     .option('--dry-run', described('show per partition what would be read again, change nothing', { default: 'off' }))
     .option('--yes', described('rewind without asking', { default: 'ask on a terminal; without one, change nothing' }))
+    .addOption(new Option('--wait', described('after the rewind, follow the group until the sink has read the rewound records again, with progress on stderr', { default: 'off: return at once' })).conflicts('dryRun'))
     .addHelpText(
       'after',
       '\nExactly one of --to-earliest, --from or --offsets is needed.\n' +
         environmentHelp(['kafkaBrokers', 'topicEvents', 'consumerGroup', 'connectorFile']) +
-        example('callstream replay --to-earliest --dry-run', 'callstream replay --from 2026-11-27T09:00:00Z --yes', 'callstream replay --offsets 0:1200,3:880 --group callstream-bigquery-sink'),
+        example('callstream replay --to-earliest --dry-run', 'callstream replay --from 2026-11-27T09:00:00Z --yes', 'callstream replay --offsets 0:1200,3:880 --group callstream-bigquery-sink', 'callstream replay --to-earliest --yes --wait'),
     )
-    .action(async (options: { toEarliest?: boolean; from?: Date; offsets?: Map<number, string>; topic?: string; group?: string; connector?: string; dryRun?: boolean; yes?: boolean }) => {
+    .action(async (options: { toEarliest?: boolean; from?: Date; offsets?: Map<number, string>; topic?: string; group?: string; connector?: string; dryRun?: boolean; yes?: boolean; wait?: boolean }) => {
       let target: ReplayTarget;
       if (options.toEarliest) target = { kind: 'earliest' };
       else if (options.from) target = { kind: 'time', at: options.from };
       else if (options.offsets) target = { kind: 'offsets', offsets: options.offsets };
       else return usageError(cmd, 'expected one of --to-earliest, --from <time> or --offsets <list>');
-      const { topic, group, connector, dryRun = false, yes = false } = options;
-      done(await (await import('./commands/replay.js')).replay({ target, topic, group, connector, dryRun, yes }));
+      const { topic, group, connector, dryRun = false, yes = false, wait = false } = options;
+      done(await (await import('./commands/replay.js')).replay({ target, topic, group, connector, dryRun, yes, wait }));
     });
 }
 

@@ -22,6 +22,17 @@ export interface RawReplayOptions {
   codes: readonly string[];
   /** Count only; publish nothing. */
   dryRun: boolean;
+  /**
+   * Called once the range is known (read 0) and after each batch: records read so far out of
+   * the records in range (end - start offsets, over the partitions), with the report so far.
+   */
+  onProgress?: (progress: RawReplayProgress) => void;
+}
+
+export interface RawReplayProgress {
+  read: number;
+  total: number;
+  report: Readonly<RawReplayReport>;
 }
 
 export interface RawReplayReport {
@@ -58,10 +69,25 @@ export async function replayRaw(
     const ends = await admin.fetchTopicOffsets(topic);
     const starts = options.from ? await admin.fetchTopicOffsetsByTimestamp(topic, options.from.getTime()) : ends.map((e) => ({ partition: e.partition, offset: e.low }));
     const remaining = new Map<number, bigint>();
+    // Per partition in range: where the scan starts and how far it has got (next offset).
+    const firstOffset = new Map<number, bigint>();
+    const position = new Map<number, bigint>();
     for (const e of ends) {
       const start = BigInt(starts.find((s) => s.partition === e.partition)?.offset ?? e.low);
-      if (start < BigInt(e.high)) remaining.set(e.partition, BigInt(e.high));
+      if (start < BigInt(e.high)) {
+        remaining.set(e.partition, BigInt(e.high));
+        firstOffset.set(e.partition, start);
+        position.set(e.partition, start);
+      }
     }
+    let total = 0n;
+    for (const [p, end] of remaining) total += end - firstOffset.get(p)!;
+    const progress = () => {
+      let read = 0n;
+      for (const [p, at] of position) read += at - firstOffset.get(p)!;
+      options.onProgress?.({ read: Number(read), total: Number(total), report });
+    };
+    progress();
     if (remaining.size === 0) return report;
     // A throwaway group positioned at the start offsets: nothing of the sink's group is touched.
     await admin.setOffsets({ groupId, topic, partitions: starts.map((s) => ({ partition: s.partition, offset: s.offset })) });
@@ -89,7 +115,10 @@ export async function replayRaw(
                 report.republished += out.length;
               }
               await heartbeat();
-              if (BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(batch.partition);
+              const next = BigInt(batch.lastOffset()) + 1n;
+              position.set(batch.partition, next < end ? next : end);
+              progress();
+              if (next >= end) remaining.delete(batch.partition);
               if (remaining.size === 0) resolve();
             },
           })

@@ -1,6 +1,7 @@
 import { connectKafkaClient, createKafka } from '../../kafka/index.js';
 import { createLogger } from '../../logger.js';
-import { applyReplay, assertGroupInactive, formatPlan, planReplay, type ReplayTarget } from '../../replay/index.js';
+import { applyReplay, assertGroupInactive, followReplay, formatPlan, planReplay, type ReplayTarget } from '../../replay/index.js';
+import { startProgress } from '../progress.js';
 import { configure } from './configure.js';
 import { confirm } from './confirm.js';
 import { requireTopics } from './require-topics.js';
@@ -14,6 +15,8 @@ export interface ReplayOptions {
   connector?: string;
   dryRun: boolean;
   yes: boolean;
+  /** After the rewind, follow the group's commits until it has read the rewound records again. */
+  wait?: boolean;
 }
 
 /** `callstream replay`: rewinds the sink's consumer group (options checked by src/cli/program.ts). */
@@ -40,6 +43,17 @@ export async function replay(options: ReplayOptions): Promise<number> {
     }
     await applyReplay(admin, plan);
     console.log(`Rewound ${groupId}. Start the sink (npm start or callstream sink) to reprocess; its /metrics show the progress (callstream_sink_consumer_lag).`);
+    if (options.wait && plan.totalReprocess > 0) {
+      // Progress on stderr; stdout keeps the report.
+      process.stderr.write(`Waiting for ${groupId} to read ${plan.totalReprocess} record(s) again (Ctrl-C stops waiting, not the replay).\n`);
+      const progress = startProgress({ label: `replay ${groupId}`, total: plan.totalReprocess });
+      try {
+        await followReplay(admin, plan, ({ reread }) => progress.update(reread));
+      } finally {
+        progress.stop();
+      }
+      console.log(`Caught up: ${groupId} has read the ${plan.totalReprocess} rewound record(s) again.`);
+    }
     return 0;
   } finally {
     await admin.disconnect();
