@@ -1,0 +1,194 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../src/config/index.js';
+import { CallstreamError } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
+import { duckDbPath, Pipeline } from '../../src/pipeline/index.js';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import type { Row, TableSpec, Warehouse } from '../../src/warehouse/index.js';
+import { spawnCallstream, stopProcess, type Spawned } from '../support/processes.js';
+import type { Trace } from './trace.js';
+
+/**
+ * The parts a schedule's faults act on: callstream processes under a supervisor, the sink
+ * as a process or in this process behind a switchable warehouse, and a broker of its own.
+ */
+
+/** A callstream process that is restarted if it exits without being asked to (as a supervisor would); such exits are noted. */
+export class Supervised {
+  private current?: Spawned;
+  private wanted = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly command: 'receiver' | 'sink',
+    private readonly env: NodeJS.ProcessEnv,
+    readonly port: number,
+    private readonly trace: Trace,
+    private readonly crashes: string[],
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get log(): string | undefined {
+    return this.current?.log;
+  }
+
+  start(): Promise<void> {
+    return this.serially(async () => {
+      this.wanted = true;
+      if (this.current) return;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const spawned = await spawnCallstream(this.command, this.env, this.port);
+          this.current = spawned;
+          void spawned.exited.then((code) => this.exited(spawned, code));
+          return;
+        } catch (err) {
+          this.trace.note(`${this.command} did not start (attempt ${attempt}): ${(err as Error).message}`);
+          if (attempt >= 3) throw err;
+        }
+      }
+    });
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null | undefined> {
+    return this.serially(async () => {
+      this.wanted = false;
+      const p = this.current;
+      this.current = undefined;
+      return p ? stopProcess(p, signal) : undefined;
+    });
+  }
+
+  private exited(p: Spawned, code: number | null): void {
+    if (this.current !== p || !this.wanted) return;
+    this.current = undefined;
+    const what = `${this.command} exited on its own (code ${code}, signal ${p.child.signalCode}); log: ${p.log}`;
+    this.crashes.push(what);
+    this.trace.note(`${what}; restarting it`);
+    void this.start().catch((err) => this.trace.note(`${this.command} restart failed: ${(err as Error).message}`));
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** DuckDB behind a switch: while failing, every write fails the way an unreachable warehouse does. */
+export class SwitchableWarehouse implements Warehouse {
+  readonly kind = 'duckdb' as const;
+  failing = false;
+  failedWrites = 0;
+  constructor(private readonly inner: Warehouse) {}
+  ensureTables(specs: readonly TableSpec[]) {
+    return this.inner.ensureTables(specs);
+  }
+  async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
+    if (this.failing) {
+      this.failedWrites++;
+      throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'injected outage (soak)');
+    }
+    return this.inner.upsert(spec, rows);
+  }
+  query(sql: string) {
+    return this.inner.query(sql);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+export interface SinkHandle {
+  readonly mode: 'process' | 'in-process';
+  start(): Promise<void>;
+  /** Graceful: flush, commit, leave the group. */
+  stop(): Promise<void>;
+  /** SIGKILL (process sinks only). */
+  kill(): Promise<void>;
+  /** Warehouse outage (in-process sinks only). */
+  setWarehouseFailing(failing: boolean): void;
+  /** After stop(): the warehouse to check. */
+  openWarehouse(): Promise<{ warehouse: Warehouse; close(): Promise<void> }>;
+}
+
+export class ProcessSink implements SinkHandle {
+  readonly mode = 'process' as const;
+  constructor(
+    private readonly process: Supervised,
+    private readonly config: Config,
+  ) {}
+  start() {
+    return this.process.start();
+  }
+  async stop() {
+    await this.process.stop('SIGTERM');
+  }
+  async kill() {
+    await this.process.stop('SIGKILL');
+  }
+  setWarehouseFailing(): void {
+    throw new Error('a process sink has no switchable warehouse');
+  }
+  async openWarehouse() {
+    // The sink process owned the DuckDB file; now that it is gone the checker may open it.
+    const warehouse = await DuckDbWarehouse.open(duckDbPath(this.config));
+    return { warehouse, close: () => warehouse.close() };
+  }
+}
+
+export class InProcessSink implements SinkHandle {
+  readonly mode = 'in-process' as const;
+  private pipeline?: Pipeline;
+  constructor(
+    private readonly config: Config,
+    private readonly warehouse: SwitchableWarehouse,
+  ) {}
+  async start() {
+    if (this.pipeline) return;
+    // Its retry warnings during an outage are expected: only errors are shown.
+    const pipeline = new Pipeline({ config: this.config, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error' }), manageBroker: false, warehouse: this.warehouse, receiver: false, querySocket: false });
+    await pipeline.start();
+    this.pipeline = pipeline;
+  }
+  async stop() {
+    const p = this.pipeline;
+    this.pipeline = undefined;
+    await p?.stop();
+  }
+  kill(): Promise<void> {
+    throw new Error('an in-process sink cannot be SIGKILLed');
+  }
+  setWarehouseFailing(failing: boolean) {
+    this.warehouse.failing = failing;
+  }
+  async openWarehouse() {
+    this.warehouse.failing = false;
+    return { warehouse: this.warehouse as Warehouse, close: () => this.warehouse.close() };
+  }
+}
+
+/** A broker of the run's own (scripts/kafka.sh with its own ports and data), stopped and started without blocking the event loop. */
+export interface DedicatedBroker {
+  address: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function dedicatedBroker(port: number): DedicatedBroker {
+  const dataDir = mkdtempSync(join(tmpdir(), 'callstream-soak-broker-'));
+  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1), CALLSTREAM_KAFKA_DATA: dataDir };
+  const script = fileURLToPath(new URL('../../scripts/kafka.sh', import.meta.url));
+  const run = (command: 'start' | 'stop') =>
+    new Promise<void>((resolve, reject) =>
+      execFile('bash', [script, command], { env, timeout: 120_000 }, (err, _stdout, stderr) => (err ? reject(new Error(`kafka.sh ${command} (port ${port}) failed: ${stderr || err.message}`)) : resolve())),
+    );
+  return { address: `127.0.0.1:${port}`, start: () => run('start'), stop: () => run('stop') };
+}
