@@ -47,6 +47,9 @@ export interface PublisherOptions {
   onError?: (err: unknown) => void;
 }
 
+/** How often the records of partitions left out of an acknowledgement are sent again with the same producer. */
+const MISSING_PARTITION_RETRIES = 5;
+
 /** What a record batch and a record add to the bytes of key, value and headers (Kafka's v2 format, generously). */
 const BATCH_OVERHEAD_BYTES = 128;
 const RECORD_OVERHEAD_BYTES = 32;
@@ -226,13 +229,11 @@ export class Publisher {
         await this.handle.replace();
         this.stale = false;
       }
-      const acknowledged = await this.handle.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
-      const written = new Set((acknowledged ?? []).filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\u0000${r.partition}`));
+      const written = await this.sendUntilAcknowledged([...byTopic.values()]);
       const unacknowledged = new Set(batch.filter((w) => placed.get(w)!.some((key) => !written.has(key))));
       if (unacknowledged.size > 0) {
         this.stale = true; // kafkajs's sequence numbers for the partition left out are not to be trusted
-        this.logger.warn({ requests: unacknowledged.size, of: batch.length }, 'the broker acknowledged the produce request without some of its partitions; sending those requests again with a fresh producer');
-        this.options.onError?.(new Error('partitions missing from a produce acknowledgement'));
+        this.logger.warn({ requests: unacknowledged.size, of: batch.length }, 'partitions still missing from the produce acknowledgement; sending those requests again with a fresh producer');
       }
       return { unacknowledged };
     } catch (cause) {
@@ -244,6 +245,31 @@ export class Publisher {
         : new CallstreamError('KAFKA_UNAVAILABLE', 'The broker did not acknowledge the write', { cause });
       return { failure, unacknowledged: new Set() };
     }
+  }
+
+  /**
+   * Sends, then sends again what the acknowledgement left out: only the records of the missing
+   * partitions, in their order, with the same producer. kafkajs rolled those partitions'
+   * sequence numbers back when their first attempt failed, so the same records get the same
+   * numbers again, and a broker that did append them the first time (a leader that wrote and
+   * replicated, then died before answering) drops the repeat as the duplicate it is: nothing is
+   * written twice. Resolves with the "topic\u0000partition"s acknowledged.
+   */
+  private async sendUntilAcknowledged(topicMessages: TopicMessages[]): Promise<Set<string>> {
+    const written = new Set<string>();
+    let pending = topicMessages;
+    for (let attempt = 0; attempt < MISSING_PARTITION_RETRIES && pending.length > 0; attempt++) {
+      const acknowledged = await this.handle.producer.sendBatch({ topicMessages: pending, acks: -1 });
+      for (const r of acknowledged ?? []) if (r.errorCode === 0) written.add(`${r.topicName}\u0000${r.partition}`);
+      pending = pending
+        .map((t) => ({ topic: t.topic, messages: t.messages.filter((m) => m.partition !== undefined && !written.has(`${t.topic}\u0000${m.partition}`)) }))
+        .filter((t) => t.messages.length > 0);
+      if (pending.length > 0) {
+        this.logger.warn({ partitions: pending.map((t) => `${t.topic}[${[...new Set(t.messages.map((m) => m.partition))].join(',')}]`), attempt }, 'the broker acknowledged the produce request without some of its partitions (kafkajs #1303); sending those records again');
+        this.options.onError?.(new Error('partitions missing from a produce acknowledgement'));
+      }
+    }
+    return written;
   }
 
   /** The record's partition, chosen as kafkajs's default partitioner would; undefined when the topic's size is unknown. */

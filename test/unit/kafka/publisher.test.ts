@@ -82,7 +82,7 @@ describe('Publisher', () => {
     expect(publisher.fits({ ...big, value: Buffer.alloc(500) })).toBe(true);
   });
 
-  it('places records as kafkajs would and re-sends a request whose partition the acknowledgement left out (kafkajs #1303)', async () => {
+  it('places records as kafkajs would and re-sends the records of a partition the acknowledgement left out (kafkajs #1303)', async () => {
     const answered: Array<Array<{ topic: string; partition: number }>> = [];
     let first = true;
     const { producer, calls } = fakeProducer();
@@ -103,8 +103,10 @@ describe('Publisher', () => {
     const partitionOf = (key: string) => answered[0][calls[0].topicMessages[0].messages.findIndex((m) => m.key === key)].partition;
     expect(partitionOf('a')).not.toBe(partitionOf('b'));
     expect(partitionOf('a')).toBe(kafkajsPartition('a', 50));
-    expect(calls.map(keysOf)).toEqual([['a', 'b'], ['b']]); // only the left-out request again, with a fresh producer
-    expect(producer.replacements).toBe(1);
+    // Only the left-out partition's records again, with the same producer: kafkajs rolled its
+    // sequence numbers back, so a broker that had appended them drops the repeat as a duplicate.
+    expect(calls.map(keysOf)).toEqual([['a', 'b'], ['b']]);
+    expect(producer.replacements).toBe(0);
   });
 
   it('keeps each topic\'s bytes in one produce request under that topic\'s limit', async () => {
