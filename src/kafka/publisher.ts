@@ -12,6 +12,8 @@ export interface OutgoingMessage {
 interface Waiter {
   messages: OutgoingMessage[];
   bytes: number;
+  /** Its records' bytes per topic, counted once at publish(). */
+  bytesPerTopic: Map<string, number>;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -111,17 +113,20 @@ export class Publisher {
    * KAFKA_UNAVAILABLE otherwise.
    */
   publish(messages: OutgoingMessage[]): Promise<void> {
-    const tooLarge = messages.find((m) => !this.fits(m));
-    if (tooLarge) {
-      const limit = this.options.recordLimits?.get(tooLarge.topic);
-      return Promise.reject(new CallstreamError('KAFKA_RECORD_TOO_LARGE', `A record of ${recordBytes(tooLarge)} bytes is over the ${limit} bytes (max.message.bytes) topic ${tooLarge.topic} takes`));
+    const sizes = messages.map(recordBytes);
+    const tooLarge = messages.findIndex((m, i) => sizes[i] > this.recordLimit(m.topic));
+    if (tooLarge >= 0) {
+      const { topic } = messages[tooLarge];
+      return Promise.reject(new CallstreamError('KAFKA_RECORD_TOO_LARGE', `A record of ${sizes[tooLarge]} bytes is over the ${this.options.recordLimits?.get(topic)} bytes (max.message.bytes) topic ${topic} takes`));
     }
-    const bytes = messages.reduce((n, m) => n + recordBytes(m), 0);
+    const bytesPerTopic = new Map<string, number>();
+    messages.forEach((m, i) => bytesPerTopic.set(m.topic, (bytesPerTopic.get(m.topic) ?? 0) + sizes[i]));
+    const bytes = sizes.reduce((a, b) => a + b, 0);
     if (this.queuedBytes + bytes > this.maxQueuedBytes) {
       return Promise.reject(new CallstreamError('KAFKA_UNAVAILABLE', 'Too much is waiting for the broker; refusing more until it catches up'));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ messages, bytes, resolve, reject });
+      this.queue.push({ messages, bytes, bytesPerTopic, resolve, reject });
       this.queuedBytes += bytes;
       this.schedule();
     });
@@ -167,7 +172,7 @@ export class Publisher {
     while (this.queue.length > 0 && (batch.length === 0 || (bytes + this.queue[0].bytes <= this.maxBatchBytes && this.roomFor(this.queue[0], perTopic)))) {
       const w = this.queue.shift()!;
       bytes += w.bytes;
-      for (const m of w.messages) perTopic.set(m.topic, (perTopic.get(m.topic) ?? 0) + recordBytes(m));
+      for (const [topic, n] of w.bytesPerTopic) perTopic.set(topic, (perTopic.get(topic) ?? 0) + n);
       batch.push(w);
     }
     this.queuedBytes -= bytes;
@@ -175,9 +180,7 @@ export class Publisher {
   }
 
   private roomFor(w: Waiter, perTopic: ReadonlyMap<string, number>): boolean {
-    const adding = new Map<string, number>();
-    for (const m of w.messages) adding.set(m.topic, (adding.get(m.topic) ?? 0) + recordBytes(m));
-    return [...adding].every(([topic, n]) => (perTopic.get(topic) ?? 0) + n <= this.recordLimit(topic));
+    return [...w.bytesPerTopic].every(([topic, n]) => (perTopic.get(topic) ?? 0) + n <= this.recordLimit(topic));
   }
 
   private async send(batch: Waiter[]): Promise<void> {

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config/index.js';
-import { CallstreamError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { duckDbPath, Pipeline } from '../../src/pipeline/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import type { Row, TableSpec, Warehouse } from '../../src/warehouse/index.js';
+import type { Warehouse } from '../../src/warehouse/index.js';
+import type { FlakyWarehouse } from '../support/flaky-warehouse.js';
 import { spawnCallstream, stopProcess, type Spawned } from '../support/processes.js';
 import type { Trace } from './trace.js';
 
@@ -82,30 +82,6 @@ export class Supervised {
   }
 }
 
-/** DuckDB behind a switch: while failing, every write fails the way an unreachable warehouse does. */
-export class SwitchableWarehouse implements Warehouse {
-  readonly kind = 'duckdb' as const;
-  failing = false;
-  failedWrites = 0;
-  constructor(private readonly inner: Warehouse) {}
-  ensureTables(specs: readonly TableSpec[]) {
-    return this.inner.ensureTables(specs);
-  }
-  async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
-    if (this.failing) {
-      this.failedWrites++;
-      throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'injected outage (soak)');
-    }
-    return this.inner.upsert(spec, rows);
-  }
-  query(sql: string) {
-    return this.inner.query(sql);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
-
 export interface SinkHandle {
   readonly mode: 'process' | 'in-process';
   start(): Promise<void>;
@@ -149,7 +125,7 @@ export class InProcessSink implements SinkHandle {
   private pipeline?: Pipeline;
   constructor(
     private readonly config: Config,
-    private readonly warehouse: SwitchableWarehouse,
+    private readonly warehouse: FlakyWarehouse,
   ) {}
   async start() {
     if (this.pipeline) return;

@@ -7,7 +7,8 @@ import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js'
 import { startCluster, type KafkaCluster } from '../support/kafka-cluster.js';
 import { requireBroker, TEST_BROKERS } from '../support/pipeline-harness.js';
 import { envFor, freePort } from '../support/processes.js';
-import { dedicatedBroker, InProcessSink, ProcessSink, Supervised, SwitchableWarehouse, type DedicatedBroker, type SinkHandle } from './components.js';
+import { FlakyWarehouse } from '../support/flaky-warehouse.js';
+import { dedicatedBroker, InProcessSink, ProcessSink, Supervised, type DedicatedBroker, type SinkHandle } from './components.js';
 import type { Schedule } from './generator.js';
 import { writeVendorsFile } from './payloads.js';
 import type { Trace } from './trace.js';
@@ -106,7 +107,7 @@ export async function startStack(schedule: Schedule, trace: Trace): Promise<Stac
   let sink: SinkHandle;
   if (schedule.kind === 'warehouse') {
     // In this process (so the warehouse can be switched off), with its health server on a port of its own.
-    sink = new InProcessSink(loadConfig({}, { ...overrides, port: 0 }), new SwitchableWarehouse(await DuckDbWarehouse.open(':memory:')));
+    sink = new InProcessSink(loadConfig({}, { ...overrides, port: 0 }), new FlakyWarehouse(await DuckDbWarehouse.open(':memory:')));
   } else {
     sink = new ProcessSink(new Supervised('sink', env, await freePort(), trace, crashes), config);
   }

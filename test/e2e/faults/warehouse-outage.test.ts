@@ -1,34 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallstreamError } from '../../../src/errors.js';
-import { type Row, type TableSpec, type Warehouse } from '../../../src/warehouse/index.js';
 import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { ContractSender, deliveriesFor } from '../../support/contract-sender.js';
+import { FlakyWarehouse } from '../../support/flaky-warehouse.js';
 import { expectExactlyAcknowledged, versionedCall } from '../../support/expect-acknowledged.js';
 import { groupProgress, startTestPipeline, waitFor, waitForCaughtUp } from '../../support/pipeline-harness.js';
-
-/** DuckDB behind a switch: while `failing`, every write fails the way an unreachable warehouse does. */
-class FlakyWarehouse implements Warehouse {
-  readonly kind = 'duckdb' as const;
-  failing = false;
-  failedWrites = 0;
-  constructor(private readonly inner: DuckDbWarehouse) {}
-  ensureTables(specs: readonly TableSpec[]) {
-    return this.inner.ensureTables(specs);
-  }
-  async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
-    if (this.failing) {
-      this.failedWrites++;
-      throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'injected outage');
-    }
-    return this.inner.upsert(spec, rows);
-  }
-  query(sql: string) {
-    return this.inner.query(sql);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 let t: Awaited<ReturnType<typeof startTestPipeline>>;
 let warehouse: FlakyWarehouse;
