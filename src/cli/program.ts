@@ -1,9 +1,10 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { OptionKey } from '../config/options.js';
 import { connectorOption, example, NAME, subcommand, usageError, withOneLineErrors, type Done } from './define.js';
 import { described, environmentHelp } from './env-help.js';
 import { defineReplay, defineReplayRaw } from './replay-commands.js';
 import { defineStatus } from './status-command.js';
+import { isoTime } from './usage.js';
 
 /** The variables start and sink help name first; the README's table has every one. */
 const RUN_ENV: OptionKey[] = ['kafkaBrokers', 'host', 'port', 'warehouse', 'dataDir', 'connectorFile', 'schemaRegistryUrl', 'logLevel'];
@@ -31,6 +32,7 @@ export function buildProgram(version: string, done: Done): Command {
         '  callstream query "SELECT count(*) FROM call_events"',
         '  callstream replay --to-earliest --dry-run',
         '  callstream status --json                             # is it healthy? exit 0 yes, 1 no',
+        '  callstream trace vs_12345                            # one call\'s story: requests, dead letters, rows',
       ].join('\n'),
     );
 
@@ -60,6 +62,23 @@ export function buildProgram(version: string, done: Done): Command {
       const sql = words.join(' ').trim();
       if (!sql) usageError(cmd, 'expected a SQL statement, e.g. "SELECT count(*) FROM call_events"');
       done(await (await import('./commands/query.js')).query(sql, { json: options.json ?? false }));
+    });
+  subcommand(program, 'trace', 'Tell one call\'s whole story across both flows: every request about it, its dead letters and its rows, in time order.')
+    .argument('<id>', 'a call_id, a call_sid (or any provider call id), or a request id')
+    .option('--json', described('print the story as one JSON document', { default: 'a timeline for people' }))
+    .addOption(new Option('--since <time>', described('only what happened at or after this ISO time (on BigQuery: the partition filter)', { default: `everything on DuckDB, the last 90 days on BigQuery` })).argParser(isoTime))
+    .addOption(connectorOption())
+    .addHelpText(
+      'after',
+      '\nReads the requests and dead_letters tables (the audit trail\'s index, CALLSTREAM_REQUEST_LOG) and the event tables; ' +
+        'the raw bytes stay in the topics at the partition@offset shown.' +
+        environmentHelp(['warehouse', 'dataDir', 'connectorFile', 'requestLog']) +
+        example('callstream trace vs_12345', 'callstream trace CA0123456789abcdef --json', 'callstream trace 5f0c6a1e-0d1b-4c55-9a8e-2d9e0c1b7a10 --since 2026-11-01'),
+    )
+    .action(async (id: string, options: { json?: boolean; since?: Date; connector?: string }, cmd: Command) => {
+      const { SUBJECT } = await import('../trace/index.js');
+      if (!SUBJECT.test(id)) usageError(cmd, `"${id.slice(0, 80)}" is not a call_id, call_sid or request id (letters, digits and . _ : @ + - only)`);
+      done(await (await import('./commands/trace.js')).trace(id, options));
     });
   defineStatus(
     subcommand(program, 'status', 'Check once whether the pipeline is healthy: parts up, consumer lag, dead letters, last write, refusals; exit 0 healthy, 1 not.'),

@@ -75,6 +75,11 @@ export const OPTIONS = {
     'JSON file of the telephony vendors (slug, verification scheme, secrets), e.g. connectors/telephony-vendors.json. Unset: every vendor slug answers 404.',
     '(none)',
   ),
+  requestLog: option(
+    'CALLSTREAM_REQUEST_LOG',
+    bool.default(true),
+    'The sink also indexes the audit and dead-letter topics into the requests and dead_letters tables (no bodies): what `callstream trace` and refusal rates in SQL read. false: the sink reads the event topics only.',
+  ),
   topicPartitions: option('CALLSTREAM_TOPIC_PARTITIONS', int(1, 10000).default(6), 'Partitions of the events and callbacks topics when callstream creates them.'),
   topicReplicationFactor: option('CALLSTREAM_TOPIC_REPLICATION', int(-1, 10).default(-1), 'Replication factor for created topics (-1: the broker\'s default).'),
   createTopics: option('CALLSTREAM_CREATE_TOPICS', bool.default(true), 'Create missing topics at start (auto-create on the broker is never relied on).'),

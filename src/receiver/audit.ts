@@ -42,4 +42,6 @@ export interface RawRequestRecord {
   status: number;
   error_code: string | null;
   event_key: string | null;
+  /** What verified the sender (e.g. "bearer #1", "twilio-main: twilio #2"); null when nothing was checked or the check failed. */
+  verified_by: string | null;
 }

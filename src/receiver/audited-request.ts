@@ -78,6 +78,7 @@ export async function receive(
     status: 202,
     error_code: null,
     event_key: null,
+    verified_by: null,
   };
   return { audit, bytes, tooLarge, bodyProblem: problem };
 }

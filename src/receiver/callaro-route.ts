@@ -46,8 +46,9 @@ function acceptEvent(ctx: RouteContext, req: IncomingMessage, intake: Intake, pa
   if (refused) throw refused;
   if (intake.tooLarge) throw new CallstreamError('RCV_PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.config.maxBodyBytes} bytes.`);
   if (intake.bodyProblem) throw intake.bodyProblem;
-  const unauthorized = ctx.access.checkCredentials(req, pathSecret, intake.bytes);
-  if (unauthorized) throw unauthorized;
+  const credentials = ctx.access.checkCredentials(req, pathSecret, intake.bytes);
+  if (credentials instanceof CallstreamError) throw credentials;
+  intake.audit.verified_by = credentials.verifiedBy;
   const { event: accepted, text } = readCallaroEvent(ctx.access, req.headers['content-type'], intake.bytes);
   const requestId = intake.audit.request_id;
   return {

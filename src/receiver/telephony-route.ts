@@ -91,7 +91,8 @@ function verifyCallback(ctx: RouteContext, req: IncomingMessage, intake: Intake,
       `Expected Content-Type: application/x-www-form-urlencoded or application/json, got ${JSON.stringify(contentType ?? null)}.`,
     );
   }
-  verifyRequest(vendor, { target, headers: req.headers, body: intake.bytes, format });
+  const secret = verifyRequest(vendor, { target, headers: req.headers, body: intake.bytes, format });
+  intake.audit.verified_by = `${vendor.slug}: ${vendor.scheme} #${secret}`;
   const fields = format === 'form' ? parseFormFields(intake.bytes) : parseJsonObject(intake.bytes).value;
   const result = normalizeCallback(fields, vendor.fields);
   if (!result.ok) {

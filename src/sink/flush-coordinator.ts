@@ -11,6 +11,8 @@ export interface FlushOptions {
 export interface FlushStats {
   /** After each successful write: rows written, rows of which changed the table, duplicates dropped before, receipt times of the rows. */
   onWrite?: (info: { rows: number; changed: number; duplicates: number; ms: number; receivedAt: number[] }) => void;
+  /** Which tables onWrite counts (default: all); the sink counts its event tables, not the audit trail's index. */
+  counts?: (spec: TableSpec) => boolean;
   onRetry?: (info: { attempt: number; error: unknown }) => void;
 }
 
@@ -146,16 +148,19 @@ export class FlushCoordinator {
         const rejected: RejectedRow[] = [];
         let written = 0;
         let changed = 0;
+        let duplicates = 0;
         const receivedAt: number[] = [];
         for (const [spec, rows] of batch.rows) {
           const unique = newestPerKey(spec, rows);
           const outcome = await this.upsertIsolating(spec, unique);
           rejected.push(...outcome.rejected);
+          if (this.stats.counts && !this.stats.counts(spec)) continue;
           changed += outcome.changed;
           written += unique.length - outcome.rejected.length;
+          duplicates += rows.length - unique.length;
           for (const row of unique) receivedAt.push(Number(row.received_at));
         }
-        this.stats.onWrite?.({ rows: written, changed, duplicates: batch.count - written - rejected.length, ms: Date.now() - started, receivedAt });
+        this.stats.onWrite?.({ rows: written, changed, duplicates, ms: Date.now() - started, receivedAt });
         batch.resolve(rejected);
         return;
       } catch (err) {

@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js';
 import { describeError, isCallstreamError } from '../errors.js';
 import { connectKafkaClient, type OutgoingMessage, type Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
-import { TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
+import { EVENT_TABLES, TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { FlushCoordinator } from './flush-coordinator.js';
@@ -111,6 +111,7 @@ export class SinkConnector {
         for (const at of receivedAt) m.endToEnd.observe((now - at) / 1000);
       },
       onRetry: () => m.retries.inc(),
+      counts: (spec) => EVENT_TABLES.includes(spec),
     });
     const { GROUP_JOIN, REBALANCING, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
@@ -208,18 +209,18 @@ export class SinkConnector {
     if (batch.messages.length === 0 || !this.running) return;
     // Taken before any wait: a batch whose fetch predates a rebalance must never count as fetched after it.
     const epoch = this.epoch;
-    if (!(await this.fetchWriterSchemas(batch.messages, heartbeat))) return;
+    const stream = this.streams.get(batch.topic)!;
+    if (stream.schema && !(await this.fetchWriterSchemas(batch.messages, heartbeat))) return;
     // No await from this check to the tail's extension below, so once stop() has begun the tail it awaits is complete.
     if (!this.running) return;
     const now = Date.now();
     const rows = new Map<TableSpec, Row[]>();
     const sources = new Map<Row, KafkaMessage>();
     const dead: OutgoingMessage[] = [];
-    const stream = this.streams.get(batch.topic)!;
     for (const message of batch.messages) {
       const outcome = this.toRow(stream, message, batch.partition, now);
       if ('reason' in outcome) {
-        dead.push(this.deadLetter(stream, message, batch.partition, outcome.reason, outcome.code));
+        this.refuse(stream, message, batch.partition, outcome.reason, outcome.code, dead);
         continue;
       }
       sources.set(outcome.row, message);
@@ -227,7 +228,7 @@ export class SinkConnector {
       if (list) list.push(outcome.row);
       else rows.set(outcome.spec, [outcome.row]);
     }
-    this.deps.metrics.recordsConsumed.inc(batch.messages.length);
+    if (stream.kind === 'events') this.deps.metrics.recordsConsumed.inc(batch.messages.length);
     this.consumedSinceReport += batch.messages.length;
 
     const written = this.flusher.add(rows);
@@ -241,7 +242,7 @@ export class SinkConnector {
         if (this.closed) return; // stop() gave up on this write and left: whoever reads next redoes it
         for (const { row, error } of rejected) {
           const message = sources.get(row);
-          if (message) dead.push(this.deadLetter(stream, message, batch.partition, describeError(error), error.code));
+          if (message) this.refuse(stream, message, batch.partition, describeError(error), error.code, dead);
         }
         if (dead.length > 0) {
           await this.deps.deadLetters.publish(dead);
@@ -385,20 +386,39 @@ export class SinkConnector {
   }
 
   private toRow(stream: SinkStream, message: KafkaMessage, partition: number, now: number): { spec: TableSpec; row: Row } | { reason: string; code: string } {
+    const position = { partition, offset: Number(message.offset) };
+    if (!stream.schema) {
+      // A dead-letter topic: the row comes from the record's key and headers.
+      return stream.toRow({}, position, now, message) ?? { reason: 'no row for this dead letter', code: 'SINK_ROW_REJECTED' };
+    }
     if (!message.value) return { reason: 'empty record value (tombstone)', code: 'SINK_DECODE_FAILED' };
     try {
       const { value, schema } = this.deps.codec.decode<DecodedRecord>(message.value);
       if (schema.name !== stream.schema) return { reason: `expected a ${stream.schema} record on ${stream.topic}, got ${schema.name}`, code: 'SINK_DECODE_FAILED' };
-      const mapped = stream.toRow(value, { partition, offset: Number(message.offset) }, now);
+      const mapped = stream.toRow(value, position, now, message);
       return mapped ?? { reason: `no table for event family "${String(value.family)}"`, code: 'SINK_ROW_REJECTED' };
     } catch (err) {
       return { reason: describeError(err), code: isCallstreamError(err) ? err.code : 'SINK_DECODE_FAILED' };
     }
   }
 
-  private deadLetter(stream: SinkStream, message: KafkaMessage, partition: number, reason: string, code: string): OutgoingMessage {
+  /**
+   * A record that cannot be stored goes to its stream's dead-letter topic; one read from a
+   * dead-letter topic itself (its index row refused) is logged, counted and passed over, since
+   * dead-lettering it again would loop. The dead letter itself stays where it is.
+   */
+  private refuse(stream: SinkStream, message: KafkaMessage, partition: number, reason: string, code: string, dead: OutgoingMessage[]): void {
+    if (stream.deadLetterTopic) {
+      dead.push(this.deadLetter(stream.deadLetterTopic, stream, message, partition, reason, code));
+      return;
+    }
+    this.deps.metrics.deadLettered.inc();
+    this.deps.logger.error({ topic: stream.topic, partition, offset: message.offset, code, reason }, 'a dead letter could not be indexed into dead_letters; it stays in its topic');
+  }
+
+  private deadLetter(topic: string, stream: SinkStream, message: KafkaMessage, partition: number, reason: string, code: string): OutgoingMessage {
     const letter: OutgoingMessage = {
-      topic: stream.deadLetterTopic,
+      topic,
       key: message.key?.toString() ?? '',
       value: message.value ?? Buffer.alloc(0),
       headers: {
@@ -408,6 +428,8 @@ export class SinkConnector {
         'callstream-source-topic': stream.topic,
         'callstream-source-partition': String(partition),
         'callstream-source-offset': message.offset,
+        // The version of the dead_letters row: the same record dead-lettered again (a replay) keeps its row.
+        'callstream-source-timestamp': message.timestamp,
       },
     };
     if (this.deps.deadLetters.fits(letter)) return letter;

@@ -1,7 +1,9 @@
+import type { KafkaMessage } from 'kafkajs';
 import { SCHEMA_NAMES } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import type { Row, TableSpec } from '../warehouse/index.js';
 import { callaroRow } from './callaro-rows.js';
+import { deadLetterRow, requestRow } from './request-rows.js';
 import type { DecodedRecord, RecordPosition } from './rows.js';
 import { telephonyRow } from './telephony-rows.js';
 
@@ -12,17 +14,39 @@ import { telephonyRow } from './telephony-rows.js';
  */
 export interface SinkStream {
   topic: string;
-  /** Full name of the Avro record the topic carries; another record is dead-lettered. */
-  schema: string;
-  deadLetterTopic: string;
+  /** events: a flow's event topic (what the sink's consumed-records metric and lag alerts are about); index: the audit trail's. */
+  kind: 'events' | 'index';
+  /**
+   * Full name of the Avro record the topic carries; another record is dead-lettered.
+   * Undefined: the value is not decoded, the row comes from the record's key and headers
+   * (the dead-letter topics, whose values are what could not be decoded or stored).
+   */
+  schema?: string;
+  /**
+   * Where records that cannot become rows go. Undefined for the dead-letter topics' own
+   * index: a row it cannot store is logged and counted, never dead-lettered again (a loop).
+   */
+  deadLetterTopic?: string;
   /** The row; undefined when the record names no known table (dead-lettered). */
-  toRow(record: DecodedRecord, position: RecordPosition, now: number): { spec: TableSpec; row: Row } | undefined;
+  toRow(record: DecodedRecord, position: RecordPosition, now: number, message: KafkaMessage): { spec: TableSpec; row: Row } | undefined;
 }
 
-/** Both flows: Callaro's events and the providers' callbacks. */
+/**
+ * Both flows: Callaro's events and the providers' callbacks; with the request log on (the
+ * default), also each flow's audit and dead-letter topic, indexed into the requests and
+ * dead_letters tables.
+ */
 export function sinkStreams(config: Config): SinkStream[] {
+  const streams: SinkStream[] = [
+    { kind: 'events', topic: config.topicEvents, schema: SCHEMA_NAMES.callaroEvent, deadLetterTopic: config.topicDeadLetter, toRow: callaroRow },
+    { kind: 'events', topic: config.topicTelephony, schema: SCHEMA_NAMES.telephonyCallback, deadLetterTopic: config.topicTelephonyDeadLetter, toRow: telephonyRow },
+  ];
+  if (!config.requestLog) return streams;
   return [
-    { topic: config.topicEvents, schema: SCHEMA_NAMES.callaroEvent, deadLetterTopic: config.topicDeadLetter, toRow: callaroRow },
-    { topic: config.topicTelephony, schema: SCHEMA_NAMES.telephonyCallback, deadLetterTopic: config.topicTelephonyDeadLetter, toRow: telephonyRow },
+    ...streams,
+    { kind: 'index', topic: config.topicRaw, schema: SCHEMA_NAMES.rawRequest, deadLetterTopic: config.topicDeadLetter, toRow: requestRow },
+    { kind: 'index', topic: config.topicTelephonyRaw, schema: SCHEMA_NAMES.rawRequest, deadLetterTopic: config.topicTelephonyDeadLetter, toRow: requestRow },
+    { kind: 'index', topic: config.topicDeadLetter, toRow: deadLetterRow('callaro') },
+    { kind: 'index', topic: config.topicTelephonyDeadLetter, toRow: deadLetterRow('telephony') },
   ];
 }

@@ -2,6 +2,6 @@
 // (duckdb/duckdb-warehouse.js, bigquery/bigquery-warehouse.js) and createWarehouse() loads
 // only the one the config names: a receiver process never loads DuckDB or the BigQuery
 // client (about 40 MB of RSS and 200 ms of start-up).
-export { TABLES, CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS, tableForFamily, type TableSpec, type Column, type ColumnType, type Row } from './tables.js';
+export { TABLES, EVENT_TABLES, REQUESTS, DEAD_LETTERS, CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS, tableForFamily, type TableSpec, type Column, type ColumnType, type Row } from './tables.js';
 export { newestPerKey, isNewer, newerSql, type Warehouse } from './warehouse.js';
 export { createWarehouse } from './create-warehouse.js';

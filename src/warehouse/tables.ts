@@ -121,7 +121,67 @@ export const TELEPHONY_CALLBACKS: TableSpec = {
   ],
 };
 
-export const TABLES: readonly TableSpec[] = [CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS];
+/**
+ * The audit trail in SQL: one row per HTTP request either flow received, accepted or refused,
+ * indexed from the audit topics (no bodies, no headers: those stay in the topic, at the
+ * row's partition and offset). What `callstream trace` looks up, and what refusal rates by
+ * code are counted from.
+ */
+export const REQUESTS: TableSpec = {
+  name: 'requests',
+  keyColumns: ['request_id'],
+  clusterBy: ['entity_key', 'call_sid'],
+  columns: [
+    col('request_id', 'STRING', 'Id of the HTTP request (the X-Request-Id answered); the key.', true),
+    col('flow', 'STRING', 'callaro (Callaro\'s events) or telephony (provider callbacks).', true),
+    col('method', 'STRING', 'HTTP method.', true),
+    col('route', 'STRING', 'Path (and query) requested; a secret path segment is stored as [redacted].', true),
+    col('status', 'INT64', 'HTTP status answered.', true),
+    col('error_code', 'STRING', 'The refusal\'s stable code (e.g. RCV_SCHEMA_INVALID); null when accepted.'),
+    col('entity_key', 'STRING', 'The Kafka key of the event published (call_id, campaign_id, number, or the provider\'s call id); for a refused request, the call id its body names, if it could be read.'),
+    col('call_sid', 'STRING', 'The telephony call id the body names, if any: joins Callaro\'s events and provider callbacks.'),
+    col('verified_by', 'STRING', 'What verified the sender: each check that passed and which secret (1 = the first configured), e.g. "bearer #1", "twilio-main: twilio #2".'),
+    col('body_bytes', 'INT64', 'Size of the body received.', true),
+    col('event_time', 'TIMESTAMP', 'received_at: the partitioning column.', true),
+    col('received_at', 'TIMESTAMP', 'When the receiver got the request.', true),
+    col('kafka_partition', 'INT64', 'Partition of the flow\'s audit topic holding the request\'s bytes and headers.', true),
+    col('kafka_offset', 'INT64', 'Offset of its audit record there.', true),
+    col('ingested_at', 'TIMESTAMP', 'When the sink wrote this row.', true),
+  ],
+};
+
+/**
+ * Records the sink could not store, indexed from the dead-letter topics: one row per source
+ * record (a record dead-lettered again by a replay keeps one row, the latest), with the
+ * reason; the record itself stays in the dead-letter topic at the row's partition and offset.
+ */
+export const DEAD_LETTERS: TableSpec = {
+  name: 'dead_letters',
+  keyColumns: ['source_topic', 'source_partition', 'source_offset'],
+  clusterBy: ['entity_key', 'request_id'],
+  columns: [
+    col('source_topic', 'STRING', 'Topic the record was read from.', true),
+    col('source_partition', 'INT64', 'Its partition there.', true),
+    col('source_offset', 'INT64', 'Its offset there.', true),
+    col('flow', 'STRING', 'callaro or telephony (which dead-letter topic).', true),
+    col('entity_key', 'STRING', 'The record\'s Kafka key (call_id, provider call id, ...).'),
+    col('error_code', 'STRING', 'Why it was dead-lettered: a stable code (SINK_DECODE_FAILED, SINK_ROW_REJECTED, ...).', true),
+    col('reason', 'STRING', 'The warehouse\'s or decoder\'s message.', true),
+    col('value_bytes', 'INT64', 'Size of the record value kept in the dead-letter topic (0 when it was too large and omitted).', true),
+    col('event_time', 'TIMESTAMP', 'When it was dead-lettered: the partitioning column.', true),
+    col('request_id', 'STRING', 'The request the record came from (its callstream-request-id header), else "unknown".', true),
+    col('received_at', 'TIMESTAMP', 'When it was dead-lettered (orders versions of a key, then request_id).', true),
+    col('kafka_partition', 'INT64', 'Partition of the dead-letter topic.', true),
+    col('kafka_offset', 'INT64', 'Offset there.', true),
+    col('ingested_at', 'TIMESTAMP', 'When the sink wrote this row.', true),
+  ],
+};
+
+/** The event tables, by flow: what a replay rewrites and analysts query. */
+export const EVENT_TABLES: readonly TableSpec[] = [CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS];
+
+/** Every table the sink writes: the event tables and the audit trail's index. */
+export const TABLES: readonly TableSpec[] = [...EVENT_TABLES, REQUESTS, DEAD_LETTERS];
 
 const TABLE_OF_FAMILY: Readonly<Record<Family, TableSpec>> = { call: CALL_EVENTS, campaign: CAMPAIGN_EVENTS, compliance: COMPLIANCE_EVENTS };
 

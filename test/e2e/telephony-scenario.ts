@@ -38,7 +38,7 @@ async function send(url: string, path: string, headers: Record<string, string>, 
   return { status: res.status, requestId: res.headers.get('x-request-id')!, code: json.error?.code };
 }
 
-function twilioCallback(url: string, params: Record<string, string>, path = `${PREFIX}/twilio`): Promise<Sent> {
+export function twilioCallback(url: string, params: Record<string, string>, path = `${PREFIX}/twilio`): Promise<Sent> {
   const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signLikeTwilio(TWILIO_TOKEN, `${PUBLIC}${path}`, params) };
   return send(url, path, headers, formBody(params));
 }
@@ -49,7 +49,7 @@ function billingCallback(url: string, body: object): Promise<Sent> {
 }
 
 /** Twilio's status callback for one step of a call's lifecycle. */
-function statusCallback(callSid: string, status: string, second: number): Record<string, string> {
+export function statusCallback(callSid: string, status: string, second: number): Record<string, string> {
   return {
     AccountSid: 'AC0000',
     CallSid: callSid,

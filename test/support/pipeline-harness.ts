@@ -49,7 +49,7 @@ export function isolatedConfig(overrides: Partial<Record<OptionKey, unknown>> = 
   );
 }
 
-export async function startTestPipeline(options: { config?: Config; warehouse?: Warehouse; receiver?: boolean; sink?: boolean } = {}) {
+export async function startTestPipeline(options: { config?: Config; warehouse?: Warehouse; receiver?: boolean; sink?: boolean; querySocket?: boolean } = {}) {
   await requireBroker();
   const config = options.config ?? isolatedConfig();
   const pipeline = new Pipeline({
@@ -59,7 +59,7 @@ export async function startTestPipeline(options: { config?: Config; warehouse?: 
     warehouse: options.warehouse,
     receiver: options.receiver,
     sink: options.sink,
-    querySocket: false,
+    querySocket: options.querySocket ?? false,
   });
   await pipeline.start();
   const address = pipeline.receiver?.server.address();

@@ -37,23 +37,34 @@ export class AccessPolicy {
     return isAllowed(this.sources, address) ? undefined : new CallstreamError('RCV_SOURCE_FORBIDDEN', `Requests from ${address ?? 'an unknown address'} are not accepted.`);
   }
 
-  /** Token, secret path segment and signatures, over the exact body bytes. */
-  checkCredentials(req: IncomingMessage, pathSecret: string | undefined, body: Buffer): CallstreamError | undefined {
-    if (this.secretPath && !(pathSecret !== undefined && safeEqual(pathSecret, this.secretPath))) {
-      return new CallstreamError('RCV_AUTH_REQUIRED', 'Missing or wrong secret path segment.');
+  /**
+   * Token, secret path segment and signatures, over the exact body bytes. Returns the
+   * refusal, or what verified the request for the audit trail: each check that passed, with
+   * which of its secrets (e.g. "bearer #1, hmac #2"); null when no check is configured.
+   */
+  checkCredentials(req: IncomingMessage, pathSecret: string | undefined, body: Buffer): CallstreamError | { verifiedBy: string | null } {
+    const passed: string[] = [];
+    if (this.secretPath) {
+      if (!(pathSecret !== undefined && safeEqual(pathSecret, this.secretPath))) return new CallstreamError('RCV_AUTH_REQUIRED', 'Missing or wrong secret path segment.');
+      passed.push('secret path');
     }
     if (this.tokens) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-      if (!match || !this.tokens.some((token) => safeEqual(match[1], token))) return new CallstreamError('RCV_AUTH_REQUIRED', 'Expected Authorization: Bearer <token>.');
+      const matched = match ? this.tokens.findIndex((token) => safeEqual(match[1], token)) : -1;
+      if (matched < 0) return new CallstreamError('RCV_AUTH_REQUIRED', 'Expected Authorization: Bearer <token>.');
+      passed.push(`bearer #${matched + 1}`);
     }
     if (this.hmac) {
-      const refusal = verifyHmac(this.hmac, req.headers, body);
-      if (refusal) return refusal;
+      const result = verifyHmac(this.hmac, req.headers, body);
+      if (result instanceof CallstreamError) return result;
+      passed.push(`hmac #${result}`);
     }
     if (this.config.standardWebhooksSecrets) {
-      return verifyStandardWebhooks(this.config.standardWebhooksSecrets, this.config.signatureToleranceSeconds, req.headers, body);
+      const result = verifyStandardWebhooks(this.config.standardWebhooksSecrets, this.config.signatureToleranceSeconds, req.headers, body);
+      if (result instanceof CallstreamError) return result;
+      passed.push(`standard-webhooks #${result}`);
     }
-    return undefined;
+    return { verifiedBy: passed.length > 0 ? passed.join(', ') : null };
   }
 
   /** After validation: is the event's tenant accepted here? */

@@ -26,8 +26,9 @@ export function hmacSignature(secret: string, body: Buffer, encoding: 'hex' | 'b
 /**
  * Checks the tenant's private signature contract: an HMAC-SHA256 of the exact body bytes
  * under any active secret (rotation), optionally bound to a recent timestamp (replays).
+ * Returns the refusal, or which secret matched (1 = the first configured).
  */
-export function verifyHmac(options: HmacOptions, headers: IncomingHttpHeaders, body: Buffer, nowSeconds = Date.now() / 1000): CallstreamError | undefined {
+export function verifyHmac(options: HmacOptions, headers: IncomingHttpHeaders, body: Buffer, nowSeconds = Date.now() / 1000): CallstreamError | number {
   const given = header(headers, options.header)?.trim().replace(/^sha256=/i, '');
   if (!given) return new CallstreamError('RCV_SIGNATURE_INVALID', `Missing signature header ${options.header}.`);
   let timestamp: string | undefined;
@@ -38,6 +39,6 @@ export function verifyHmac(options: HmacOptions, headers: IncomingHttpHeaders, b
     }
   }
   const presented = options.encoding === 'hex' ? given.toLowerCase() : given; // hex is case-insensitive, base64 is not
-  const valid = options.secrets.some((secret) => safeEqual(presented, hmacSignature(secret, body, options.encoding, timestamp)));
-  return valid ? undefined : new CallstreamError('RCV_SIGNATURE_INVALID');
+  const matched = options.secrets.findIndex((secret) => safeEqual(presented, hmacSignature(secret, body, options.encoding, timestamp)));
+  return matched < 0 ? new CallstreamError('RCV_SIGNATURE_INVALID') : matched + 1;
 }

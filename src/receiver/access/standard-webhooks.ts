@@ -23,9 +23,10 @@ function one(headers: IncomingHttpHeaders, name: string): string | undefined {
 /**
  * Verifies the Standard Webhooks headers (https://www.standardwebhooks.com/): webhook-id,
  * webhook-timestamp within the tolerance, and a webhook-signature list of which any
- * `v1,` entry matches under any active secret.
+ * `v1,` entry matches under any active secret. Returns the refusal, or which secret matched
+ * (1 = the first configured).
  */
-export function verifyStandardWebhooks(secrets: string[], toleranceSeconds: number, headers: IncomingHttpHeaders, body: Buffer, nowSeconds = Date.now() / 1000): CallstreamError | undefined {
+export function verifyStandardWebhooks(secrets: string[], toleranceSeconds: number, headers: IncomingHttpHeaders, body: Buffer, nowSeconds = Date.now() / 1000): CallstreamError | number {
   const id = one(headers, 'webhook-id');
   const timestamp = one(headers, 'webhook-timestamp');
   const signatures = one(headers, 'webhook-signature');
@@ -34,6 +35,9 @@ export function verifyStandardWebhooks(secrets: string[], toleranceSeconds: numb
     return new CallstreamError('RCV_SIGNATURE_EXPIRED', `webhook-timestamp must be a Unix time within ${toleranceSeconds} s of now.`);
   }
   const given = signatures.split(' ').filter((s) => s.startsWith('v1,'));
-  const expected = secrets.map((s) => standardWebhooksSignature(s, id, timestamp, body));
-  return given.some((g) => expected.some((e) => safeEqual(g, e))) ? undefined : new CallstreamError('RCV_SIGNATURE_INVALID');
+  const matched = secrets.findIndex((s) => {
+    const expected = standardWebhooksSignature(s, id, timestamp, body);
+    return given.some((g) => safeEqual(g, expected));
+  });
+  return matched < 0 ? new CallstreamError('RCV_SIGNATURE_INVALID') : matched + 1;
 }

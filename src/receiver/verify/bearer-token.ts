@@ -3,8 +3,10 @@ import { safeEqual } from './constant-time.js';
 import { signatureInvalid, singleHeader, type SignedRequest } from './signed-request.js';
 
 /** A shared token in `Authorization: Bearer <token>` (RFC 6750), for providers that do not sign. */
-export function verifyBearer(vendor: Extract<TelephonyVendor, { scheme: 'bearer' }>, request: SignedRequest): void {
+export function verifyBearer(vendor: Extract<TelephonyVendor, { scheme: 'bearer' }>, request: SignedRequest): number {
   const match = /^Bearer +(\S+) *$/i.exec(singleHeader(request, 'authorization'));
   if (!match) throw signatureInvalid('Expected "Authorization: Bearer <token>".');
-  if (!vendor.secrets.some((token) => safeEqual(match[1], token))) throw signatureInvalid('The bearer token is not one of the configured tokens.');
+  const matched = vendor.secrets.findIndex((token) => safeEqual(match[1], token));
+  if (matched < 0) throw signatureInvalid('The bearer token is not one of the configured tokens.');
+  return matched + 1;
 }

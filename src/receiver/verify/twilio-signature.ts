@@ -48,7 +48,7 @@ export function twilioUrlVariants(url: string): string[] {
  * parameters are signed with the URL; a JSON body is not signed itself but its SHA-256
  * travels in the signed URL as the bodySHA256 query parameter.
  */
-export function verifyTwilio(vendor: Extract<TelephonyVendor, { scheme: 'twilio' }>, request: SignedRequest): void {
+export function verifyTwilio(vendor: Extract<TelephonyVendor, { scheme: 'twilio' }>, request: SignedRequest): number {
   const signature = singleHeader(request, TWILIO_SIGNATURE_HEADER);
   const url = new URL(vendor.publicBaseUrl + request.target).toString();
   let params: FormParams = [];
@@ -61,8 +61,10 @@ export function verifyTwilio(vendor: Extract<TelephonyVendor, { scheme: 'twilio'
   } else {
     params = [...new URLSearchParams(request.body.toString('utf8'))];
   }
-  const valid = twilioUrlVariants(url).some((variant) => vendor.secrets.some((token) => safeEqual(signature, twilioSignature(token, variant, params))));
-  if (!valid) {
+  const variants = twilioUrlVariants(url);
+  const matched = vendor.secrets.findIndex((token) => variants.some((variant) => safeEqual(signature, twilioSignature(token, variant, params))));
+  if (matched < 0) {
     throw signatureInvalid(`X-Twilio-Signature does not match a signature of ${url} with any configured auth token (behind a proxy, check publicBaseUrl).`);
   }
+  return matched + 1;
 }

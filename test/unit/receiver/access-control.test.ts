@@ -28,6 +28,8 @@ describe('access control of POST /callaro/webhooks', () => {
     expect(audit.map((a) => a.status)).toEqual([202, 202, 401, 401]);
     expect(audit[2]).toMatchObject({ error_code: 'RCV_AUTH_REQUIRED', headers: { authorization: '[redacted]' } });
     expect(JSON.stringify(audit)).not.toMatch(/tok-|nope/);
+    // Which token each request used (the audit trail's verified_by): who still sends the old one during a rotation.
+    expect(audit.map((a) => a.verified_by)).toEqual(['bearer #2', 'bearer #1', null, null]);
     expect(h.events()).toHaveLength(2);
   });
 
@@ -39,6 +41,7 @@ describe('access control of POST /callaro/webhooks', () => {
     expect(await post('/callaro/webhooks')).toEqual({ status: 401, code: 'RCV_AUTH_REQUIRED' });
     expect(JSON.stringify(h.audit())).not.toContain(secret);
     expect(h.audit()[0].path).toBe('/callaro/webhooks/[redacted]');
+    expect(h.audit()[0].verified_by).toBe('secret path');
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).not.toContain(secret);
   });
@@ -54,6 +57,7 @@ describe('access control of POST /callaro/webhooks', () => {
     const old = String(Number(ts) - 3600);
     expect(await post('/callaro/webhooks', { 'x-callaro-signature': sign('s1', old, body), 'x-callaro-timestamp': old })).toEqual({ status: 401, code: 'RCV_SIGNATURE_EXPIRED' });
     expect(h.audit().map((a) => a.headers)).toEqual(expect.arrayContaining([expect.objectContaining({ 'x-callaro-signature': '[redacted]' })]));
+    expect(h.audit().map((a) => a.verified_by)).toEqual(['hmac #2', null, null]);
   });
 
   it('Standard Webhooks as an alternative', async () => {
@@ -63,13 +67,14 @@ describe('access control of POST /callaro/webhooks', () => {
     const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': ts, 'webhook-signature': standardWebhooksSignature(secret, 'msg_1', ts, Buffer.from(body)) };
     expect((await post('/callaro/webhooks', headers)).status).toBe(202);
     expect(await post('/callaro/webhooks', { ...headers, 'webhook-id': 'msg_2' })).toEqual({ status: 401, code: 'RCV_SIGNATURE_INVALID' });
+    expect(h.audit().map((a) => a.verified_by)).toEqual(['standard-webhooks #1', null]);
   });
 
   it('tenant allowlist: events of other tenants get 403', async () => {
     h = await startTestReceiver({ tenantAllowlist: ['44'] });
     expect((await post('/callaro/webhooks')).status).toBe(202);
     expect(await post('/callaro/webhooks', {}, JSON.stringify({ ...exampleCallCompleted(), tenant_id: 45 }))).toEqual({ status: 403, code: 'RCV_TENANT_FORBIDDEN' });
-    expect(h.audit()[1]).toMatchObject({ status: 403, error_code: 'RCV_TENANT_FORBIDDEN' });
+    expect(h.audit()[1]).toMatchObject({ status: 403, error_code: 'RCV_TENANT_FORBIDDEN', verified_by: null });
   });
 
   it('source CIDR allowlist, trusting X-Forwarded-For only for the configured proxy hops', async () => {

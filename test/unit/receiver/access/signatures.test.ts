@@ -2,6 +2,9 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hmacSignature, standardWebhooksSignature, verifyHmac, verifyStandardWebhooks } from '../../../../src/receiver/access/index.js';
 
+/** The refusal's code, or the matching secret's number. */
+const codeOf = (result: { code: string } | number) => (typeof result === 'number' ? result : result.code);
+
 const body = Buffer.from('{"event":"call.completed","call_id":"vs_1"}');
 
 describe('verifyHmac (a tenant\'s private signature contract)', () => {
@@ -9,15 +12,15 @@ describe('verifyHmac (a tenant\'s private signature contract)', () => {
 
   it('accepts HMAC-SHA256 of the exact body under any active secret, with or without a sha256= prefix', () => {
     const mac = createHmac('sha256', 'new-secret').update(body).digest('hex');
-    expect(verifyHmac(options, { 'x-callaro-signature': mac }, body)).toBeUndefined();
-    expect(verifyHmac(options, { 'x-callaro-signature': `sha256=${hmacSignature('old-secret', body, 'hex')}` }, body)).toBeUndefined();
+    expect(verifyHmac(options, { 'x-callaro-signature': mac }, body)).toBe(2); // which secret: the audit trail's verified_by
+    expect(verifyHmac(options, { 'x-callaro-signature': `sha256=${hmacSignature('old-secret', body, 'hex')}` }, body)).toBe(1);
   });
 
   it('refuses another body, another secret, a missing header', () => {
     const mac = hmacSignature('new-secret', body, 'hex');
-    expect(verifyHmac(options, { 'x-callaro-signature': mac }, Buffer.from(body.toString().replace('vs_1', 'vs_2')))?.code).toBe('RCV_SIGNATURE_INVALID');
-    expect(verifyHmac(options, { 'x-callaro-signature': hmacSignature('guess', body, 'hex') }, body)?.code).toBe('RCV_SIGNATURE_INVALID');
-    expect(verifyHmac(options, {}, body)?.code).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(verifyHmac(options, { 'x-callaro-signature': mac }, Buffer.from(body.toString().replace('vs_1', 'vs_2'))))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(verifyHmac(options, { 'x-callaro-signature': hmacSignature('guess', body, 'hex') }, body))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(verifyHmac(options, {}, body))).toBe('RCV_SIGNATURE_INVALID');
   });
 
   it('binds the signature to a recent timestamp when configured', () => {
@@ -25,9 +28,9 @@ describe('verifyHmac (a tenant\'s private signature contract)', () => {
     const now = 1_800_000_000;
     const ts = String(now - 10);
     const mac = createHmac('sha256', 'new-secret').update(`${ts}.`).update(body).digest('base64');
-    expect(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': ts }, body, now)).toBeUndefined();
-    expect(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': ts }, body, now + 400)?.code).toBe('RCV_SIGNATURE_EXPIRED');
-    expect(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': String(now) }, body, now)?.code).toBe('RCV_SIGNATURE_INVALID');
+    expect(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': ts }, body, now)).toBe(2);
+    expect(codeOf(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': ts }, body, now + 400))).toBe('RCV_SIGNATURE_EXPIRED');
+    expect(codeOf(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': String(now) }, body, now))).toBe('RCV_SIGNATURE_INVALID');
   });
 });
 
@@ -45,13 +48,13 @@ describe('verifyStandardWebhooks', () => {
 
   it('accepts any matching v1 entry of the signature list within the tolerance', () => {
     const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,bm9wZQ== ${expected}` };
-    expect(verifyStandardWebhooks(['whsec_b2xk', secret], 300, headers, payload, Number(timestamp) + 60)).toBeUndefined();
+    expect(verifyStandardWebhooks(['whsec_b2xk', secret], 300, headers, payload, Number(timestamp) + 60)).toBe(2);
   });
 
   it('refuses an old timestamp, a changed body, missing headers', () => {
     const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': expected };
-    expect(verifyStandardWebhooks([secret], 300, headers, payload, Number(timestamp) + 301)?.code).toBe('RCV_SIGNATURE_EXPIRED');
-    expect(verifyStandardWebhooks([secret], 300, headers, Buffer.from('{"test": 1}'), Number(timestamp))?.code).toBe('RCV_SIGNATURE_INVALID');
-    expect(verifyStandardWebhooks([secret], 300, { 'webhook-id': id }, payload, Number(timestamp))?.code).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(verifyStandardWebhooks([secret], 300, headers, payload, Number(timestamp) + 301))).toBe('RCV_SIGNATURE_EXPIRED');
+    expect(codeOf(verifyStandardWebhooks([secret], 300, headers, Buffer.from('{"test": 1}'), Number(timestamp)))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(verifyStandardWebhooks([secret], 300, { 'webhook-id': id }, payload, Number(timestamp)))).toBe('RCV_SIGNATURE_INVALID');
   });
 });

@@ -1,0 +1,3 @@
+export { traceCall, SUBJECT, type CallTrace, type TraceSource, type TraceOptions, type TracedRequest, type TracedDeadLetter, type TracedRow } from './lookup.js';
+export { formatTrace, timeline, type TimelineEntry, type TraceTopics } from './format.js';
+export { openBigQuerySource, openDuckDbSource, type OpenSource } from './sources.js';

@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import type { BigQuerySettings, Config } from '../config/index.js';
+import { CallstreamError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { duckDbPath, querySocketPath } from '../pipeline/index.js';
+import { askOverSocket } from '../pipeline/query-socket.js';
+import { TABLES } from '../warehouse/index.js';
+import type { TraceSource } from './lookup.js';
+
+/** A trace source, and what to close when the trace is done. */
+export interface OpenSource {
+  source: TraceSource;
+  close(): Promise<void>;
+}
+
+const quote = (name: string) => `"${name}"`;
+
+/**
+ * The embedded DuckDB warehouse: through the running pipeline's query socket (DuckDB lets no
+ * second process open the file), else the file itself, read-only. Both apply the query rules
+ * and limits of `callstream query`.
+ */
+export async function openDuckDbSource(config: Config): Promise<OpenSource> {
+  const socket = querySocketPath(config.dataDir);
+  const common = { kind: 'duckdb' as const, table: quote, epochMs: (c: string) => `epoch_ms(${c})`, timestamp: (ms: number) => `to_timestamp(${ms} / 1000.0)` };
+  const probe = await askOverSocket(socket, 'SELECT 1 AS ok');
+  if (probe) {
+    const ask = async (sql: string) => {
+      const answer = await askOverSocket(socket, sql);
+      if (!answer) throw new CallstreamError('WH_QUERY_FAILED', 'The pipeline stopped during the trace (its query socket went away)');
+      return answer.rows;
+    };
+    return { source: { ...common, ask }, close: async () => undefined };
+  }
+  const path = duckDbPath(config);
+  // CFG_INVALID: CALLSTREAM_DATA_DIR (or the default ./data) does not point at a warehouse.
+  if (!existsSync(path)) throw new CallstreamError('CFG_INVALID', `No warehouse at ${path}: start the pipeline first (npm start), or set CALLSTREAM_DATA_DIR`);
+  const { DuckDbWarehouse } = await import('../warehouse/duckdb/duckdb-warehouse.js');
+  const warehouse = await DuckDbWarehouse.open(path, { readOnly: true, queryTimeoutMs: config.queryTimeoutMs, queryMaxRows: config.queryMaxRows });
+  return { source: { ...common, ask: async (sql) => (await warehouse.boundedQuery(sql)).rows }, close: () => warehouse.close() };
+}
+
+/** BigQuery, through the official client, with the connector's dataset and table prefix. */
+export async function openBigQuerySource(settings: BigQuerySettings, logger: Logger): Promise<OpenSource> {
+  const { BigQueryWarehouse } = await import('../warehouse/bigquery/bigquery-warehouse.js');
+  const warehouse = new BigQueryWarehouse(settings, logger.child({ component: 'bigquery' }));
+  const table = (name: string) => {
+    const spec = TABLES.find((t) => t.name === name);
+    if (!spec) throw new Error(`no table spec ${name}`);
+    return warehouse.tableRef(spec);
+  };
+  return {
+    source: { kind: 'bigquery', ask: (sql) => warehouse.query(sql), table, epochMs: (c) => `UNIX_MILLIS(${c})`, timestamp: (ms) => `TIMESTAMP_MILLIS(${ms})` },
+    close: () => warehouse.close(),
+  };
+}
