@@ -8,7 +8,7 @@
 // the load generators and the reference programs each run in their own process, so each
 // one's peak RSS (VmHWM) belongs to one load.
 //
-// Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,
+// Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,trace,
 //          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/),
 //          --sink-sizes 200000[,1000000] (backlog sizes of the sink section, one run each).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
 });
 const smoke = args.smoke || process.env.BENCH_SMOKE === '1';
-const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery').split(','));
+const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery,trace').split(','));
 
 const PLAN = smoke
   ? {
@@ -33,12 +33,14 @@ const PLAN = smoke
       sink: { sizes: [3_000, 6_000], runs: [1, 1] },
       e2e: { rate: 1_000, seconds: 3, warmupSec: 1, runs: 1, drainSec: 20 },
       bigquery: { seconds: 2, maxRate: 300, observeSec: 25 },
+      trace: { requests: 5_000, samples: 5 },
     }
   : {
       receiver: { runs: 3, seconds: 6, warmupSec: 1.5, connections: 64, rates: [1_000], ppRecords: 60_000 },
       sink: { sizes: [200_000, 1_000_000], runs: [3, 1] },
       e2e: { rate: 1_000, seconds: 15, warmupSec: 3, runs: 3, drainSec: 30 },
       bigquery: { seconds: 15, maxRate: Infinity, observeSec: 45 },
+      trace: { requests: 1_000_000, samples: 20 },
     };
 if (args['sink-sizes']) {
   const sizes = args['sink-sizes'].split(',').map(Number);
@@ -354,6 +356,16 @@ async function e2eSection(admin) {
 }
 
 // ---------------------------------------------------------------------------------------
+// 6. `callstream trace`: its lookups with a million requests indexed, against one keyed SELECT
+
+async function traceSection() {
+  log(`trace: ${PLAN.trace.requests} requests indexed, ${PLAN.trace.samples} calls traced`);
+  const { report } = await runJsonReport([join(ROOT, 'bench/load/trace-lookup.js'), JSON.stringify(PLAN.trace)], { name: 'trace-lookup', timeoutMs: 1_200_000 });
+  results.sections.trace = report;
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------
 // 5. BigQuery path (emulator): shape, not speed
 
 function mergeShape(merges, windowMs = 10_000) {
@@ -447,6 +459,7 @@ async function main() {
     if (only.has('sink')) await sinkSection(admin);
     if (only.has('e2e')) await e2eSection(admin);
     if (only.has('bigquery')) await bigquerySection(admin, results.sections.receiver ? medianOf(results.sections.receiver.saturation, 'okPerSec') : 2_000);
+    if (only.has('trace')) await traceSection();
   } finally {
     const deleted = await admin.cleanup().catch((err) => (log(`topic cleanup failed: ${err.message}`), []));
     log(`deleted ${deleted.length} benchmark topics`);

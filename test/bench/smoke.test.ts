@@ -48,7 +48,7 @@ describe('npm run bench -- --smoke', () => {
     const byId = new Map(results.rows.map((r) => [r.id, r]));
     // Receiver: bare node:http, ProducerPerformance, saturation, fixed rates (one is half of saturation).
     // Sink: raw consumer and sink at two backlog sizes. End to end.
-    for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'S1', 'S2', 'S3', 'S4', 'E1']) expect(byId.has(id), `row ${id}`).toBe(true);
+    for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'S1', 'S2', 'S3', 'S4', 'E1', 'T1', 'T2']) expect(byId.has(id), `row ${id}`).toBe(true);
     for (const row of results.rows) {
       expect(Number.isFinite(row.throughput) && row.throughput > 0, `${row.id} throughput`).toBe(true);
       expect(row.runs, `${row.id} runs`).toBeGreaterThan(0);
@@ -62,7 +62,8 @@ describe('npm run bench -- --smoke', () => {
     const e2eRss = byId.get('E1')!.peakRssMb as { receiver: number; sink: number };
     expect(e2eRss.receiver).toBeGreaterThan(0);
     expect(e2eRss.sink).toBeGreaterThan(0);
-    for (const id of ['R3', 'S2', 'S4']) expect(Number.isFinite(byId.get(id)!.ratio), `${id} ratio`).toBe(true);
+    for (const id of ['R3', 'S2', 'S4', 'T2']) expect(Number.isFinite(byId.get(id)!.ratio), `${id} ratio`).toBe(true);
+    for (const id of ['T1', 'T2']) expect(Number.isFinite(byId.get(id)!.p95), `${id} p95`).toBe(true);
     for (const key of ['rowsPerMergeMedian', 'maxMergesPer10s', 'maxConcurrentPerTable', 'maxRequestMB']) {
       expect(Number.isFinite(results.bigquery[key]), `bigquery ${key}`).toBe(true);
     }
@@ -77,6 +78,7 @@ describe('npm run bench -- --smoke', () => {
       'bq-concurrent',
       'bq-dml',
       'bq-request',
+      'trace-latency',
     ]);
     for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);
     expect(output).toContain('| Target | Measured | Met |');

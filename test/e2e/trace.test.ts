@@ -36,6 +36,7 @@ async function trace(...args: string[]): Promise<{ code: number; out: string; er
     CALLSTREAM_TOPIC_TELEPHONY_RAW: t.config.topicTelephonyRaw,
     CALLSTREAM_TOPIC_DLQ: t.config.topicDeadLetter,
     CALLSTREAM_TOPIC_EVENTS: t.config.topicEvents,
+    KAFKA_BROKERS: t.config.kafkaBrokers!.join(','),
   };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
@@ -132,6 +133,23 @@ describe('callstream trace', () => {
     expect([...times].sort((a, b) => a - b), 'in time order').toEqual(times);
     expect(out).toContain(`422 RCV_SCHEMA_INVALID; key ${callId}`);
     expect(out).toMatch(new RegExp(`dead letter +CODEC_BAD_FRAME: .*record ${t.config.topicEvents.replace(/\./g, '\\.')} \\d+@\\d+, kept at ${t.config.topicDeadLetter.replace(/\./g, '\\.')} 0@0`));
+  });
+
+  it('fetches the records behind the story by partition@offset with --bodies: the bodies, headers redacted, the dead letter', async () => {
+    const { code, out } = await trace(callId, '--json', '--bodies');
+    expect(code).toBe(0);
+    const told = JSON.parse(out) as CallTrace & { records: Array<{ kind: string; of: string; found: boolean; headers: Record<string, string>; body: string }> };
+    expect(told.records.map((r) => [r.kind, r.of, r.found])).toEqual([
+      ...told.requests.map((r) => ['request', r.request_id, true]),
+      ['dead letter', `${t.config.topicEvents} ${told.dead_letters[0].source_partition}@${told.dead_letters[0].source_offset}`, true],
+    ]);
+    expect(JSON.parse(told.records[0].body)).toEqual(body);
+    expect(told.records[3].body).toContain('"voice_session_id":"not a number"');
+    expect(told.records[4].body).toContain(`CallSid=${callSid}`);
+    expect(told.records[4].headers['x-twilio-signature'], 'credentials stay redacted').toBe('[redacted]');
+    expect(told.records[6]).toMatchObject({ body: 'not avro', headers: expect.objectContaining({ 'callstream-error-code': 'CODEC_BAD_FRAME', 'callstream-request-id': 'poison-7001' }) });
+    const text = await trace(callId, '--bodies');
+    expect(text.out).toContain(`--- request ${refused.requestId} (${t.config.topicRaw} `);
   });
 
   it('exits 1 saying so when nothing is known, and 2 for what is not an id', async () => {
