@@ -20,9 +20,25 @@ const bigQuerySettings = z.strictObject({
     .int()
     .min(0)
     .default(0)
-    .describe('Bound the MERGE scan to partitions this many days before the batch\'s oldest event_time (0: scan all).'),
+    .describe('Bound the MERGE scan to partitions this many days before the batch\'s oldest event_time (0: scan all). Staged mode: the days the staged rows touch, each widened by this many days before it (at least 1).'),
   maxConcurrentMerges: z.number().int().min(1).max(2).default(2).describe('MERGE statements in flight per table (BigQuery runs 2 at most).'),
-  maxRequestBytes: z.number().int().min(10_000).max(10_000_000).default(8_000_000).describe('Largest MERGE request (rows as a parameter); BigQuery\'s limit is 10 MB.'),
+  maxRequestBytes: z.number().int().min(10_000).max(10_000_000).default(8_000_000).describe('Largest MERGE request (rows as a parameter); BigQuery\'s limit is 10 MB. Staged mode: largest append (the Storage Write API takes 10 MiB).'),
+  writeMode: z
+    .enum(['merge', 'staged'])
+    .default('merge')
+    .describe('"merge": one MERGE per flush with the rows as a query parameter (small tenants). "staged": rows appended through the Storage Write API into <table>__staged, then one MERGE per table every mergeIntervalMs (busy tenants; see docs/bigquery.md).'),
+  mergeIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(5_000)
+    .describe('Staged mode: least time between two MERGE statements into one table (5000: at most 2 per 10 s).'),
+  storageWriteEndpoint: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')
+    .optional()
+    .describe('Staged mode: another Storage Write API gRPC endpoint (host:port), e.g. an emulator at 127.0.0.1:9060; plaintext when credentials is "none".'),
   credentials: z
     .union([z.literal('adc'), z.literal('none'), z.strictObject({ keyFile: z.string().min(1) })])
     .default('adc')

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FIELD_NAME, parseCallsFields, type CallsField } from '../warehouse/views/settings.js';
 
 /**
  * Every option callstream reads from the environment, in one place: its variable,
@@ -24,6 +25,19 @@ const list = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
   z.array(z.string().min(1)).min(1),
 );
+
+/** CALLSTREAM_VIEWS_CALLS_FIELDS: `name:TYPE,...` parsed into fields (unset: none). */
+const callsFields = z
+  .string()
+  .default('')
+  .transform((text, ctx): CallsField[] => {
+    try {
+      return parseCallsFields(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 function option<T extends z.ZodType>(env: string, schema: T, description: string, shownDefault?: string): OptionSpec<T> {
   return { env, schema, description, shownDefault };
@@ -131,6 +145,17 @@ export const OPTIONS = {
   flushMaxRecords: option('CALLSTREAM_FLUSH_MAX_RECORDS', int(1).default(5_000), 'The sink writes as soon as this many records are buffered.'),
   flushIntervalMs: option('CALLSTREAM_FLUSH_INTERVAL_MS', int(0).default(100), 'The sink writes at the latest this long after the first buffered record.'),
   warehouse: option('CALLSTREAM_WAREHOUSE', z.enum(['duckdb', 'bigquery']).default('duckdb'), 'Warehouse of the sink: the embedded DuckDB or BigQuery (see connectors/).'),
+  viewsOutcomeField: option(
+    'CALLSTREAM_VIEWS_OUTCOME_FIELD',
+    z.string().regex(FIELD_NAME, 'expected a top-level extracted_data field name (letters, digits, _)').default('outcome'),
+    'Which extracted_data field is a call\'s outcome in the analysts\' views (calls.outcome, call_outcomes_daily; see docs/analytics.md).',
+  ),
+  viewsCallsFields: option(
+    'CALLSTREAM_VIEWS_CALLS_FIELDS',
+    callsFields,
+    'extracted_data fields the calls view flattens into typed columns: comma-separated name:TYPE, TYPE one of STRING, INT64, FLOAT64, BOOL, TIMESTAMP, e.g. `sentiment:STRING,score:INT64` (a value that does not convert is NULL).',
+    '(none)',
+  ),
   queryTimeoutMs: option(
     'CALLSTREAM_QUERY_TIMEOUT_MS',
     int(100).default(10_000),

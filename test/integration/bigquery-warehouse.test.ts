@@ -4,6 +4,8 @@ import { BigQueryWarehouse } from '../../src/warehouse/bigquery/bigquery-warehou
 import { emulatorWarehouse, requireEmulator } from '../support/bigquery-emulator.js';
 import { bigQueryDialect } from '../support/dialects.js';
 import { callRow, warehouseContract } from './warehouse-contract.js';
+import { viewsContract } from './views-contract.js';
+import { createLogger } from '../../src/logger.js';
 
 
 warehouseContract(
@@ -11,6 +13,16 @@ warehouseContract(
   async () => {
     await requireEmulator();
     return emulatorWarehouse();
+  },
+  bigQueryDialect,
+);
+
+const viewsDataset = emulatorWarehouse().settings;
+viewsContract(
+  'bigquery (official client against the emulator)',
+  async (views) => {
+    await requireEmulator();
+    return Object.assign(new BigQueryWarehouse(viewsDataset, createLogger({ level: 'silent' })), { viewSettings: views });
   },
   bigQueryDialect,
 );

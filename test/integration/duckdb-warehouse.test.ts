@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { type TableSpec } from '../../src/warehouse/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckdbDialect } from '../support/dialects.js';
+import { viewsContract } from './views-contract.js';
 import { warehouseContract } from './warehouse-contract.js';
+
+const viewsFile = join(mkdtempSync(join(tmpdir(), 'callstream-views-')), 'w.duckdb');
 
 warehouseContract('duckdb', () => DuckDbWarehouse.open(join(mkdtempSync(join(tmpdir(), 'callstream-duck-')), 'w.duckdb')), duckdbDialect);
 
@@ -30,3 +33,4 @@ describe('DuckDbWarehouse', () => {
     await warehouse.close();
   });
 });
+viewsContract('duckdb', (views) => DuckDbWarehouse.open(viewsFile, { views }), duckdbDialect);

@@ -5,7 +5,7 @@ import { isPortOpen } from '../../src/kafka/index.js';
 /**
  * `npm test` on its own starts what the tests need and is not running yet, and stops what it
  * started: the Kafka broker (scripts/kafka.sh), the BigQuery emulator, the schema registry,
- * and installs (cached) the Python tools (Confluent's client, schemathesis). A service already
+ * and installs (cached) the Python tools (Confluent's client, schemathesis, dbt). A service already
  * up (started by hand with its script, or KAFKA_BROKERS pointing elsewhere) is used and left
  * running. CALLSTREAM_TEST_SERVICES=none starts nothing (`npm run test:unit` sets it); a test
  * that needs a missing service then fails, never skips.
@@ -25,7 +25,7 @@ const SERVICES: Service[] = [
 ];
 
 /** Cached installs: quick when done before. */
-const TOOLS = ['scripts/confluent-client.sh', 'scripts/schemathesis.sh', 'scripts/promtool.sh'];
+const TOOLS = ['scripts/confluent-client.sh', 'scripts/schemathesis.sh', 'scripts/promtool.sh', 'scripts/dbt.sh'];
 
 async function answers(url: string): Promise<boolean> {
   try {

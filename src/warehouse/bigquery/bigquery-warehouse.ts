@@ -6,6 +6,7 @@ import { isStorableTime } from '../../events/index.js';
 import type { Logger } from '../../logger.js';
 import type { ColumnType, Row, TableSpec } from '../tables.js';
 import { newestPerKey, type Warehouse } from '../warehouse.js';
+import { BIGQUERY_DIALECT, DEFAULT_VIEW_SETTINGS, viewStatements, type ViewSettings } from '../views/index.js';
 import { classifyBigQueryError } from './classify-error.js';
 import { mergeSql, quoteId, rowsParamTypes } from './merge-sql.js';
 
@@ -35,8 +36,10 @@ export interface MergeStats {
 export class BigQueryWarehouse implements Warehouse {
   readonly kind = 'bigquery' as const;
   readonly stats: MergeStats = { merges: 0, rows: 0, maxRowsPerMerge: 0, maxRequestBytes: 0 };
-  private readonly client: BigQuery;
-  private readonly dataset: Dataset;
+  protected readonly client: BigQuery;
+  protected readonly dataset: Dataset;
+  /** Settings of the analysts' views (CALLSTREAM_VIEWS_*): createWarehouse() sets them from the config. */
+  viewSettings: ViewSettings = DEFAULT_VIEW_SETTINGS;
   private readonly slots = new Map<string, Semaphore>();
 
   constructor(
@@ -73,8 +76,19 @@ export class BigQueryWarehouse implements Warehouse {
         this.logger.info({ dataset: this.settings.dataset }, 'created BigQuery dataset');
       }
       for (const spec of specs) await this.ensureTable(spec);
+      await this.ensureViews(specs);
     } catch (err) {
       throw err instanceof CallstreamError ? err : classifyBigQueryError(err, 'ensuring BigQuery tables');
+    }
+  }
+
+  /** The analysts' views over these tables (src/warehouse/views/), created or replaced; none when createTables is false. */
+  private async ensureViews(specs: readonly TableSpec[]): Promise<void> {
+    if (!this.settings.createTables) return;
+    const ref = (name: string) => quoteId(`${this.settings.projectId}.${this.settings.dataset}.${this.settings.tablePrefix}${name}`);
+    for (const view of viewStatements(BIGQUERY_DIALECT, this.viewSettings, ref, specs)) {
+      const [job] = await this.client.createQueryJob({ query: view.sql, location: this.settings.location });
+      await job.getQueryResults({ maxResults: 0 });
     }
   }
 
@@ -149,7 +163,8 @@ export class BigQueryWarehouse implements Warehouse {
   async query(sql: string): Promise<Record<string, unknown>[]> {
     try {
       // A query job, not jobs.query: its errors surface (an emulator answers jobs.query errors with 200).
-      const [job] = await this.client.createQueryJob({ query: sql, location: this.settings.location });
+      // The dataset is the default: tables and views by their plain names, as in docs/analytics.md.
+      const [job] = await this.client.createQueryJob({ query: sql, location: this.settings.location, defaultDataset: { projectId: this.settings.projectId, datasetId: this.settings.dataset } });
       const [rows] = await job.getQueryResults();
       return rows.map(toPlain);
     } catch (err) {
@@ -171,7 +186,7 @@ function toParamRow(spec: TableSpec, row: Row): Record<string, unknown> {
 }
 
 /** A TIMESTAMP parameter; a time BigQuery cannot hold is the row's fault (dead-lettered), not a reason to retry. */
-function toTimestamp(spec: TableSpec, column: string, ms: number): Date {
+export function toTimestamp(spec: TableSpec, column: string, ms: number): Date {
   if (!isStorableTime(ms)) {
     throw new CallstreamError('SINK_ROW_REJECTED', `${spec.name}.${column} = ${ms} ms is outside BigQuery's TIMESTAMP range (0001-01-01 to 9999-12-31)`);
   }

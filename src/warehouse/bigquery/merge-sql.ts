@@ -10,7 +10,8 @@ export function rowsParamTypes(spec: TableSpec): Record<string, string> {
   return Object.fromEntries(spec.columns.map((c) => [c.name, PARAM_TYPE[c.type]]));
 }
 
-function sourceExpr(c: Column): string {
+/** A column of the MERGE source read from a row alias r whose JSON columns are STRING. */
+export function sourceExpr(c: Column): string {
   return c.type === 'JSON' ? `PARSE_JSON(r.${quoteId(c.name)}) AS ${quoteId(c.name)}` : `r.${quoteId(c.name)}`;
 }
 
@@ -21,9 +22,18 @@ function sourceExpr(c: Column): string {
  * partitions from @min_event_time minus that many days, so the scan stays small.
  */
 export function mergeSql(tableRef: string, spec: TableSpec, lookbackDays: number): string {
-  const prune = lookbackDays > 0 ? `\n  AND T.event_time >= TIMESTAMP_SUB(@min_event_time, INTERVAL ${lookbackDays} DAY)` : '';
+  const prune = lookbackDays > 0 ? `T.event_time >= TIMESTAMP_SUB(@min_event_time, INTERVAL ${lookbackDays} DAY)` : '';
+  return versionGuardedMerge(tableRef, spec, `(SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM UNNEST(@rows) AS r)`, prune);
+}
+
+/**
+ * The version-guarded MERGE of a source S (one row per key, the table's columns) into a
+ * target T; targetFilter, when given, is ANDed to the join to bound the target scan.
+ */
+export function versionGuardedMerge(tableRef: string, spec: TableSpec, source: string, targetFilter: string): string {
+  const prune = targetFilter ? `\n  AND ${targetFilter}` : '';
   return `MERGE ${tableRef} T
-USING (SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM UNNEST(@rows) AS r) S
+USING ${source} S
 ON ${keyMatchSql(spec, quoteId)}${prune}
 WHEN MATCHED AND ${newerSql()} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
 WHEN NOT MATCHED THEN INSERT (${spec.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES (${spec.columns.map((c) => `S.${quoteId(c.name)}`).join(', ')})`;

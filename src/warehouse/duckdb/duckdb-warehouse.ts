@@ -6,6 +6,7 @@ import { CallstreamError } from '../../errors.js';
 import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
 import { classifyDuckDbError } from './classify-error.js';
 import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse } from '../warehouse.js';
+import { DEFAULT_VIEW_SETTINGS, DUCKDB_DIALECT, viewStatements, type ViewSettings } from '../views/index.js';
 
 const TARGET_TYPE: Record<ColumnType, string> = { STRING: 'VARCHAR', INT64: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', JSON: 'JSON' };
 /** Staging keeps raw transport values; the MERGE converts them. */
@@ -34,6 +35,8 @@ export interface DuckDbOptions {
   queryMaxRows?: number;
   /** Instead of CHECKPOINT_THRESHOLD (bench/load/duckdb-upsert.js measures others; settings are locked after open). */
   checkpointThreshold?: string;
+  /** Settings of the analysts' views (CALLSTREAM_VIEWS_*; their defaults when unset). */
+  views?: ViewSettings;
 }
 
 /** A query's rows, and whether the row cap cut them. */
@@ -64,6 +67,7 @@ export class DuckDbWarehouse implements Warehouse {
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
     private readonly limits: QueryLimits,
+    private readonly views: ViewSettings,
   ) {}
 
   /**
@@ -98,9 +102,12 @@ export class DuckDbWarehouse implements Warehouse {
         await writer.run(`ATTACH '${path.replace(/'/g, "''")}' AS warehouse (${attach})`);
         for (const connection of [writer, reader]) await connection.run('USE warehouse');
       }
+      // UTC like BigQuery, whatever the machine's zone: CURRENT_DATE, CAST(ts AS DATE) and EXTRACT give the
+      // same days on both (docs/analytics.md). Each connection took the zone when it connected.
+      for (const connection of [writer, reader]) await connection.run("SET TimeZone = 'UTC'");
       await writer.run('SET enable_external_access = false');
       await writer.run('SET lock_configuration = true');
-      return new DuckDbWarehouse(instance, writer, reader, limits);
+      return new DuckDbWarehouse(instance, writer, reader, limits, options.views ?? DEFAULT_VIEW_SETTINGS);
     } catch (cause) {
       throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', `Could not open DuckDB at ${path}`, { cause });
     }
@@ -115,6 +122,7 @@ export class DuckDbWarehouse implements Warehouse {
         const stage = spec.columns.map((c) => `${quote(c.name)} ${STAGE_TYPE[c.type]}`);
         await this.writer.run(`CREATE TEMP TABLE IF NOT EXISTS ${quote(stageName(spec))} (${stage.join(', ')})`);
       }
+      for (const view of viewStatements(DUCKDB_DIALECT, this.views, quote, specs)) await this.writer.run(view.sql);
     });
   }
 

@@ -1,0 +1,3 @@
+-- callstream's `tool_call_facts` view (src/warehouse/views/), which callstream creates and keeps
+-- current in the warehouse: its SQL lives there once, for DuckDB and BigQuery alike.
+select * from {{ source('callstream', 'tool_call_facts') }}
