@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { DuckDbWarehouse } from '../../dist/warehouse/duckdb/duckdb-warehouse.js';
 import { TABLES, REQUESTS, CALL_EVENTS, TELEPHONY_CALLBACKS } from '../../dist/warehouse/index.js';
 import { callaroRow } from '../../dist/sink/callaro-rows.js';
-import { traceCall } from '../../dist/trace/index.js';
+import { duckDbSource, traceCall } from '../../dist/trace/index.js';
 import { eventRecordAt } from '../lib/payload.js';
 
 const { requests = 1_000_000, samples = 20, batch = 20_000 } = JSON.parse(process.argv[2] ?? '{}');
@@ -100,13 +100,7 @@ try {
   }
   const fillSeconds = (performance.now() - fillStarted) / 1000;
 
-  const source = {
-    kind: 'duckdb',
-    ask: async (sql) => (await warehouse.boundedQuery(sql)).rows,
-    table: (name) => `"${name}"`,
-    epochMs: (c) => `epoch_ms(${c})`,
-    timestamp: (ms) => `to_timestamp(${ms} / 1000.0)`,
-  };
+  const source = duckDbSource(async (sql) => (await warehouse.boundedQuery(sql)).rows);
   const picks = Array.from({ length: samples }, (_, k) => Math.floor(((k + 0.5) / samples) * calls));
   // Warm-up: the first query of a fresh file loads its column segments.
   await traceCall(source, `vs_${RUN}_${picks[0]}`, {});

@@ -1,5 +1,5 @@
 export { traceCall, SUBJECT, type CallTrace, type TraceSource, type TraceOptions, type TracedRequest, type TracedDeadLetter, type TracedRow } from './lookup.js';
 export { formatTrace, timeline, type TimelineEntry, type TraceTopics } from './format.js';
-export { openBigQuerySource, openDuckDbSource, type OpenSource } from './sources.js';
+export { bigQuerySource, duckDbSource, openBigQuerySource, openDuckDbSource, type OpenSource } from './sources.js';
 export { fetchBodies, formatBodies, type FetchedRecord } from './bodies.js';
 export { fetchRecords, type RecordPlace } from './fetch-records.js';

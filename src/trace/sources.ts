@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { duckDbPath, querySocketPath } from '../pipeline/index.js';
 import { askOverSocket } from '../pipeline/query-socket.js';
 import { TABLES } from '../warehouse/index.js';
+import type { BigQueryWarehouse } from '../warehouse/bigquery/bigquery-warehouse.js';
 import type { TraceSource } from './lookup.js';
 
 /** A trace source, and what to close when the trace is done. */
@@ -22,7 +23,6 @@ const quote = (name: string) => `"${name}"`;
  */
 export async function openDuckDbSource(config: Config): Promise<OpenSource> {
   const socket = querySocketPath(config.dataDir);
-  const common = { kind: 'duckdb' as const, table: quote, epochMs: (c: string) => `epoch_ms(${c})`, timestamp: (ms: number) => `to_timestamp(${ms} / 1000.0)` };
   const probe = await askOverSocket(socket, 'SELECT 1 AS ok');
   if (probe) {
     const ask = async (sql: string) => {
@@ -30,27 +30,34 @@ export async function openDuckDbSource(config: Config): Promise<OpenSource> {
       if (!answer) throw new CallstreamError('WH_QUERY_FAILED', 'The pipeline stopped during the trace (its query socket went away)');
       return answer.rows;
     };
-    return { source: { ...common, ask }, close: async () => undefined };
+    return { source: duckDbSource(ask), close: async () => undefined };
   }
   const path = duckDbPath(config);
   // CFG_INVALID: CALLSTREAM_DATA_DIR (or the default ./data) does not point at a warehouse.
   if (!existsSync(path)) throw new CallstreamError('CFG_INVALID', `No warehouse at ${path}: start the pipeline first (npm start), or set CALLSTREAM_DATA_DIR`);
   const { DuckDbWarehouse } = await import('../warehouse/duckdb/duckdb-warehouse.js');
   const warehouse = await DuckDbWarehouse.open(path, { readOnly: true, queryTimeoutMs: config.queryTimeoutMs, queryMaxRows: config.queryMaxRows });
-  return { source: { ...common, ask: async (sql) => (await warehouse.boundedQuery(sql)).rows }, close: () => warehouse.close() };
+  return { source: duckDbSource(async (sql) => (await warehouse.boundedQuery(sql)).rows), close: () => warehouse.close() };
+}
+
+/** DuckDB's SQL for the trace, over any way of asking it (the query socket, the file, a warehouse in a test or the bench). */
+export function duckDbSource(ask: TraceSource['ask']): TraceSource {
+  return { kind: 'duckdb', ask, table: quote, epochMs: (c) => `epoch_ms(${c})`, timestamp: (ms) => `to_timestamp(${ms} / 1000.0)` };
+}
+
+/** BigQuery's SQL for the trace, over an open BigQueryWarehouse (fully qualified table names). */
+export function bigQuerySource(warehouse: BigQueryWarehouse): TraceSource {
+  const table = (name: string) => {
+    const spec = TABLES.find((t) => t.name === name);
+    if (!spec) throw new Error(`no table spec ${name}`);
+    return warehouse.tableRef(spec);
+  };
+  return { kind: 'bigquery', ask: (sql) => warehouse.query(sql), table, epochMs: (c) => `UNIX_MILLIS(${c})`, timestamp: (ms) => `TIMESTAMP_MILLIS(${ms})` };
 }
 
 /** BigQuery, through the official client, with the connector's dataset and table prefix. */
 export async function openBigQuerySource(settings: BigQuerySettings, logger: Logger): Promise<OpenSource> {
   const { BigQueryWarehouse } = await import('../warehouse/bigquery/bigquery-warehouse.js');
   const warehouse = new BigQueryWarehouse(settings, logger.child({ component: 'bigquery' }));
-  const table = (name: string) => {
-    const spec = TABLES.find((t) => t.name === name);
-    if (!spec) throw new Error(`no table spec ${name}`);
-    return warehouse.tableRef(spec);
-  };
-  return {
-    source: { kind: 'bigquery', ask: (sql) => warehouse.query(sql), table, epochMs: (c) => `UNIX_MILLIS(${c})`, timestamp: (ms) => `TIMESTAMP_MILLIS(${ms})` },
-    close: () => warehouse.close(),
-  };
+  return { source: bigQuerySource(warehouse), close: () => warehouse.close() };
 }
