@@ -166,9 +166,10 @@ export function buildRows(results) {
       p95: pct95(tr.traceMs),
       p99: NaN,
       peakRssMb: NaN,
-      ratio: story / lookup,
-      ratioNote: '× T1\'s time',
+      ratio: lookup / story,
+      ratioNote: `of T1's rate: ${tr.rounds} rounds of keyed SELECTs`,
       runs: tr.traceMs.length,
+      indexed: tr.requests,
     });
   }
   return rows;
@@ -232,7 +233,7 @@ export function buildTargets(rows, bq) {
     targets.push({ id: 'bq-request', target: 'BigQuery: MERGE request ≤ 10 MB', value: bq.maxRequestMB, shown: `${fmt(bq.maxRequestMB, 1)} MB`, met: bq.maxRequestMB <= 10 });
   }
   const t2 = byId('T2');
-  if (t2) targets.push({ id: 'trace-latency', target: `callstream trace answers in about a second (p95 < 1 s, ${t2.load.split(',')[0]})`, value: t2.p95, shown: `${ms(t2.p95)} ms`, met: t2.p95 < 1000 });
+  if (t2) targets.push({ id: 'trace-latency', target: `callstream trace answers in about a second (p95 < 1 s, ${fmt(t2.indexed)} requests indexed)`, value: t2.p95, shown: `${ms(t2.p95)} ms`, met: t2.p95 < 1000 });
   return targets;
 }
 
