@@ -72,7 +72,7 @@ export function buildProgram(version: string, done: Done): Command {
     .addHelpText(
       'after',
       '\nReads the requests and dead_letters tables (the audit trail\'s index, CALLSTREAM_REQUEST_LOG) and the event tables; ' +
-        'the raw bytes stay in the topics at the partition@offset shown.' +
+        'the raw bytes stay in the topics at the partition@offset shown.\n' +
         environmentHelp(['warehouse', 'dataDir', 'connectorFile', 'requestLog']) +
         example('callstream trace vs_12345', 'callstream trace CA0123456789abcdef --json', 'callstream trace vs_12345 --bodies', 'callstream trace 5f0c6a1e-0d1b-4c55-9a8e-2d9e0c1b7a10 --since 2026-11-01'),
     )
