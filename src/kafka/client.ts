@@ -1,3 +1,5 @@
+// Before kafkajs: its record batch checksum, computed natively (see crc32c.ts).
+import './crc32c.js';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';

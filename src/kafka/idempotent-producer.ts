@@ -1,3 +1,5 @@
+// Before kafkajs: its record batch checksum, computed natively (see crc32c.ts).
+import './crc32c.js';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';

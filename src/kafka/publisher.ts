@@ -1,3 +1,5 @@
+// Before kafkajs: its record batch checksum, computed natively (see crc32c.ts).
+import './crc32c.js';
 import kafkajs, { type IHeaders, type PartitionMetadata, type Producer, type TopicMessages } from 'kafkajs';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';

@@ -1,3 +1,5 @@
+// Before kafkajs: its record batch checksum, computed natively (see crc32c.ts).
+import './crc32c.js';
 import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { CallstreamError } from '../errors.js';
