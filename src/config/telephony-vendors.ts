@@ -58,6 +58,11 @@ const vendorSchema = z.discriminatedUnion('scheme', [
     ...fieldNames,
   }),
   z.strictObject({ scheme: z.literal('bearer'), ...fieldNames }),
+  z.strictObject({
+    scheme: z.literal('standard-webhooks'),
+    toleranceSeconds: z.number().int().min(1).max(86_400).default(300).describe('How far webhook-timestamp may be from now (replays).'),
+    ...fieldNames,
+  }),
 ]);
 
 const fileSchema = z.strictObject({
@@ -90,7 +95,8 @@ interface VendorCommon {
 export type TelephonyVendor =
   | (VendorCommon & { scheme: 'twilio'; publicBaseUrl: string })
   | (VendorCommon & { scheme: 'hmac-sha256'; header: string; encoding: 'hex' | 'base64'; prefix: string })
-  | (VendorCommon & { scheme: 'bearer' });
+  | (VendorCommon & { scheme: 'bearer' })
+  | (VendorCommon & { scheme: 'standard-webhooks'; toleranceSeconds: number });
 
 /** Configured vendors by slug. */
 export type TelephonyVendors = ReadonlyMap<string, TelephonyVendor>;
@@ -101,6 +107,7 @@ const DEFAULT_FIELDS: Record<TelephonyScheme, { callId: string; status: string[]
   twilio: { callId: 'CallSid', status: ['CallStatus'], time: 'Timestamp' },
   'hmac-sha256': { callId: 'call_sid', status: ['status', 'event'], time: 'timestamp' },
   bearer: { callId: 'call_sid', status: ['status', 'event'], time: 'timestamp' },
+  'standard-webhooks': { callId: 'call_sid', status: ['status', 'event'], time: 'timestamp' },
 };
 
 /** Reads the vendors file (CALLSTREAM_TELEPHONY_VENDORS); no file means no vendor. */
@@ -161,5 +168,7 @@ function resolveVendor(slug: string, input: VendorInput, secrets: string[]): Tel
       return { ...common, scheme: 'hmac-sha256', header: input.header, encoding: input.encoding, prefix: input.prefix };
     case 'bearer':
       return { ...common, scheme: 'bearer' };
+    case 'standard-webhooks':
+      return { ...common, scheme: 'standard-webhooks', toleranceSeconds: input.toleranceSeconds };
   }
 }

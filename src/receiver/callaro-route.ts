@@ -6,7 +6,7 @@ import { REDACTED } from './audit.js';
 import { receive, recordAndAnswer, refusalOr, type Accepted, type Intake } from './audited-request.js';
 import { toEventRecord } from './event-record.js';
 import { isJsonContentType, parseJsonObject } from './parse-json.js';
-import type { AccessPolicy } from './access/index.js';
+import type { AccessPolicy } from './auth/index.js';
 import type { RouteContext } from './route-context.js';
 
 export const CALLARO_PATH = '/callaro/webhooks';
@@ -35,20 +35,16 @@ export function readCallaroEvent(access: AccessPolicy, contentType: string | und
   const { text, value } = parseJsonObject(bytes);
   const result = validateCallaroEvent(value);
   if (!result.ok) throw new CallstreamError('RCV_SCHEMA_INVALID', undefined, { details: { fields: result.problems } });
-  const forbidden = access.checkTenant(result.value);
-  if (forbidden) throw forbidden;
+  access.checkTenant(result.value);
   return { event: result.value, text };
 }
 
 /** Checks the request and the event; throws the CallstreamError of the first problem. */
 function acceptEvent(ctx: RouteContext, req: IncomingMessage, intake: Intake, pathSecret: string | undefined): Accepted {
-  const refused = ctx.access.checkSource(req);
-  if (refused) throw refused;
+  ctx.access.checkSource(req);
   if (intake.tooLarge) throw new CallstreamError('RCV_PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.config.maxBodyBytes} bytes.`);
   if (intake.bodyProblem) throw intake.bodyProblem;
-  const credentials = ctx.access.checkCredentials(req, pathSecret, intake.bytes);
-  if (credentials instanceof CallstreamError) throw credentials;
-  intake.audit.verified_by = credentials.verifiedBy;
+  intake.audit.verified_by = ctx.access.checkCredentials(req, pathSecret, intake.bytes);
   const { event: accepted, text } = readCallaroEvent(ctx.access, req.headers['content-type'], intake.bytes);
   const requestId = intake.audit.request_id;
   return {

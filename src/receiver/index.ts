@@ -1,5 +1,5 @@
 export { Receiver, type Readiness, type ReceiverOptions } from './server.js';
-export { AccessPolicy } from './access/index.js';
+export { AccessPolicy } from './auth/index.js';
 export { CALLARO_PATH, readCallaroEvent } from './callaro-route.js';
 export { toEventRecord } from './event-record.js';
 export { TELEPHONY_PREFIX, parseTelephonyPath } from './telephony-route.js';

@@ -5,7 +5,7 @@ import { CallstreamError } from '../errors.js';
 import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
-import type { AccessPolicy } from './access/index.js';
+import type { AccessPolicy } from './auth/index.js';
 
 /** Seconds a client is asked to wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;

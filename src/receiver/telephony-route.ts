@@ -7,7 +7,7 @@ import { answerUnpublished, receive, recordAndAnswer, refusalOr, type Accepted, 
 import { isJsonContentType, parseJsonObject } from './parse-json.js';
 import { isFormContentType, parseFormFields } from './parse-form.js';
 import type { RouteContext } from './route-context.js';
-import { credentialHeader, verifyRequest } from './verify/index.js';
+import { credentialHeader, verifyRequest } from './auth/index.js';
 
 /**
  * POST /api/v1/webhooks/telephony/{vendor_slug}: callbacks that telephony, billing and

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { standardWebhooksSignature } from '../../../src/receiver/access/index.js';
+import { standardWebhooksSignature } from '../../../src/receiver/auth/index.js';
 import { exampleCallCompleted } from '../../support/fixtures.js';
 import { startTestReceiver } from '../../support/receiver-harness.js';
 

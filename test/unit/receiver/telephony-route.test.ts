@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseTelephonyVendors } from '../../../src/config/index.js';
+import { standardWebhooksSignature } from '../../../src/receiver/auth/index.js';
 import { bodySha256, formBody, signHmacSha256, signLikeTwilio, twilioJsonUrl } from '../../support/provider-signatures.js';
 import { startTestReceiver } from '../../support/receiver-harness.js';
 
@@ -7,6 +8,7 @@ const TWILIO_TOKEN = 'twilio-auth-token-0123456789';
 const ACME_SECRET = 'acme-webhook-secret';
 const RELAY_TOKEN = 'relay-bearer-token';
 const PUBLIC = 'https://hooks.example.com';
+const SW_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const PREFIX = '/api/v1/webhooks/telephony';
 
 const vendors = parseTelephonyVendors({
@@ -14,6 +16,7 @@ const vendors = parseTelephonyVendors({
     twilio: { scheme: 'twilio', publicBaseUrl: PUBLIC, secrets: [{ value: TWILIO_TOKEN }] },
     acme: { scheme: 'hmac-sha256', header: 'X-Acme-Signature', prefix: 'sha256=', secrets: [{ value: ACME_SECRET }], statusFields: ['billing_status'] },
     relay: { scheme: 'bearer', secrets: [{ value: RELAY_TOKEN }] },
+    hooks: { scheme: 'standard-webhooks', secrets: [{ value: 'whsec_b2xk' }, { value: SW_SECRET }] },
   },
 });
 
@@ -205,5 +208,32 @@ describe('POST /api/v1/webhooks/telephony/{vendor_slug}/sample', () => {
     h.publisher.mode = 'fail'; // a dry run does not need the broker
     expect((await postTwilio(lifecycle('busy'), `${PREFIX}/twilio/sample`)).status).toBe(200);
     expect(h.publisher.messages).toEqual([]);
+  });
+});
+
+describe('a vendor that signs with Standard Webhooks (the scheme the Callaro route offers too)', () => {
+  const post = (body: string, headers: Record<string, string>) => fetch(`${h.url}${PREFIX}/hooks`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const signed = (body: string, id = 'msg_1', ts = String(Math.floor(Date.now() / 1000)), secret = SW_SECRET) => ({
+    'webhook-id': id,
+    'webhook-timestamp': ts,
+    'webhook-signature': standardWebhooksSignature(secret, id, ts, Buffer.from(body)),
+  });
+
+  it('accepts a signed callback, saying in the audit record which secret verified it, and refuses a bad or stale one', async () => {
+    const body = JSON.stringify({ call_sid: 'CA0777', status: 'completed' });
+    const res = await post(body, signed(body));
+    expect(res.status).toBe(202);
+    expect(h.callbacks()).toEqual([expect.objectContaining({ vendor_slug: 'hooks', provider_call_id: 'CA0777', callback_status: 'completed' })]);
+    expect(h.callbackAudit()[0]).toMatchObject({ status: 202, verified_by: 'hooks: standard-webhooks #2', headers: expect.objectContaining({ 'webhook-signature': '[redacted]' }) });
+    h.publisher.messages = [];
+    expect((await post(body.replace('completed', 'failed'), signed(body))).status).toBe(401);
+    const stale = String(Math.floor(Date.now() / 1000) - 3600);
+    const expired = await post(body, signed(body, 'msg_2', stale));
+    expect(expired.status).toBe(401);
+    expect(((await expired.json()) as { error: { code: string } }).error.code).toBe('RCV_SIGNATURE_EXPIRED');
+    expect(h.callbackAudit().map((a) => [a.status, a.verified_by])).toEqual([
+      [401, null],
+      [401, null],
+    ]);
   });
 });

@@ -1,9 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hmacSignature, standardWebhooksSignature, verifyHmac, verifyStandardWebhooks } from '../../../../src/receiver/access/index.js';
+import { hmacSignature, standardWebhooksSignature, verifyHmac, verifyStandardWebhooks } from '../../../../src/receiver/auth/index.js';
 
-/** The refusal's code, or the matching secret's number. */
-const codeOf = (result: { code: string } | number) => (typeof result === 'number' ? result : result.code);
+/** The matching secret's number, or the refusal's code. */
+function codeOf(check: () => number): number | string {
+  try {
+    return check();
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+}
 
 const body = Buffer.from('{"event":"call.completed","call_id":"vs_1"}');
 
@@ -18,9 +24,9 @@ describe('verifyHmac (a tenant\'s private signature contract)', () => {
 
   it('refuses another body, another secret, a missing header', () => {
     const mac = hmacSignature('new-secret', body, 'hex');
-    expect(codeOf(verifyHmac(options, { 'x-callaro-signature': mac }, Buffer.from(body.toString().replace('vs_1', 'vs_2'))))).toBe('RCV_SIGNATURE_INVALID');
-    expect(codeOf(verifyHmac(options, { 'x-callaro-signature': hmacSignature('guess', body, 'hex') }, body))).toBe('RCV_SIGNATURE_INVALID');
-    expect(codeOf(verifyHmac(options, {}, body))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(() => verifyHmac(options, { 'x-callaro-signature': mac }, Buffer.from(body.toString().replace('vs_1', 'vs_2'))))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(() => verifyHmac(options, { 'x-callaro-signature': hmacSignature('guess', body, 'hex') }, body))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(() => verifyHmac(options, {}, body))).toBe('RCV_SIGNATURE_INVALID');
   });
 
   it('binds the signature to a recent timestamp when configured', () => {
@@ -29,8 +35,8 @@ describe('verifyHmac (a tenant\'s private signature contract)', () => {
     const ts = String(now - 10);
     const mac = createHmac('sha256', 'new-secret').update(`${ts}.`).update(body).digest('base64');
     expect(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': ts }, body, now)).toBe(2);
-    expect(codeOf(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': ts }, body, now + 400))).toBe('RCV_SIGNATURE_EXPIRED');
-    expect(codeOf(verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': String(now) }, body, now))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(() => verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': ts }, body, now + 400))).toBe('RCV_SIGNATURE_EXPIRED');
+    expect(codeOf(() => verifyHmac(withTime, { 'x-callaro-signature': mac, 'x-callaro-timestamp': String(now) }, body, now))).toBe('RCV_SIGNATURE_INVALID');
   });
 });
 
@@ -53,8 +59,8 @@ describe('verifyStandardWebhooks', () => {
 
   it('refuses an old timestamp, a changed body, missing headers', () => {
     const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': expected };
-    expect(codeOf(verifyStandardWebhooks([secret], 300, headers, payload, Number(timestamp) + 301))).toBe('RCV_SIGNATURE_EXPIRED');
-    expect(codeOf(verifyStandardWebhooks([secret], 300, headers, Buffer.from('{"test": 1}'), Number(timestamp)))).toBe('RCV_SIGNATURE_INVALID');
-    expect(codeOf(verifyStandardWebhooks([secret], 300, { 'webhook-id': id }, payload, Number(timestamp)))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(() => verifyStandardWebhooks([secret], 300, headers, payload, Number(timestamp) + 301))).toBe('RCV_SIGNATURE_EXPIRED');
+    expect(codeOf(() => verifyStandardWebhooks([secret], 300, headers, Buffer.from('{"test": 1}'), Number(timestamp)))).toBe('RCV_SIGNATURE_INVALID');
+    expect(codeOf(() => verifyStandardWebhooks([secret], 300, { 'webhook-id': id }, payload, Number(timestamp)))).toBe('RCV_SIGNATURE_INVALID');
   });
 });

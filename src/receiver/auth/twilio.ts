@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { TelephonyVendor } from '../../config/index.js';
 import { safeEqual } from './constant-time.js';
-import { signatureInvalid, singleHeader, type SignedRequest } from './signed-request.js';
+import { signatureInvalid, singleHeader, type SignedRequest } from './request.js';
 
 export const TWILIO_SIGNATURE_HEADER = 'x-twilio-signature';
 

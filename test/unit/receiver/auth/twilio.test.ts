@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseTelephonyVendors, type TelephonyVendor } from '../../../../src/config/index.js';
-import { twilioSignature, twilioUrlVariants, verifyRequest, type SignedRequest } from '../../../../src/receiver/verify/index.js';
+import { twilioSignature, twilioUrlVariants, verifyRequest, type SignedRequest } from '../../../../src/receiver/auth/index.js';
 import { formBody, signLikeTwilio, twilioJsonUrl, TWILIO_DOCUMENTED_EXAMPLE as DOC } from '../../../support/provider-signatures.js';
 
 const vendor = (publicBaseUrl: string, ...tokens: string[]): TelephonyVendor =>

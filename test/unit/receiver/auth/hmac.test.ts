@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTelephonyVendors } from '../../../../src/config/index.js';
-import { verifyRequest, type SignedRequest } from '../../../../src/receiver/verify/index.js';
+import { verifyRequest, type SignedRequest } from '../../../../src/receiver/auth/index.js';
 import { signHmacSha256 } from '../../../support/provider-signatures.js';
 
 const vendor = (settings: Record<string, unknown>, ...secrets: string[]) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTelephonyVendors } from '../../../../src/config/index.js';
-import { safeEqual, verifyRequest, type SignedRequest } from '../../../../src/receiver/verify/index.js';
+import { safeEqual, verifyRequest, type SignedRequest } from '../../../../src/receiver/auth/index.js';
 
 const relay = parseTelephonyVendors({ vendors: { relay: { scheme: 'bearer', secrets: [{ value: 'tok-current' }, { value: 'tok-previous' }] } } }).get('relay')!;
 
