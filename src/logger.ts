@@ -25,11 +25,15 @@ export const REDACT_PATHS = [
   '*.private_key',
 ];
 
-/** Creates the process logger: pino JSON on stdout (or the given destination). */
-export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+/**
+ * Creates the process logger: pino JSON on stdout (or the given destination). The level comes
+ * from the caller (the CLI passes config.logLevel, i.e. LOG_LEVEL as the options checked it):
+ * the environment is read in one place, src/config/.
+ */
+export function createLogger(options: { level: string; name?: string; destination?: NodeJS.WritableStream }): Logger {
   const settings = {
     name: options.name ?? 'callstream',
-    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    level: options.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
   };
