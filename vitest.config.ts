@@ -10,5 +10,13 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // Off unless asked (`--coverage.enabled`, as .ci/run does on its first run): the code under src/
+    // that the tests run in-process; spawned callstream processes are not counted.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+    },
   },
 });
