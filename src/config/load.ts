@@ -4,8 +4,8 @@ import { OPTIONS, type Config, type OptionKey } from './options.js';
 
 /** Environment variables with this prefix must be known options: a typo is an error, not a silent default. */
 const OWN_PREFIX = 'CALLSTREAM_';
-/** Variables of scripts/kafka.sh, scripts/bq-emulator.sh and the test setup (CALLSTREAM_TEST_SERVICES), which share the prefix. */
-const SCRIPT_VARIABLES = /^CALLSTREAM_(KAFKA|BQEMU|TEST)_/;
+/** Variables of scripts/kafka.sh, scripts/bq-emulator.sh, scripts/dbt.sh and the test setup (CALLSTREAM_TEST_SERVICES), which share the prefix. */
+const SCRIPT_VARIABLES = /^CALLSTREAM_(KAFKA|BQEMU|TEST|DBT)_/;
 
 /**
  * Parses the configuration once, at start-up: environment first, then explicit

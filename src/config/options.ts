@@ -94,6 +94,11 @@ export const OPTIONS = {
     bool.default(true),
     'The sink also indexes the audit and dead-letter topics into the requests and dead_letters tables (no bodies): what `callstream trace` and refusal rates in SQL read. false: the sink reads the event topics only.',
   ),
+  jsCrc32c: option(
+    'CALLSTREAM_JS_CRC32C',
+    bool.default(false),
+    'Compute the checksum of produced Kafka record batches in JavaScript (kafkajs\'s own) instead of natively (@node-rs/crc32): for before-and-after measurements. Read when the Kafka modules load (src/kafka/crc32c.ts).',
+  ),
   topicPartitions: option('CALLSTREAM_TOPIC_PARTITIONS', int(1, 10000).default(6), 'Partitions of the events and callbacks topics when callstream creates them.'),
   topicReplicationFactor: option('CALLSTREAM_TOPIC_REPLICATION', int(-1, 10).default(-1), 'Replication factor for created topics (-1: the broker\'s default).'),
   createTopics: option('CALLSTREAM_CREATE_TOPICS', bool.default(true), 'Create missing topics at start (auto-create on the broker is never relied on).'),

@@ -46,5 +46,10 @@ function install(): Crc32cState {
   return 'installed';
 }
 
-/** What happened when this module loaded (before kafkajs, in callstream's own processes). */
-export const CRC32C_STATE: Crc32cState = process.env.CALLSTREAM_JS_CRC32C === '1' ? 'disabled' : install();
+/**
+ * What happened when this module loaded (before kafkajs, in callstream's own processes). It
+ * reads CALLSTREAM_JS_CRC32C itself (src/config/options.ts documents it): it must act before
+ * any configuration is loaded.
+ */
+const jsWanted = /^(1|true|yes|on)$/i.test(process.env.CALLSTREAM_JS_CRC32C ?? '');
+export const CRC32C_STATE: Crc32cState = jsWanted ? 'disabled' : install();
