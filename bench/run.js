@@ -171,8 +171,8 @@ async function bareRun(plan) {
 }
 
 let receiverStarts = 0;
-async function receiverRun(admin, topics, plan, rate) {
-  const receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('receiver') }));
+async function receiverRun(admin, topics, plan, rate, extraEnv = {}) {
+  const receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('receiver'), ...extraEnv }));
   try {
     const cpu = receiver.cpuSeconds();
     const load = await httpLoad(receiver.url, { connections: plan.connections, seconds: plan.seconds, warmupSec: plan.warmupSec, rate, startIndex: 10_000_000 * ++receiverStarts });
@@ -230,6 +230,7 @@ async function receiverSection(admin) {
   const bare = [];
   const pp = [];
   const saturation = [];
+  const jsCrc = [];
   for (let r = 0; r < plan.runs; r++) {
     log(`receiver: run ${r + 1}/${plan.runs}: bare node:http at saturation`);
     bare.push(await bareRun(plan));
@@ -237,6 +238,9 @@ async function receiverSection(admin) {
     pp.push(await producerPerformance(admin, plan, recordBytes));
     log(`receiver: run ${r + 1}/${plan.runs}: callstream receiver at saturation`);
     saturation.push(await receiverRun(admin, topics, plan));
+    // A lever's effect, measured in the same run: the receiver with kafkajs's own JavaScript CRC-32C.
+    log(`receiver: run ${r + 1}/${plan.runs}: callstream receiver at saturation, JavaScript CRC-32C (CALLSTREAM_JS_CRC32C=1)`);
+    jsCrc.push(await receiverRun(admin, topics, plan, undefined, { CALLSTREAM_JS_CRC32C: '1' }));
   }
   const satRate = medianOf(saturation, 'okPerSec');
   const rates = [...plan.rates, Math.max(50, Math.round(satRate / 2))];
@@ -248,7 +252,7 @@ async function receiverSection(admin) {
       fixed[rate].push(await receiverRun(admin, topics, plan, rate));
     }
   }
-  const section = { recordBytes, bare, producerPerformance: pp, saturation, fixed, halfRate: rates.at(-1), rates };
+  const section = { recordBytes, bare, producerPerformance: pp, saturation, jsCrc, fixed, halfRate: rates.at(-1), rates };
   results.sections.receiver = section;
   return section;
 }

@@ -56,6 +56,23 @@ export function buildRows(results) {
       ratioNote: `of R1; ${pct((2 * sat) / pp)} of R2 in records/s`,
       runs: rc.saturation.length,
     });
+    if (rc.jsCrc?.length) {
+      const js = medianOf(rc.jsCrc, 'okPerSec');
+      rows.push({
+        id: 'R3j',
+        measurement: 'Lever check: R3 with kafkajs\'s JavaScript CRC-32C (CALLSTREAM_JS_CRC32C=1)',
+        load: `saturation, ${results.plan.receiver.connections} connections; receiver used ${fmt(medianOf(rc.jsCrc, 'cpuCores'), 2)} cores`,
+        throughput: js,
+        unit: 'webhooks/s',
+        p50: medianOf(rc.jsCrc, 'latencyMs.p50'),
+        p95: NaN,
+        p99: medianOf(rc.jsCrc, 'latencyMs.p99'),
+        peakRssMb: max(rc.jsCrc.map((r) => r.peakRssMb)),
+        ratio: sat / js,
+        ratioNote: 'R3 / R3j: the native checksum\'s gain',
+        runs: rc.jsCrc.length,
+      });
+    }
     for (const [k, rate] of rc.rates.entries()) {
       const runs = rc.fixed[rate];
       const achieved = medianOf(runs, 'okPerSec');
