@@ -16,7 +16,7 @@ export function environmentHelp(keys: OptionKey[]): string {
   const rows = keys.map((key) => [OPTIONS[key].env, shownDefault(key), firstSentence(OPTIONS[key].description)]);
   const width = (i: number) => Math.max(...rows.map((r) => r[i].length));
   const lines = rows.map((r) => `  ${r[0].padEnd(width(0))}  ${r[1].padEnd(width(1))}  ${r[2]}`);
-  return ['', 'Environment (main variables and defaults; every one is in the README, "Configuration"):', ...lines].join('\n');
+  return ['', 'Environment (main variables and defaults; every one is in docs/configuration.md):', ...lines].join('\n');
 }
 
 function firstSentence(text: string): string {

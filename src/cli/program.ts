@@ -24,7 +24,7 @@ export function buildProgram(version: string, done: Done): Command {
       [
         '',
         'Configuration comes from environment variables (KAFKA_BROKERS, CALLSTREAM_WAREHOUSE, CALLSTREAM_CONNECTOR, ...):',
-        'every one, with its default, is in the README\'s "Configuration" table. `callstream <command> --help` shows a command\'s.',
+        'every one, with its default, is in docs/configuration.md. `callstream <command> --help` shows a command\'s.',
         '',
         'Examples:',
         '  callstream start                                     # local broker + receiver on :8080 + sink into ./data/',

@@ -6,7 +6,7 @@ function shownDefault(spec: OptionSpec): string {
   return parsed.success && parsed.data !== undefined ? `\`${String(parsed.data)}\`` : '(none)';
 }
 
-/** The README's configuration table, rendered from OPTIONS (a test keeps the README in step). */
+/** The configuration table of docs/configuration.md, rendered from OPTIONS (a test keeps it in step). */
 export function configTableMarkdown(): string {
   const rows = Object.values(OPTIONS).map((spec) => `| \`${spec.env}\` | ${shownDefault(spec)} | ${spec.description} |`);
   return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');

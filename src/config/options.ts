@@ -3,14 +3,14 @@ import { FIELD_NAME, parseCallsFields, type CallsField } from '../warehouse/view
 
 /**
  * Every option callstream reads from the environment, in one place: its variable,
- * its schema (with the default) and a description. The README's configuration
+ * its schema (with the default) and a description. docs/configuration.md's
  * table is checked against this list by test/unit/config/options.test.ts.
  */
 export interface OptionSpec<T extends z.ZodType = z.ZodType> {
   env: string;
   schema: T;
   description: string;
-  /** How the default reads in the README (for values that are computed). */
+  /** How the default reads in docs/configuration.md (for values that are computed). */
   shownDefault?: string;
 }
 

@@ -22,6 +22,8 @@ const RULES = 'ops/prometheus/callstream-rules.yml';
 const RULE_TESTS = 'ops/prometheus/callstream-rules.test.yml';
 const DASHBOARD = 'ops/grafana/callstream.json';
 const README_SECTION = 'Alerts for the reliability checklist';
+/** Where the alert table lives (the README links to it). */
+const ALERTS_DOC = 'docs/operations.md';
 
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
@@ -168,11 +170,11 @@ const dashboard = JSON.parse(read(DASHBOARD)) as Dashboard;
 const dashboardExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr })));
 const variableQueries = dashboard.templating.list.filter((v) => v.type === 'query').map((v) => (typeof v.query === 'string' ? v.query : v.query.query));
 
-/** The README's table: alert name and expression of each row. */
+/** The alert table of docs/operations.md: alert name and expression of each row. */
 function readmeAlerts(): { slo: string; alert: string; expr: string }[] {
-  const readme = read('README.md');
-  const start = readme.indexOf(`### ${README_SECTION}\n`);
-  expect(start, `README.md has a "### ${README_SECTION}" section`).toBeGreaterThanOrEqual(0);
+  const readme = read(ALERTS_DOC);
+  const start = readme.indexOf(`## ${README_SECTION}\n`);
+  expect(start, `${ALERTS_DOC} has a "## ${README_SECTION}" section`).toBeGreaterThanOrEqual(0);
   const end = readme.indexOf('\n#', start + 4);
   const section = readme.slice(start, end < 0 ? undefined : end);
   const rows = section.split('\n').filter((l) => l.startsWith('|')).map((l) => l.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim().replace(/\\\|/g, '|')));
@@ -229,7 +231,7 @@ function allExpressions(): { where: string; expr: string; sample?: boolean }[] {
     ...dashboardExprs.map((e) => ({ where: `${DASHBOARD} "${e.panel}" ${e.refId}`, expr: e.expr })),
     ...variableQueries.map((q) => ({ where: `${DASHBOARD} variable query`, expr: q })),
     ...testsDoc.tests.flatMap((t, n) => t.input_series.map((s) => ({ where: `${RULE_TESTS} tests[${n}]`, expr: s.series, sample: true }))),
-    ...readmeAlerts().map((a) => ({ where: `README.md alert ${a.alert}`, expr: a.expr })),
+    ...readmeAlerts().map((a) => ({ where: `${ALERTS_DOC} alert ${a.alert}`, expr: a.expr })),
   ];
 }
 
@@ -327,7 +329,7 @@ describe('ops/prometheus: alert rules and their tests (promtool)', () => {
 
 describe('ops/: every metric, label and value exists in the code', () => {
   it('every callstream_ metric name in the dashboard, the rules, their tests and the README table is exposed by src/metrics/metrics.ts', () => {
-    const texts = { [DASHBOARD]: read(DASHBOARD), [RULES]: read(RULES), [RULE_TESTS]: read(RULE_TESTS), 'README.md (alert table)': readmeAlerts().map((a) => a.expr).join('\n') };
+    const texts = { [DASHBOARD]: read(DASHBOARD), [RULES]: read(RULES), [RULE_TESTS]: read(RULE_TESTS), [`${ALERTS_DOC} (alert table)`]: readmeAlerts().map((a) => a.expr).join('\n') };
     for (const [file, text] of Object.entries(texts)) {
       const names = metricNames(text);
       expect(names.length, `${file} uses callstream metrics`).toBeGreaterThan(0);
@@ -399,16 +401,16 @@ describe('ops/prometheus: the alerts are the README table', () => {
     expect(alerts.map((a) => a.alert).sort()).toEqual(table.map((r) => r.alert).sort());
   });
 
-  it('every alert has a for:, a severity, a summary, a description and a runbook pointing to the README section', () => {
-    const readme = read('README.md');
+  it('every alert has a for:, a severity, a summary, a description and a runbook pointing to the docs section', () => {
+    const readme = read(ALERTS_DOC);
     const anchor = README_SECTION.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
     for (const a of alerts) {
       expect(a.for, `${a.alert} for:`).toMatch(/^\d+[smh]$/);
       expect(['critical', 'warning', 'info'], `${a.alert} severity`).toContain(a.labels?.severity);
       expect(a.annotations?.summary, `${a.alert} summary`).toBeTruthy();
       expect(a.annotations?.description, `${a.alert} description`).toBeTruthy();
-      expect(a.annotations?.runbook, `${a.alert} runbook`).toContain(`README.md#${anchor}`);
-      expect(readme, `README.md says what to do for ${a.alert}`).toMatch(new RegExp(`\\*\\*${a.alert}\\*\\*`));
+      expect(a.annotations?.runbook, `${a.alert} runbook`).toContain(`${ALERTS_DOC}#${anchor}`);
+      expect(readme, `${ALERTS_DOC} says what to do for ${a.alert}`).toMatch(new RegExp(`\\*\\*${a.alert}\\*\\*`));
     }
   });
 });
