@@ -43,9 +43,12 @@ interface Pending {
 export class FlushCoordinator {
   private pending: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** The write in progress, if any: one at a time; what arrives meanwhile goes in the next. */
-  private writing: Promise<void> | undefined;
-  /** The interval or the size limit came while a write was in progress: write right after it. */
+  /**
+   * The writes in progress: at most the warehouse's maxWritesInFlight (1 unless it says
+   * otherwise); what arrives meanwhile goes in the next.
+   */
+  private readonly writing = new Set<Promise<void>>();
+  /** The interval or the size limit came while no further write could start: write as soon as one ends. */
   private due = false;
   private readonly stopController = new AbortController();
 
@@ -79,9 +82,9 @@ export class FlushCoordinator {
 
   /** Writes what is buffered now and waits until nothing is left. */
   async flushPending(): Promise<void> {
-    while (this.pending || this.writing) {
+    while (this.pending || this.writing.size > 0) {
       this.flushNow();
-      await this.writing;
+      await Promise.all(this.writing);
     }
   }
 
@@ -92,15 +95,17 @@ export class FlushCoordinator {
   }
 
   /**
-   * Starts the write of what is buffered, or, when a write is in progress, marks the
-   * buffer due so it is written as soon as that one ends. Never more than one write at a
-   * time and one buffer filling: under load a write carries everything that arrived
-   * during the previous one (group commit) instead of queueing many small writes.
+   * Starts the write of what is buffered, or, when no further write may start, marks the
+   * buffer due so it is written as soon as one ends. By default one write at a time and
+   * one buffer filling: under load a write carries everything that arrived during the
+   * previous one (group commit) instead of queueing many small writes. A warehouse whose
+   * upsert waits for a periodic step of its own (the staged BigQuery MERGE) allows more
+   * (maxWritesInFlight): those writes then share that step instead of waiting in turn.
    */
   private flushNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.writing) {
+    if (this.writing.size >= (this.warehouse.maxWritesInFlight ?? 1)) {
       this.due = true;
       return;
     }
@@ -108,11 +113,12 @@ export class FlushCoordinator {
     this.pending = undefined;
     this.due = false;
     if (!batch) return;
-    this.writing = this.write(batch).finally(() => {
-      this.writing = undefined;
+    const write: Promise<void> = this.write(batch).finally(() => {
+      this.writing.delete(write);
       if (this.pending && (this.due || this.pending.count >= this.options.maxRecords || this.stopController.signal.aborted)) this.flushNow();
       else if (this.pending) this.timer ??= setTimeout(() => this.flushNow(), this.options.intervalMs);
     });
+    this.writing.add(write);
   }
 
   /**
