@@ -366,7 +366,7 @@ async function e2eSection(admin) {
 
 async function traceSection() {
   log(`trace: ${PLAN.trace.requests} requests indexed, ${PLAN.trace.samples} calls traced`);
-  const { report } = await runJsonReport([join(ROOT, 'bench/load/trace-lookup.js'), JSON.stringify(PLAN.trace)], { name: 'trace-lookup', timeoutMs: 1_200_000 });
+  const report = await runJsonReport([join(ROOT, 'bench/load/trace-lookup.js'), JSON.stringify(PLAN.trace)], { name: 'trace-lookup', timeoutMs: 1_200_000 });
   results.sections.trace = report;
   return report;
 }
