@@ -156,9 +156,15 @@ export class FlushCoordinator {
         let changed = 0;
         let duplicates = 0;
         const receivedAt: number[] = [];
-        for (const [spec, rows] of batch.rows) {
-          const unique = newestPerKey(spec, rows);
-          const outcome = await this.upsertIsolating(spec, unique);
+        const tables = [...batch.rows].map(([spec, rows]) => ({ spec, rows, unique: newestPerKey(spec, rows) }));
+        // A warehouse that takes several writes at once takes the tables of one flush at once
+        // too: in staged BigQuery each waits for its table's MERGE, which then run side by side.
+        const outcomes =
+          (this.warehouse.maxWritesInFlight ?? 1) > 1
+            ? await Promise.all(tables.map(({ spec, unique }) => this.upsertIsolating(spec, unique)))
+            : await sequentially(tables.map(({ spec, unique }) => () => this.upsertIsolating(spec, unique)));
+        for (const [k, { spec, rows, unique }] of tables.entries()) {
+          const outcome = outcomes[k];
           rejected.push(...outcome.rejected);
           if (this.stats.counts && !this.stats.counts(spec)) continue;
           changed += outcome.changed;
@@ -181,6 +187,12 @@ export class FlushCoordinator {
       }
     }
   }
+}
+
+async function sequentially<T>(steps: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = [];
+  for (const step of steps) out.push(await step());
+  return out;
 }
 
 function newPending(): Pending {
