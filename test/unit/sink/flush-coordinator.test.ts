@@ -153,6 +153,26 @@ describe('FlushCoordinator', () => {
       expect(warehouse.writes.flat().map((r) => r.call_id).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     });
 
+    it('upserts the tables of one flush side by side when the warehouse takes several writes, one after the other otherwise', async () => {
+      const other = { ...CALL_EVENTS, name: 'other_events' } as TableSpec;
+      const twoTables = () => new Map([...rows('a'), [other, [{ call_id: 'b', event_type: 'call.completed' } as Row]]]);
+      for (const [allowed, together] of [
+        [2, 2],
+        [undefined, 1],
+      ] as const) {
+        const warehouse = new GatedWarehouse(allowed);
+        const flusher = new FlushCoordinator(warehouse, { maxRecords: 2, intervalMs: 0 }, logger);
+        const done = flusher.add(twoTables());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(warehouse.started(), `maxWritesInFlight ${allowed}`).toBe(together);
+        while (warehouse.writes.length < 2) {
+          warehouse.releaseAll();
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        await done;
+      }
+    });
+
     it('flushPending waits for every write in flight', async () => {
       const warehouse = new GatedWarehouse(4);
       const flusher = new FlushCoordinator(warehouse, { maxRecords: 1, intervalMs: 0 }, logger);
