@@ -8,7 +8,7 @@
 // the load generators and the reference programs each run in their own process, so each
 // one's peak RSS (VmHWM) belongs to one load.
 //
-// Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,trace,
+// Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,bigquery-staged,trace,
 //          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/),
 //          --sink-sizes 200000[,1000000] (backlog sizes of the sink section, one run each).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
 });
 const smoke = args.smoke || process.env.BENCH_SMOKE === '1';
-const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery,trace').split(','));
+const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery,bigquery-staged,trace').split(','));
 
 const PLAN = smoke
   ? {
@@ -33,6 +33,7 @@ const PLAN = smoke
       sink: { sizes: [3_000, 6_000], runs: [1, 1] },
       e2e: { rate: 1_000, seconds: 3, warmupSec: 1, runs: 1, drainSec: 20 },
       bigquery: { seconds: 2, maxRate: 300, observeSec: 25 },
+      bigqueryStaged: { rate: 500, seconds: 3, observeSec: 40 },
       trace: { requests: 5_000, samples: 5 },
     }
   : {
@@ -40,6 +41,9 @@ const PLAN = smoke
       sink: { sizes: [200_000, 1_000_000], runs: [3, 1] },
       e2e: { rate: 1_000, seconds: 15, warmupSec: 3, runs: 3, drainSec: 30 },
       bigquery: { seconds: 15, maxRate: Infinity, observeSec: 45 },
+      // 20,000 events/s offered for 5 s: the rate is the target's; the volume is what the emulator
+      // holds (a 20 s run, 400,000 rows of 4 KB, grew its DuckDB MERGE past 16 GB of memory).
+      bigqueryStaged: { rate: 20_000, seconds: 5, observeSec: 180 },
       trace: { requests: 1_000_000, samples: 20 },
     };
 if (args['sink-sizes']) {
@@ -51,7 +55,7 @@ if (args['sink-sizes']) {
 const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 const began = Date.now();
 const log = (...parts) => console.error(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(4)}s]`, ...parts);
-const results = { mode: smoke ? 'smoke' : 'full', runId, startedAt: new Date(began).toISOString(), plan: PLAN, machine: undefined, sections: {}, rows: [], bigquery: undefined, targets: [] };
+const results = { mode: smoke ? 'smoke' : 'full', runId, startedAt: new Date(began).toISOString(), plan: PLAN, machine: undefined, sections: {}, rows: [], bigquery: undefined, bigqueryStaged: undefined, targets: [] };
 
 // ---------------------------------------------------------------------------------------
 
@@ -97,7 +101,7 @@ async function ensureServices() {
     execFileSync('bash', [join(ROOT, 'scripts/kafka.sh'), 'start'], { stdio: ['ignore', 'inherit', 'inherit'] });
     started.push('kafka');
   }
-  if (only.has('bigquery') && !(await httpOk(`${bqEndpoint()}/healthz`))) {
+  if ((only.has('bigquery') || only.has('bigquery-staged')) && !(await httpOk(`${bqEndpoint()}/healthz`))) {
     log('starting the BigQuery emulator (scripts/bq-emulator.sh start)');
     execFileSync('bash', [join(ROOT, 'scripts/bq-emulator.sh'), 'start'], { stdio: ['ignore', 'inherit', 'inherit'] });
     started.push('bq-emulator');
@@ -111,6 +115,8 @@ async function ensureServices() {
 }
 
 const bqEndpoint = () => `http://127.0.0.1:${process.env.BQ_EMULATOR_PORT ?? 9050}`;
+/** The emulator's Storage Write API (gRPC): its REST port + 10 unless BQ_EMULATOR_GRPC_PORT says otherwise (scripts/bq-emulator.sh). */
+const bqGrpcEndpoint = () => `127.0.0.1:${process.env.BQ_EMULATOR_GRPC_PORT ?? Number(process.env.BQ_EMULATOR_PORT ?? 9050) + 10}`;
 
 const brokerEnv = (topics, extra = {}) => ({
   KAFKA_BROKERS: BROKERS.join(','),
@@ -442,6 +448,77 @@ async function bigquerySection(admin, saturationRate) {
 }
 
 // ---------------------------------------------------------------------------------------
+// 5b. BigQuery staged mode (emulator): a producer offers the rate (20,000 events/s into one
+// table; the receiver cannot offer it on this machine) while a sink in staged mode
+// (connectors/bigquery-staged-sink.json) appends through the Storage Write API and MERGEs.
+
+/** The appends' shape: rows appended per second (first append sent to last answered), request sizes. */
+function appendShape(appends) {
+  const ok = appends.filter((a) => a.ok);
+  const rows = ok.reduce((n, a) => n + a.rows, 0);
+  const spanMs = ok.length ? Math.max(...ok.map((a) => a.end)) - Math.min(...ok.map((a) => a.start)) : NaN;
+  return {
+    appends: ok.length,
+    failedAppends: appends.length - ok.length,
+    appendedRows: rows,
+    appendRowsPerSec: rows / (spanMs / 1000),
+    rowsPerAppend: { median: median(ok.map((a) => a.rows)), max: max(ok.map((a) => a.rows)) },
+    maxAppendBytes: max(appends.map((a) => a.bytes)),
+    medianAppendMs: median(ok.map((a) => a.end - a.start)),
+  };
+}
+
+async function bigqueryStagedSection(admin) {
+  const plan = PLAN.bigqueryStaged;
+  const topic = `bench.${runId}.bqs.events`;
+  await admin.createTopics([topic], 6);
+  admin.track([`${topic}.raw`, `${topic}.dlq`]);
+  const group = admin.group(`bench-${runId}-bqs`);
+  const project = process.env.BQ_EMULATOR_PROJECT ?? 'callstream-local';
+  const sink = spawnJsonLines([join(ROOT, 'bench/load/bq-sink.js'), JSON.stringify({ mode: 'staged', topic, group, dataset: `bench_${runId}_staged`, endpoint: bqEndpoint(), grpc: bqGrpcEndpoint(), project })], {
+    name: 'bq-sink (staged)',
+  });
+  try {
+    const ready = await sink.waitFor((l) => l.msg === 'callstream is ready', 90_000, 'readiness');
+    const started = Date.now();
+    log(`bigquery-staged: ${plan.rate} events/s offered for ${plan.seconds} s into one table (staged mode, emulator), observed for up to ${plan.observeSec} s`);
+    const fed = await runJsonReport([join(ROOT, 'bench/load/produce.js'), JSON.stringify({ topic, run: `${runId}bqs`, from: 0, rate: plan.rate, seconds: plan.seconds })], {
+      name: 'produce (paced)',
+      timeoutMs: (plan.seconds + 120) * 1000,
+    });
+    const deadline = started + plan.observeSec * 1000;
+    let committed = 0;
+    while (Date.now() < deadline) {
+      committed = await admin.committed(group, topic);
+      if (committed >= fed.sent) break;
+      await sleep(250);
+    }
+    const observedSec = (Date.now() - started) / 1000;
+    await sink.stop(60_000);
+    const report = sink.lines.find((l) => l.report)?.report;
+    if (!report) throw new Error(`bq-sink (staged) gave no report: ${sink.stderr.slice(-2000)}`);
+    const section = {
+      rate: plan.rate,
+      fed,
+      committed,
+      observedSec,
+      committedPerSec: committed / observedSec,
+      flush: ready.flush,
+      settings: ready.settings,
+      ...mergeShape(report.merges),
+      ...appendShape(report.appends),
+      staged: report.staged,
+      peakRssMb: report.peakRssMb,
+      rawMerges: report.merges,
+    };
+    results.sections.bigqueryStaged = section;
+    return section;
+  } finally {
+    await sink.stop(5_000);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 
 async function main() {
   if (!args['no-build']) {
@@ -463,6 +540,7 @@ async function main() {
     if (only.has('sink')) await sinkSection(admin);
     if (only.has('e2e')) await e2eSection(admin);
     if (only.has('bigquery')) await bigquerySection(admin, results.sections.receiver ? medianOf(results.sections.receiver.saturation, 'okPerSec') : 2_000);
+    if (only.has('bigquery-staged')) await bigqueryStagedSection(admin);
     if (only.has('trace')) await traceSection();
   } finally {
     const deleted = await admin.cleanup().catch((err) => (log(`topic cleanup failed: ${err.message}`), []));
@@ -473,9 +551,10 @@ async function main() {
   }
   results.machine.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));
   results.durationSec = Math.round((Date.now() - began) / 1000);
-  const { text, rows, bigquery, targets } = formatReport(results);
+  const { text, rows, bigquery, bigqueryStaged, targets } = formatReport(results);
   results.rows = rows;
   results.bigquery = bigquery;
+  results.bigqueryStaged = bigqueryStaged;
   results.targets = targets;
   const out = args.out ?? join(ROOT, 'bench/results', `${smoke ? 'smoke' : 'bench'}-${results.startedAt.replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(out, '..'), { recursive: true });

@@ -6,7 +6,11 @@
 // flight at once and request sizes, to hold against BigQuery's limits. The emulator's
 // speed is not BigQuery's: these are counts and sizes, not a throughput.
 //
-// Usage: node bench/load/bq-sink.js '{"topic":..., "group":..., "dataset":..., "endpoint":..., "project":...}'
+// With "mode":"staged" it runs the staged write mode as connectors/bigquery-staged-sink.json
+// configures it, on the emulator's Storage Write API ("grpc": host:port), and also observes
+// every append request (rows, encoded bytes, start and end) on its way to the gRPC stream.
+//
+// Usage: node bench/load/bq-sink.js '{"topic":..., "group":..., "dataset":..., "endpoint":..., "project":..., ["mode":"staged", "grpc":...]}'
 // Prints {"msg":"callstream is ready"} once consuming; on SIGTERM stops and prints the report.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +20,14 @@ import { loadConfig, loadConnector, parseBigQuerySettings } from '../../dist/con
 import { createLogger } from '../../dist/logger.js';
 import { Pipeline } from '../../dist/pipeline/index.js';
 import { BigQueryWarehouse } from '../../dist/warehouse/bigquery/bigquery-warehouse.js';
+import { StagedBigQueryWarehouse } from '../../dist/warehouse/bigquery/staged-warehouse.js';
+import { managedwriter, protos } from '@google-cloud/bigquery-storage';
 import { BROKERS } from '../lib/kafka.js';
 
 const opts = JSON.parse(process.argv[2]);
 const dataDir = mkdtempSync(join(tmpdir(), 'callstream-bench-bq-'));
-const connectorFile = fileURLToPath(new URL('../../connectors/bigquery-sink.json', import.meta.url));
+const staged = opts.mode === 'staged';
+const connectorFile = fileURLToPath(new URL(staged ? '../../connectors/bigquery-staged-sink.json' : '../../connectors/bigquery-sink.json', import.meta.url));
 const { connector, overrides } = loadConnector(connectorFile);
 const config = loadConfig(
   {},
@@ -37,9 +44,49 @@ const config = loadConfig(
     logLevel: 'warn',
   },
 );
-const settings = parseBigQuerySettings({ ...connector.bigquery, projectId: opts.project, dataset: opts.dataset, credentials: 'none', apiEndpoint: opts.endpoint });
+const settings = parseBigQuerySettings({
+  ...connector.bigquery,
+  projectId: opts.project,
+  dataset: opts.dataset,
+  credentials: 'none',
+  apiEndpoint: opts.endpoint,
+  ...(staged ? { storageWriteEndpoint: opts.grpc } : {}),
+});
 const logger = createLogger({ level: 'warn' });
-const warehouse = new BigQueryWarehouse(settings, logger);
+const warehouse = staged ? new StagedBigQueryWarehouse(settings, logger) : new BigQueryWarehouse(settings, logger);
+
+// Staged: every append request as it goes onto its gRPC stream, and when its answer came.
+// Its size is bounded from above without encoding it again: the encoded rows, each one's
+// field tag and length (≤ 4 bytes at these sizes), the writer schema (the proto descriptor,
+// encoded once per connection) and 256 bytes for the stream name, trace id and offset.
+const appends = [];
+if (staged) {
+  const { DescriptorProto } = protos.google.protobuf;
+  const connect = managedwriter.WriterClient.prototype.createStreamConnection;
+  managedwriter.WriterClient.prototype.createStreamConnection = async function (...args) {
+    const connection = await connect.apply(this, args);
+    const write = connection.write.bind(connection);
+    let schemaBytes;
+    connection.write = (req) => {
+      schemaBytes ??= DescriptorProto.encode(DescriptorProto.fromObject(req.protoRows?.writerSchema?.protoDescriptor ?? {})).finish().length;
+      const rows = req.protoRows?.rows?.serializedRows ?? [];
+      const info = { rows: rows.length, bytes: rows.reduce((n, r) => n + r.length + 4, 0) + schemaBytes + 256, start: Date.now() };
+      const pending = write(req);
+      pending
+        .getResult()
+        .then(
+          (r) => (info.ok = !r.error || r.error.code === 0),
+          () => (info.ok = false),
+        )
+        .finally(() => {
+          info.end = Date.now();
+          appends.push(info);
+        });
+      return pending;
+    };
+    return connection;
+  };
+}
 
 // Observe the client: jobs.insert bodies (exact JSON size) and each MERGE's start and end.
 // Two MERGEs may be in flight at once: a request is matched to its MERGE by the
@@ -50,7 +97,10 @@ const requests = new Map(); // first row's request_id -> { table, rows, requestB
 const request = client.request.bind(client);
 client.request = (reqOpts, callback) => {
   const q = reqOpts.method === 'POST' && reqOpts.uri === '/jobs' ? reqOpts.json?.configuration?.query : undefined;
-  if (q && /^\s*MERGE/i.test(q.query)) {
+  if (q && staged && /^\s*MERGE/i.test(q.query)) {
+    const table = /MERGE\s+`[^`]*\.([^`.]+)`/i.exec(q.query)?.[1] ?? '?';
+    requests.set(`staged:${table}`, { table, requestBytes: Buffer.byteLength(JSON.stringify(reqOpts.json)) });
+  } else if (q && /^\s*MERGE/i.test(q.query)) {
     const values = q.queryParameters?.find((p) => p.name === 'rows')?.parameterValue?.arrayValues ?? [];
     requests.set(values[0]?.structValues?.request_id?.value, {
       table: /MERGE\s+`[^`]*\.([^`.]+)`/i.exec(q.query)?.[1] ?? '?',
@@ -60,14 +110,26 @@ client.request = (reqOpts, callback) => {
   }
   return request(reqOpts, callback);
 };
+// Staged: a MERGE's rows are the staged rows it covers (mergeStaged's argument); one MERGE
+// per table at a time, so the table names it.
+const stagedRows = new Map(); // table -> rows of the staged MERGE about to run
+if (staged) {
+  const mergeStaged = warehouse.mergeStaged.bind(warehouse);
+  warehouse.mergeStaged = (spec, ids, days, rows) => {
+    stagedRows.set(warehouse.tableName(spec), { rows, appends: ids.length });
+    return mergeStaged(spec, ids, days, rows);
+  };
+}
 const createQueryJob = client.createQueryJob.bind(client);
 client.createQueryJob = async (query) => {
   if (!/^\s*MERGE/i.test(query.query ?? '')) return createQueryJob(query);
   const start = Date.now();
-  const key = query.params?.rows?.[0]?.request_id;
+  const key = staged ? undefined : query.params?.rows?.[0]?.request_id;
+  const table = /MERGE\s+`[^`]*\.([^`.]+)`/i.exec(query.query)?.[1] ?? '?';
   const result = await createQueryJob(query);
-  const info = { ...(requests.get(key) ?? { table: '?', rows: query.params?.rows?.length ?? NaN, requestBytes: NaN }), start };
-  requests.delete(key);
+  const observed = staged ? { table, ...stagedRows.get(table), requestBytes: requests.get(`staged:${table}`)?.requestBytes ?? NaN } : requests.get(key);
+  const info = { ...(observed ?? { table: '?', rows: query.params?.rows?.length ?? NaN, requestBytes: NaN }), start };
+  requests.delete(staged ? `staged:${table}` : key);
   const [job] = result;
   const getQueryResults = job.getQueryResults.bind(job);
   job.getQueryResults = async (...args) => {
@@ -83,7 +145,7 @@ client.createQueryJob = async (query) => {
 
 const pipeline = new Pipeline({ config, logger, receiver: false, sink: true, warehouse, manageBroker: false, querySocket: false });
 await pipeline.start();
-console.log(JSON.stringify({ msg: 'callstream is ready', flush: { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs }, settings: { maxConcurrentMerges: settings.maxConcurrentMerges, maxRequestBytes: settings.maxRequestBytes } }));
+console.log(JSON.stringify({ msg: 'callstream is ready', flush: { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs }, settings: { maxConcurrentMerges: settings.maxConcurrentMerges, maxRequestBytes: settings.maxRequestBytes, writeMode: settings.writeMode, mergeIntervalMs: settings.mergeIntervalMs, stagedWritesInFlight: settings.stagedWritesInFlight } }));
 
 process.on('SIGTERM', async () => {
   await pipeline.stop();
@@ -98,6 +160,8 @@ process.on('SIGTERM', async () => {
     JSON.stringify({
       report: {
         merges,
+        appends,
+        staged: staged ? warehouse.staged : undefined,
         flush: { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs },
         maxConcurrentMerges: settings.maxConcurrentMerges,
         maxRequestBytes: settings.maxRequestBytes,

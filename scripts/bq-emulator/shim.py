@@ -22,6 +22,17 @@ Two runtime patches, no third-party file is modified:
    entry of a table is updated (additions only; no drops or type changes).
    Set ``CALLSTREAM_BQEMU_NO_SCHEMA_PATCH=1`` to turn it off.
 
+3. Storage Write appends on the event loop. bqemulator 1.4.0 runs AppendRows
+   in grpc.aio's thread pool and inserts the committed rows into DuckDB from
+   that thread, on the same DuckDB connection the REST side uses from the
+   event loop, guarded only by a lock of its own, not by the engine's write
+   lock. An append and a DML job (a MERGE or DELETE) at the same moment then
+   hang the whole emulator (both threads idle, every request unanswered; seen
+   with callstream's staged mode once flushes append while a MERGE runs). The
+   patch runs that insert on the event loop under the engine's write lock,
+   like every other write. Set ``CALLSTREAM_BQEMU_NO_APPEND_PATCH=1`` to turn
+   it off.
+
 Then control passes to ``bqemulator``'s own CLI (``bqemulator.cli:main``);
 all its arguments (``start --rest-port ...``) are passed through.
 """
@@ -92,6 +103,37 @@ def _install_schema_patch() -> None:
         cls.update_table = update_table  # type: ignore[method-assign]
 
 
+def _install_append_patch() -> None:
+    import asyncio
+
+    from bqemulator.grpc_api.write_servicer import BigQueryWriteHandler
+    from bqemulator.storage.engine import DuckDBEngine
+
+    loops: list = []
+    real_start = DuckDBEngine.start
+
+    async def start(self):  # type: ignore[no-untyped-def]
+        await real_start(self)
+        loops.append((asyncio.get_running_loop(), self))
+
+    DuckDBEngine.start = start  # type: ignore[method-assign]
+    real_flush = BigQueryWriteHandler._flush_to_target
+
+    def flush_to_target(self, stream, rows):  # type: ignore[no-untyped-def]
+        if not loops:
+            return real_flush(self, stream, rows)
+        loop, engine = loops[-1]
+
+        async def flush() -> None:
+            async with engine.write_lock():
+                real_flush(self, stream, rows)
+
+        # Called from a gRPC worker thread: wait there while the loop does the insert.
+        asyncio.run_coroutine_threadsafe(flush(), loop).result()
+
+    BigQueryWriteHandler._flush_to_target = flush_to_target  # type: ignore[method-assign]
+
+
 def main() -> None:
     if not _EXT_DIR:
         sys.exit("shim.py: CALLSTREAM_BQEMU_EXTDIR is not set")
@@ -104,6 +146,8 @@ def main() -> None:
             pass  # already a process-group leader
     if os.environ.get("CALLSTREAM_BQEMU_NO_SCHEMA_PATCH") != "1":
         _install_schema_patch()
+    if os.environ.get("CALLSTREAM_BQEMU_NO_APPEND_PATCH") != "1":
+        _install_append_patch()
     from bqemulator.cli import main as bq_main
 
     bq_main()

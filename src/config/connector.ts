@@ -34,6 +34,13 @@ const bigQuerySettings = z.strictObject({
     .max(3_600_000)
     .default(5_000)
     .describe('Staged mode: least time between two MERGE statements into one table (5000: at most 2 per 10 s).'),
+  stagedWritesInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .default(16)
+    .describe('Staged mode: flushes the sink may have appended, or be appending, while earlier ones wait for their MERGE (they share it). The sink then holds up to (1 + this) × flush.maxRecords records not yet merged.'),
   storageWriteEndpoint: z
     .string()
     .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')

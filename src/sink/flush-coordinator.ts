@@ -43,9 +43,12 @@ interface Pending {
 export class FlushCoordinator {
   private pending: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** The write in progress, if any: one at a time; what arrives meanwhile goes in the next. */
-  private writing: Promise<void> | undefined;
-  /** The interval or the size limit came while a write was in progress: write right after it. */
+  /**
+   * The writes in progress: at most the warehouse's maxWritesInFlight (1 unless it says
+   * otherwise); what arrives meanwhile goes in the next.
+   */
+  private readonly writing = new Set<Promise<void>>();
+  /** The interval or the size limit came while no further write could start: write as soon as one ends. */
   private due = false;
   private readonly stopController = new AbortController();
 
@@ -79,9 +82,9 @@ export class FlushCoordinator {
 
   /** Writes what is buffered now and waits until nothing is left. */
   async flushPending(): Promise<void> {
-    while (this.pending || this.writing) {
+    while (this.pending || this.writing.size > 0) {
       this.flushNow();
-      await this.writing;
+      await Promise.all(this.writing);
     }
   }
 
@@ -92,15 +95,17 @@ export class FlushCoordinator {
   }
 
   /**
-   * Starts the write of what is buffered, or, when a write is in progress, marks the
-   * buffer due so it is written as soon as that one ends. Never more than one write at a
-   * time and one buffer filling: under load a write carries everything that arrived
-   * during the previous one (group commit) instead of queueing many small writes.
+   * Starts the write of what is buffered, or, when no further write may start, marks the
+   * buffer due so it is written as soon as one ends. By default one write at a time and
+   * one buffer filling: under load a write carries everything that arrived during the
+   * previous one (group commit) instead of queueing many small writes. A warehouse whose
+   * upsert waits for a periodic step of its own (the staged BigQuery MERGE) allows more
+   * (maxWritesInFlight): those writes then share that step instead of waiting in turn.
    */
   private flushNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.writing) {
+    if (this.writing.size >= (this.warehouse.maxWritesInFlight ?? 1)) {
       this.due = true;
       return;
     }
@@ -108,11 +113,12 @@ export class FlushCoordinator {
     this.pending = undefined;
     this.due = false;
     if (!batch) return;
-    this.writing = this.write(batch).finally(() => {
-      this.writing = undefined;
+    const write: Promise<void> = this.write(batch).finally(() => {
+      this.writing.delete(write);
       if (this.pending && (this.due || this.pending.count >= this.options.maxRecords || this.stopController.signal.aborted)) this.flushNow();
       else if (this.pending) this.timer ??= setTimeout(() => this.flushNow(), this.options.intervalMs);
     });
+    this.writing.add(write);
   }
 
   /**
@@ -150,9 +156,15 @@ export class FlushCoordinator {
         let changed = 0;
         let duplicates = 0;
         const receivedAt: number[] = [];
-        for (const [spec, rows] of batch.rows) {
-          const unique = newestPerKey(spec, rows);
-          const outcome = await this.upsertIsolating(spec, unique);
+        const tables = [...batch.rows].map(([spec, rows]) => ({ spec, rows, unique: newestPerKey(spec, rows) }));
+        // A warehouse that takes several writes at once takes the tables of one flush at once
+        // too: in staged BigQuery each waits for its table's MERGE, which then run side by side.
+        const outcomes =
+          (this.warehouse.maxWritesInFlight ?? 1) > 1
+            ? await Promise.all(tables.map(({ spec, unique }) => this.upsertIsolating(spec, unique)))
+            : await sequentially(tables.map(({ spec, unique }) => () => this.upsertIsolating(spec, unique)));
+        for (const [k, { spec, rows, unique }] of tables.entries()) {
+          const outcome = outcomes[k];
           rejected.push(...outcome.rejected);
           if (this.stats.counts && !this.stats.counts(spec)) continue;
           changed += outcome.changed;
@@ -175,6 +187,12 @@ export class FlushCoordinator {
       }
     }
   }
+}
+
+async function sequentially<T>(steps: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = [];
+  for (const step of steps) out.push(await step());
+  return out;
 }
 
 function newPending(): Pending {

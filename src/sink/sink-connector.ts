@@ -46,8 +46,8 @@ const partitionKey = (topic: string, partition: number) => `${topic}\u0000${part
  *
  * Fetching and writing overlap: a batch is handed to the flush coordinator and the
  * consumer fetches on, while the batch's commit waits, in batch order, for its write.
- * At most two flushes' worth of records wait unwritten; beyond that the consumer waits
- * too (backpressure, bounded memory).
+ * At most two flushes' worth of records wait unwritten (more when the warehouse takes
+ * several writes at once); beyond that the consumer waits too (backpressure, bounded memory).
  *
  * Because a batch's write outlives its eachBatch call, kafkajs's own guarantees around a
  * stop or a rebalance (it waits for running eachBatch calls, then leaves or rejoins) do not
@@ -290,9 +290,13 @@ export class SinkConnector {
     }
   }
 
-  /** Backpressure: waits (heartbeating) while more than two flushes' worth of records are unwritten. */
+  /**
+   * Backpressure: waits (heartbeating) while more records are unwritten than the writes in
+   * flight and one buffer filling can hold: two flushes' worth, more for a warehouse that
+   * takes several writes at once (maxWritesInFlight).
+   */
   private async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
-    const limit = 2 * this.deps.config.flushMaxRecords;
+    const limit = (1 + (this.deps.warehouse.maxWritesInFlight ?? 1)) * this.deps.config.flushMaxRecords;
     while (this.unwritten > limit && !this.broken && this.running) {
       await Promise.race([this.tail, new Promise((r) => setTimeout(r, HEARTBEAT_EVERY_MS))]);
       await heartbeat().catch(() => undefined);

@@ -10,6 +10,12 @@ import type { Column, Row, TableSpec } from './tables.js';
  */
 export interface Warehouse {
   readonly kind: 'duckdb' | 'bigquery';
+  /**
+   * How many upserts (flushes) the sink may have in flight at once; 1 when absent. More
+   * than 1 only for a warehouse whose upsert waits for a periodic step of its own (the
+   * staged BigQuery MERGE), so that further flushes append meanwhile and share that step.
+   */
+  readonly maxWritesInFlight?: number;
   ensureTables(specs: readonly TableSpec[]): Promise<void>;
   /** Returns how many rows it changed (inserted or replaced); the rest were not newer. */
   upsert(spec: TableSpec, rows: Row[]): Promise<number>;

@@ -43,6 +43,7 @@ describe('npm run bench -- --smoke', () => {
       machine: Record<string, unknown>;
       rows: Row[];
       bigquery: Record<string, number>;
+      bigqueryStaged: Record<string, number>;
       targets: Array<{ id: string; value: number; met: boolean }>;
     };
     const byId = new Map(results.rows.map((r) => [r.id, r]));
@@ -67,6 +68,11 @@ describe('npm run bench -- --smoke', () => {
     for (const key of ['rowsPerMergeMedian', 'maxMergesPer10s', 'maxConcurrentPerTable', 'maxRequestMB']) {
       expect(Number.isFinite(results.bigquery[key]), `bigquery ${key}`).toBe(true);
     }
+    // The staged mode: append throughput, rows per MERGE, MERGEs per 10 s and in flight, request sizes.
+    for (const key of ['appendRowsPerSec', 'rowsPerMergeMedian', 'maxMergesPer10s', 'maxConcurrentPerTable', 'maxAppendMiB', 'maxRequestMB', 'offeredPerSec']) {
+      expect(Number.isFinite(results.bigqueryStaged[key]), `bigqueryStaged ${key}`).toBe(true);
+    }
+    expect(results.bigqueryStaged.merges).toBeGreaterThan(0);
     expect(results.targets.map((t) => t.id)).toEqual([
       'receiver-throughput',
       'receiver-p99',
@@ -78,6 +84,10 @@ describe('npm run bench -- --smoke', () => {
       'bq-concurrent',
       'bq-dml',
       'bq-request',
+      'bqs-append-rate',
+      'bqs-merges',
+      'bqs-concurrent',
+      'bqs-request',
       'trace-latency',
     ]);
     for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);

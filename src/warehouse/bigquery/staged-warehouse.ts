@@ -56,6 +56,11 @@ export interface StagedStats {
  * only for rows in the target, as in the parameter mode; the merged staged rows are deleted.
  */
 export class StagedBigQueryWarehouse extends BigQueryWarehouse {
+  /**
+   * Flushes in flight at once (stagedWritesInFlight): an upsert waits for the next MERGE, so
+   * later flushes append meanwhile and share it instead of queueing behind it.
+   */
+  readonly maxWritesInFlight: number;
   readonly staged: StagedStats = { appends: 0, appendRetries: 0, appendsAlreadyThere: 0, streams: 0, mergeFailures: 0, deletes: 0, deleteFailures: 0, leftoverAppends: 0 };
   private readonly writer: managedwriter.WriterClient;
   private readonly streams = new Map<string, CommittedStream>();
@@ -71,6 +76,7 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
     private readonly log: Logger,
   ) {
     super(settings, log);
+    this.maxWritesInFlight = settings.stagedWritesInFlight;
     this.writer = createWriterClient(settings);
   }
 
@@ -269,6 +275,8 @@ function toAppendRow(spec: TableSpec, row: Row, stageId: string, stagedAt: Date)
 }
 
 interface Waiter {
+  /** The distinct rows this waiter's upsert staged. */
+  rows: number;
   resolve(changed: number): void;
   reject(err: unknown): void;
 }
@@ -276,7 +284,9 @@ interface Waiter {
 /**
  * The MERGEs of one table: appends wait here and the next MERGE takes all of them, one in
  * flight at a time and at least intervalMs after the previous one started. Every waiter of
- * a MERGE gets its result (the rows it changed, or its error).
+ * a MERGE gets its result: its error, or its share of the rows the MERGE changed (BigQuery
+ * counts them for the whole MERGE; they are handed out in waiting order, each waiter at most
+ * its own rows, so the shares add up to the count and none exceeds what it staged).
  */
 class MergeQueue {
   private ids: string[] = [];
@@ -297,7 +307,7 @@ class MergeQueue {
       this.ids.push(...ids);
       for (const day of days) this.days.add(day);
       this.rows += rows;
-      this.waiters.push({ resolve, reject });
+      this.waiters.push({ rows, resolve, reject });
       this.schedule();
     });
   }
@@ -323,8 +333,12 @@ class MergeQueue {
     this.running = true;
     this.lastStart = Date.now();
     try {
-      const changed = await this.merge(ids, days, rows);
-      for (const w of waiters) w.resolve(changed);
+      let unshared = await this.merge(ids, days, rows);
+      for (const w of waiters) {
+        const share = Math.min(w.rows, unshared);
+        unshared -= share;
+        w.resolve(share);
+      }
     } catch (err) {
       for (const w of waiters) w.reject(err);
     } finally {

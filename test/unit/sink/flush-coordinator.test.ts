@@ -100,4 +100,91 @@ describe('FlushCoordinator', () => {
     await expect(pending).rejects.toMatchObject({ code: 'SINK_WAREHOUSE_UNAVAILABLE' });
     expect(warehouse.writes).toHaveLength(0);
   });
+  describe('writes in flight', () => {
+    /** Upserts that hang until released, recording how many ran at once. */
+    class GatedWarehouse extends FakeWarehouse {
+      inFlight = 0;
+      maxSeen = 0;
+      private gates: Array<() => void> = [];
+      constructor(readonly maxWritesInFlight?: number) {
+        super();
+      }
+      override async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
+        this.inFlight++;
+        this.maxSeen = Math.max(this.maxSeen, this.inFlight);
+        await new Promise<void>((resolve) => this.gates.push(resolve));
+        this.inFlight--;
+        return super.upsert(spec, rows);
+      }
+      started(): number {
+        return this.gates.length;
+      }
+      releaseAll(): void {
+        const gates = this.gates;
+        this.gates = [];
+        for (const open of gates) open();
+      }
+    }
+
+    async function drive(warehouse: GatedWarehouse): Promise<void> {
+      const flusher = new FlushCoordinator(warehouse, { maxRecords: 1, intervalMs: 0 }, logger);
+      const done = ['a', 'b', 'c', 'd', 'e'].map((id) => flusher.add(rows(id)));
+      // Release whatever is in flight until every add resolved.
+      let settled = false;
+      const all = Promise.all(done).finally(() => (settled = true));
+      while (!settled) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        warehouse.releaseAll();
+      }
+      await all;
+    }
+
+    it('runs one write at a time by default: later adds wait for the next', async () => {
+      const warehouse = new GatedWarehouse();
+      await drive(warehouse);
+      expect(warehouse.maxSeen).toBe(1);
+      expect(warehouse.writes.flat().map((r) => r.call_id).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    });
+
+    it('runs up to the warehouse\'s maxWritesInFlight at once, never more, and writes every row once', async () => {
+      const warehouse = new GatedWarehouse(3);
+      await drive(warehouse);
+      expect(warehouse.maxSeen).toBe(3);
+      expect(warehouse.writes.flat().map((r) => r.call_id).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    });
+
+    it('upserts the tables of one flush side by side when the warehouse takes several writes, one after the other otherwise', async () => {
+      const other = { ...CALL_EVENTS, name: 'other_events' } as TableSpec;
+      const twoTables = () => new Map([...rows('a'), [other, [{ call_id: 'b', event_type: 'call.completed' } as Row]]]);
+      for (const [allowed, together] of [
+        [2, 2],
+        [undefined, 1],
+      ] as const) {
+        const warehouse = new GatedWarehouse(allowed);
+        const flusher = new FlushCoordinator(warehouse, { maxRecords: 2, intervalMs: 0 }, logger);
+        const done = flusher.add(twoTables());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(warehouse.started(), `maxWritesInFlight ${allowed}`).toBe(together);
+        while (warehouse.writes.length < 2) {
+          warehouse.releaseAll();
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        await done;
+      }
+    });
+
+    it('flushPending waits for every write in flight', async () => {
+      const warehouse = new GatedWarehouse(4);
+      const flusher = new FlushCoordinator(warehouse, { maxRecords: 1, intervalMs: 0 }, logger);
+      for (const id of ['a', 'b', 'c']) void flusher.add(rows(id));
+      let flushed = false;
+      const pending = flusher.flushPending().then(() => (flushed = true));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(warehouse.started()).toBe(3);
+      expect(flushed).toBe(false);
+      warehouse.releaseAll();
+      await pending;
+      expect(warehouse.writes.flat()).toHaveLength(3);
+    });
+  });
 });
