@@ -23,6 +23,8 @@ export const REDACT_PATHS = [
   '*.credentials',
   'private_key',
   '*.private_key',
+  'piiHashKey',
+  '*.piiHashKey',
 ];
 
 /** Creates the process logger: pino JSON on stdout (or the given destination). */

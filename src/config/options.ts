@@ -166,6 +166,34 @@ export const OPTIONS = {
     int(1).default(10_000),
     'Most rows one `callstream query` answer holds; the rest are cut and the answer says `truncated`.',
   ),
+  piiMode: option(
+    'CALLSTREAM_PII_MODE',
+    z.enum(['clear', 'hash']).default('clear'),
+    'clear: phone numbers reach the warehouse as sent. hash: the sink stores a keyed HMAC-SHA256 of each number (`<key id>:<hex>`) and its last four digits instead, in every table and JSON column (see "Privacy").',
+  ),
+  piiHashKey: option(
+    'CALLSTREAM_PII_HASH_KEY',
+    z.string().optional(),
+    'The HMAC key of CALLSTREAM_PII_MODE=hash: at least 32 characters (e.g. `openssl rand -hex 32`); never logged. Required in hash mode.',
+    '(none)',
+  ),
+  piiHashKeyId: option(
+    'CALLSTREAM_PII_HASH_KEY_ID',
+    z.string().regex(/^[a-z0-9]{1,8}$/, 'expected 1 to 8 lower-case letters or digits').default('k1'),
+    'Names the key in every hash (`k1:...`), so rows hashed under an old key are told apart after a rotation.',
+  ),
+  piiHashPaths: option(
+    'CALLSTREAM_PII_HASH_PATHS',
+    list.optional(),
+    'Comma-separated JSON paths hashed like numbers in hash mode: `column.key.key`, `*` for any key or array element, column one of extracted_data, runtime_vars, tool_calls, fields; also applied to the copy inside payload. E.g. `extracted_data.customer_name,tool_calls.*.arguments.address`.',
+    '(none)',
+  ),
+  piiDropPaths: option(
+    'CALLSTREAM_PII_DROP_PATHS',
+    list.optional(),
+    'Comma-separated JSON paths (same form as CALLSTREAM_PII_HASH_PATHS) removed before storage, in either mode.',
+    '(none)',
+  ),
   connectorFile: option('CALLSTREAM_CONNECTOR', z.string().optional(), 'A connector config file (connectors/*.json); its settings override these defaults.', '(none)'),
   shutdownTimeoutMs: option('CALLSTREAM_SHUTDOWN_TIMEOUT_MS', int(100).default(15_000), 'Longest graceful shutdown before the process exits anyway.'),
 } satisfies Record<string, OptionSpec>;

@@ -1,0 +1,94 @@
+import { expect } from 'vitest';
+import { TABLES, type Warehouse } from '../../src/warehouse/index.js';
+import type { Dialect } from '../support/dialects.js';
+import { callCompleted } from '../support/fixtures.js';
+import { waitFor } from '../support/pipeline-harness.js';
+import { post } from './scenario.js';
+import { statusCallback, twilioCallback } from './telephony-scenario.js';
+
+/**
+ * Personal data end to end (issue 16): calls from two callers, compliance events about their
+ * numbers, and the providers' callbacks with From/To, so that every place a number can land
+ * (number columns, subject ids, Kafka keys in requests, JSON columns, the payload, the callbacks'
+ * fields and body) is exercised.
+ */
+
+export const ALICE = '+14155550100';
+export const BOB = '+14155550199';
+export const CALLS = 6;
+/** Calls 0-2 are Alice's, 3-5 Bob's; call 5 belongs to tenant 45, the others to 44. */
+export const calleeOf = (n: number) => `+9199000000${n}`;
+export const callerOf = (n: number) => (n < 3 ? ALICE : BOB);
+export const callSidOf = (n: number) => String(callCompleted(n).call_sid);
+
+/** Every number the scenario sends. */
+export const NUMBERS = [ALICE, BOB, ...Array.from({ length: CALLS }, (_, n) => calleeOf(n))];
+
+export interface Expected {
+  [table: string]: number;
+}
+
+/** The rows a complete scenario leaves in the event tables. */
+export const STORED: Expected = { call_events: CALLS, compliance_events: 2, telephony_callbacks: CALLS };
+
+export async function sendPrivacyScenario(url: string): Promise<void> {
+  for (let n = 0; n < CALLS; n++) {
+    const body = callCompleted(n, {
+      tenant_id: n === 5 ? 45 : 44,
+      from_e164: callerOf(n),
+      to_e164: calleeOf(n),
+      extracted_data: { callback_number: callerOf(n), customer_name: `Customer ${n}`, outcome: 'booked' },
+      tool_calls: [{ name: 'sms.send', arguments: { to: calleeOf(n), text: 'see you' } }],
+    });
+    expect((await post(url, body)).status).toBe(202);
+  }
+  for (const number of [ALICE, calleeOf(0)]) {
+    expect((await post(url, { event: 'number_health.flagged', tenant_id: 44, number_e164: number, health: 'spam_likely' })).status).toBe(202);
+  }
+  for (let n = 0; n < CALLS; n++) {
+    const params = { ...statusCallback(callSidOf(n), 'completed', n), From: callerOf(n), To: calleeOf(n), Caller: callerOf(n), Called: calleeOf(n) };
+    expect((await twilioCallback(url, params)).status).toBe(202);
+  }
+}
+
+export async function countRows(warehouse: Warehouse, dialect: Dialect, table: string): Promise<number> {
+  return Number((await warehouse.query(`SELECT COUNT(*) AS n FROM ${dialect.table(warehouse, table)}`))[0].n);
+}
+
+/** Waits until the event tables hold the expected rows, and the requests index one row per request sent. */
+export async function waitForStored(warehouse: Warehouse, dialect: Dialect, expected: Expected = STORED, requests = CALLS + 2 + CALLS): Promise<void> {
+  for (const [table, rows] of Object.entries({ ...expected, requests })) {
+    await waitFor(() => countRows(warehouse, dialect, table), (n) => n === rows, 90_000, `${rows} rows in ${table}`);
+  }
+}
+
+/** Scans every column of every row of every table for the numbers sent, with or without the + (as a form body encodes it). */
+export async function expectNoRawNumbers(warehouse: Warehouse, dialect: Dialect): Promise<void> {
+  const digits = NUMBERS.map((n) => n.slice(1));
+  let scanned = 0;
+  for (const spec of TABLES) {
+    const rows = await warehouse.query(`SELECT ${dialect.rowText()} AS row_text FROM ${dialect.table(warehouse, spec.name)} t`);
+    scanned += rows.length;
+    const leaks = rows.map((r) => String(r.row_text)).filter((text) => digits.some((d) => text.includes(d)));
+    expect(leaks, `raw numbers in ${spec.name}`).toEqual([]);
+  }
+  expect(scanned).toBeGreaterThan(CALLS * 3);
+}
+
+/** Joins and counts on the hashed numbers: calls per caller, calls to flagged numbers, callbacks per call by From. */
+export async function expectJoinsOnHashes(warehouse: Warehouse, dialect: Dialect, stored: (n: string) => string): Promise<void> {
+  const calls = dialect.table(warehouse, 'call_events');
+  const perCaller = await warehouse.query(`SELECT from_e164, from_last4, COUNT(*) AS n FROM ${calls} GROUP BY from_e164, from_last4 ORDER BY from_last4`);
+  expect(perCaller.map((r) => ({ ...r, n: Number(r.n) }))).toEqual([
+    { from_e164: stored(ALICE), from_last4: '0100', n: 3 },
+    { from_e164: stored(BOB), from_last4: '0199', n: 3 },
+  ]);
+  const flagged = await warehouse.query(
+    `SELECT c.call_id FROM ${calls} c JOIN ${dialect.table(warehouse, 'compliance_events')} k ON k.number_e164 = c.to_e164 OR k.number_e164 = c.from_e164 ORDER BY c.call_id`,
+  );
+  expect(flagged.map((r) => r.call_id)).toEqual(['vs_0', 'vs_0', 'vs_1', 'vs_2']);
+  const byFrom = await warehouse.query(
+    `SELECT COUNT(*) AS n FROM ${calls} c JOIN ${dialect.table(warehouse, 'telephony_callbacks')} t ON ${dialect.jsonValue('t.fields', '$.From')} = c.from_e164 AND t.call_sid = c.call_sid`,
+  );
+  expect(Number(byFrom[0].n)).toBe(CALLS);
+}
