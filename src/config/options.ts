@@ -83,6 +83,11 @@ export const OPTIONS = {
   ),
   topicTelephonyRaw: option('CALLSTREAM_TOPIC_TELEPHONY_RAW', z.string().default('callstream.telephony.raw'), 'Audit topic of the provider-callback flow: every request to it, verified or not.'),
   topicTelephonyDeadLetter: option('CALLSTREAM_TOPIC_TELEPHONY_DLQ', z.string().default('callstream.telephony.dlq'), 'Dead-letter topic for provider callbacks the sink cannot decode or write.'),
+  topicErasures: option(
+    'CALLSTREAM_TOPIC_ERASURES',
+    z.string().default('callstream.erasures'),
+    'Compacted topic of the erasures `callstream erase` recorded (keyed by subject, JSON): the sink reads it whole at start and follows it, and never writes an erased subject\'s rows again.',
+  ),
   telephonyVendors: option(
     'CALLSTREAM_TELEPHONY_VENDORS',
     z.string().optional(),

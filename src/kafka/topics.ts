@@ -26,7 +26,8 @@ export function topicMaxMessageBytes(config: Config): number {
 
 /**
  * The topics callstream writes and reads, with how they are created: for each flow
- * (Callaro's events, the providers' callbacks) its own events, audit and dead-letter topic.
+ * (Callaro's events, the providers' callbacks) its own events, audit and dead-letter topic;
+ * and the erasures topic `callstream erase` records into.
  */
 export function topicPlan(config: Config): ITopicConfig[] {
   const replicationFactor = config.topicReplicationFactor;
@@ -40,6 +41,8 @@ export function topicPlan(config: Config): ITopicConfig[] {
     events(config.topicTelephony),
     events(config.topicTelephonyRaw),
     deadLetter(config.topicTelephonyDeadLetter),
+    // One partition: the sink reads it whole before it writes anything. Compacted: the latest erasure per subject stays for good.
+    { topic: config.topicErasures, numPartitions: 1, replicationFactor, configEntries: [...configEntries, { name: 'cleanup.policy', value: 'compact' }] },
   ];
 }
 

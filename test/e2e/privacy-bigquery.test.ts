@@ -3,8 +3,8 @@ import { PiiPolicy } from '../../src/sink/index.js';
 import type { BigQueryWarehouse } from '../../src/warehouse/bigquery/bigquery-warehouse.js';
 import { emulatorWarehouse, requireEmulator } from '../support/bigquery-emulator.js';
 import { bigQueryDialect } from '../support/dialects.js';
-import { isolatedConfig, startTestPipeline } from '../support/pipeline-harness.js';
-import { expectJoinsOnHashes, expectNoRawNumbers, sendPrivacyScenario, waitForStored } from './privacy-scenario.js';
+import { isolatedConfig, startTestPipeline, waitForCaughtUp } from '../support/pipeline-harness.js';
+import { eraseBobAndCallZero, expectErasedGone, expectJoinsOnHashes, expectNoRawNumbers, replayEverything, sendErasedAgain, sendPrivacyScenario, waitForStored } from './privacy-scenario.js';
 import { writeVendorsFile } from './telephony-scenario.js';
 
 type Started = Awaited<ReturnType<typeof startTestPipeline>>;
@@ -28,5 +28,20 @@ describe('CALLSTREAM_PII_MODE=hash on BigQuery (emulator), end to end', () => {
     await expectNoRawNumbers(warehouse, bigQueryDialect);
     const pii = PiiPolicy.fromConfig(t.config);
     await expectJoinsOnHashes(warehouse, bigQueryDialect, (n) => pii.storedNumber(n));
+  });
+
+  it('erases a number and a call from every table, and the sink writes none of their rows again: redeliveries, late events', async () => {
+    await eraseBobAndCallZero(t.pipeline, warehouse, bigQueryDialect);
+    await sendErasedAgain(t.url);
+    await waitForCaughtUp(t.config.consumerGroup, t.config.topicEvents);
+    await waitForCaughtUp(t.config.consumerGroup, t.config.topicTelephony);
+    await expectErasedGone(warehouse, bigQueryDialect);
+  });
+
+  it('keeps the erased rows gone after a replay of every topic the sink reads (a rewind of its group, as kafka-consumer-groups does)', async () => {
+    await t.pipeline.stop();
+    await replayEverything(t.config, warehouse);
+    await expectErasedGone(warehouse, bigQueryDialect);
+    await expectNoRawNumbers(warehouse, bigQueryDialect, 12);
   });
 });

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { PiiPolicy } from '../../src/sink/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckdbDialect } from '../support/dialects.js';
-import { isolatedConfig, startTestPipeline } from '../support/pipeline-harness.js';
-import { expectJoinsOnHashes, expectNoRawNumbers, sendPrivacyScenario, waitForStored } from './privacy-scenario.js';
+import { isolatedConfig, startTestPipeline, waitForCaughtUp } from '../support/pipeline-harness.js';
+import { eraseBobAndCallZero, expectErasedGone, expectJoinsOnHashes, expectNoRawNumbers, replayEverything, sendErasedAgain, sendPrivacyScenario, waitForStored } from './privacy-scenario.js';
 import { writeVendorsFile } from './telephony-scenario.js';
 
 type Started = Awaited<ReturnType<typeof startTestPipeline>>;
@@ -30,5 +30,20 @@ describe('CALLSTREAM_PII_MODE=hash on DuckDB, end to end', () => {
     await expectNoRawNumbers(warehouse, duckdbDialect);
     const pii = PiiPolicy.fromConfig(t.config);
     await expectJoinsOnHashes(warehouse, duckdbDialect, (n) => pii.storedNumber(n));
+  });
+
+  it('erases a number and a call from every table, and the sink writes none of their rows again: redeliveries, late events', async () => {
+    await eraseBobAndCallZero(t.pipeline, warehouse, duckdbDialect);
+    await sendErasedAgain(t.url);
+    await waitForCaughtUp(t.config.consumerGroup, t.config.topicEvents);
+    await waitForCaughtUp(t.config.consumerGroup, t.config.topicTelephony);
+    await expectErasedGone(warehouse, duckdbDialect);
+  });
+
+  it('keeps the erased rows gone after a replay of every topic the sink reads (a rewind of its group, as kafka-consumer-groups does)', async () => {
+    await t.pipeline.stop();
+    await replayEverything(t.config, warehouse);
+    await expectErasedGone(warehouse, duckdbDialect);
+    await expectNoRawNumbers(warehouse, duckdbDialect, 12);
   });
 });
