@@ -101,6 +101,21 @@ export const OPTIONS = {
   ),
   topicPartitions: option('CALLSTREAM_TOPIC_PARTITIONS', int(1, 10000).default(6), 'Partitions of the events and callbacks topics when callstream creates them.'),
   topicReplicationFactor: option('CALLSTREAM_TOPIC_REPLICATION', int(-1, 10).default(-1), 'Replication factor for created topics (-1: the broker\'s default).'),
+  retentionEventsDays: option(
+    'CALLSTREAM_RETENTION_EVENTS_DAYS',
+    int(-1, 36_500).refine((d) => d !== 0, 'expected -1 (keep for ever) or a number of days').default(30),
+    'retention.ms of the events and callbacks topics when callstream creates them, in days (-1: for ever): how far back `callstream replay` can go. Holds phone numbers in the clear (see "Privacy").',
+  ),
+  retentionRawDays: option(
+    'CALLSTREAM_RETENTION_RAW_DAYS',
+    int(-1, 36_500).refine((d) => d !== 0, 'expected -1 (keep for ever) or a number of days').default(14),
+    'retention.ms of the audit topics (every request\'s raw bytes and headers) when callstream creates them, in days (-1: for ever): how far back `replay-raw` and `trace --bodies` reach.',
+  ),
+  retentionDeadLetterDays: option(
+    'CALLSTREAM_RETENTION_DLQ_DAYS',
+    int(-1, 36_500).refine((d) => d !== 0, 'expected -1 (keep for ever) or a number of days').default(30),
+    'retention.ms of the dead-letter topics when callstream creates them, in days (-1: for ever).',
+  ),
   createTopics: option('CALLSTREAM_CREATE_TOPICS', bool.default(true), 'Create missing topics at start (auto-create on the broker is never relied on).'),
   consumerGroup: option('CALLSTREAM_CONSUMER_GROUP', z.string().default('callstream-sink'), 'Consumer group of the sink; replay rewinds this group.'),
   sessionTimeoutMs: option(
