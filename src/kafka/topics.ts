@@ -60,10 +60,11 @@ export interface TopicFacts {
 
 /**
  * Creates the missing topics explicitly (broker auto-create is never relied on) and
- * waits until their leaders are known. Existing topics are left as they are.
+ * waits until their leaders are known. Existing topics are left as they are. `only`: these
+ * topics of the plan alone (a command that writes one topic creates no other).
  */
-export async function ensureTopics(admin: Admin, config: Config, logger: Logger): Promise<TopicFacts> {
-  const plan = topicPlan(config);
+export async function ensureTopics(admin: Admin, config: Config, logger: Logger, only?: readonly string[]): Promise<TopicFacts> {
+  const plan = topicPlan(config).filter((t) => !only || only.includes(t.topic));
   try {
     const existing = new Set(await admin.listTopics());
     const missing = plan.filter((t) => !existing.has(t.topic));

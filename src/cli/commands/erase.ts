@@ -50,7 +50,7 @@ async function eraseHere(config: Config, bigquery: BigQuerySettings | undefined,
     if (!options.dryRun) {
       const admin = kafka.admin();
       await connectKafkaClient(admin, config);
-      const topics = await ensureTopics(admin, config, logger).finally(() => admin.disconnect());
+      const topics = await ensureTopics(admin, config, logger, [config.topicErasures]).finally(() => admin.disconnect());
       await producer.connect();
       publisher = new Publisher(producer, logger, { lingerMs: 0, recordLimits: topics.recordLimits, partitions: topics.partitions });
     }
