@@ -174,8 +174,13 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number> {
+    return this.eraseFrom(this.tableRef(spec), this.tableName(spec), match, options);
+  }
+
+  /** Counts, then (unless dryRun) deletes, the rows of one table (a target or, staged, its staging table) matching. */
+  protected async eraseFrom(ref: string, name: string, match: RowMatch, options: { dryRun: boolean }): Promise<number> {
     const { where, params, types } = bigQueryMatch(match);
-    const from = `FROM ${this.tableRef(spec)} WHERE ${where}`;
+    const from = `FROM ${ref} WHERE ${where}`;
     try {
       const [counted] = await this.client.query({ query: `SELECT COUNT(*) AS n ${from}`, params, types, location: this.settings.location } as Query);
       const n = Number((counted[0] as { n: number }).n);
@@ -184,7 +189,7 @@ export class BigQueryWarehouse implements Warehouse {
       const [, , response] = await job.getQueryResults({ maxResults: 0 });
       return Number((response as { numDmlAffectedRows?: string } | undefined)?.numDmlAffectedRows ?? n);
     } catch (err) {
-      throw new CallstreamError('WH_ERASE_FAILED', `BigQuery erasure in ${this.tableName(spec)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new CallstreamError('WH_ERASE_FAILED', `BigQuery erasure in ${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
 
