@@ -67,7 +67,7 @@ describe('CALLSTREAM_PII_MODE=hash on BigQuery (emulator), end to end', () => {
     await expectErasedGone(warehouse, bigQueryDialect, ['vs_2']);
   }, 90_000);
 
-  it('keeps the erased rows gone after a replay of every topic the sink reads (a rewind of its group, as kafka-consumer-groups does)', async () => {
+  it('keeps the erased rows gone after a replay of every topic the sink reads (callstream replay, and offset resets as kafka-consumer-groups does)', async () => {
     await t.pipeline.stop();
     await replayEverything(t.config, warehouse);
     await expectErasedGone(warehouse, bigQueryDialect, ['vs_2']);

@@ -1,9 +1,10 @@
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { TABLES, type Warehouse } from '../../src/warehouse/index.js';
 import type { Dialect } from '../support/dialects.js';
 import { callCompleted } from '../support/fixtures.js';
 import type { Config } from '../../src/config/index.js';
-import { groupProgress, rewindToEarliest, startTestPipeline, waitFor } from '../support/pipeline-harness.js';
+import { groupProgress, rewindToEarliest, startTestPipeline, TEST_BROKERS, waitFor } from '../support/pipeline-harness.js';
 import { post } from './scenario.js';
 import { statusCallback, twilioCallback } from './telephony-scenario.js';
 
@@ -135,10 +136,24 @@ export async function expectErasedGone(warehouse: Warehouse, dialect: Dialect, a
   expect(calls.map((r) => r.call_id)).toEqual(['vs_1', 'vs_2'].filter((id) => !alsoErased.includes(id)));
 }
 
-/** Rewinds the sink's group on every topic it reads to the start and lets a fresh sink read them all again. */
+/**
+ * Rewinds the sink's group on every topic it reads to the start and lets a fresh sink read them
+ * all again. The events topic with `callstream replay --to-earliest --yes` (the CLI, in-process),
+ * the others as Kafka's consumer-group tool does (an offset reset through the admin API).
+ */
 export async function replayEverything(config: Config, warehouse: Warehouse): Promise<void> {
   const topics = [config.topicEvents, config.topicTelephony, config.topicRaw, config.topicTelephonyRaw];
-  for (const topic of topics) await rewindToEarliest(config.consumerGroup, topic);
+  vi.stubEnv('KAFKA_BROKERS', TEST_BROKERS.join(','));
+  vi.stubEnv('LOG_LEVEL', 'silent');
+  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  try {
+    expect(await main(['replay', '--to-earliest', '--yes', '--topic', config.topicEvents, '--group', config.consumerGroup])).toBe(0);
+  } finally {
+    log.mockRestore();
+    vi.unstubAllEnvs();
+  }
+  expect((await groupProgress(config.consumerGroup, config.topicEvents)).committed).toBe(0);
+  for (const topic of topics.slice(1)) await rewindToEarliest(config.consumerGroup, topic);
   const replay = await startTestPipeline({ config, warehouse, receiver: false });
   try {
     for (const topic of topics) await waitFor(() => groupProgress(config.consumerGroup, topic), (p) => p.committed === p.end, 90_000, `the replay of ${topic}`);

@@ -57,7 +57,7 @@ describe('CALLSTREAM_PII_MODE=hash on DuckDB, end to end', () => {
     expect(left).toEqual([{ call_id: 'vs_1' }]);
   });
 
-  it('keeps the erased rows gone after a replay of every topic the sink reads (a rewind of its group, as kafka-consumer-groups does)', async () => {
+  it('keeps the erased rows gone after a replay of every topic the sink reads (callstream replay, and offset resets as kafka-consumer-groups does)', async () => {
     await t.pipeline.stop();
     await replayEverything(t.config, warehouse);
     await expectErasedGone(warehouse, duckdbDialect, ['vs_2']);
