@@ -50,6 +50,10 @@ export const ErrorCodes = {
   WH_QUERY_FAILED: { status: 400, retriable: false, message: 'The query failed (queries run in a read-only transaction).' },
   WH_QUERY_REFUSED: { status: 400, retriable: false, message: 'Only one read-only SELECT statement is allowed, without file or network access.' },
   WH_QUERY_TIMEOUT: { status: 400, retriable: false, message: 'The query ran longer than CALLSTREAM_QUERY_TIMEOUT_MS and was interrupted.' },
+  WH_ERASE_FAILED: { status: 503, retriable: true, message: 'The erasure could not count or delete the matching rows; run it again (an erasure is idempotent).' },
+  // Erasure (callstream erase).
+  ERASE_SUBJECT_INVALID: { status: 400, retriable: false, message: 'Expected one subject to erase: a phone number in E.164, a call id or a tenant id.' },
+  ERASE_PUBLISH_FAILED: { status: 503, retriable: true, message: 'The erasure could not be recorded in the erasures topic; nothing was deleted. Retry.' },
   // Configuration and start-up.
   CFG_INVALID: { status: 500, retriable: false, message: 'The configuration is invalid.' },
   INFRA_BROKER_START_FAILED: { status: 500, retriable: false, message: 'The local Kafka broker could not be started.' },

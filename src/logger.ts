@@ -23,6 +23,8 @@ export const REDACT_PATHS = [
   '*.credentials',
   'private_key',
   '*.private_key',
+  'piiHashKey',
+  '*.piiHashKey',
 ];
 
 /**

@@ -39,7 +39,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if ((config.schemaRegistryUsername !== undefined || !config.schemaRegistryAutoRegister) && !config.schemaRegistryUrl) {
     throw new CallstreamError('CFG_INVALID', 'Schema registry settings are set but CALLSTREAM_SCHEMA_REGISTRY_URL is not');
   }
+  checkPiiSettings(config);
   return Object.freeze(config);
+}
+
+/** Shortest CALLSTREAM_PII_HASH_KEY: 32 characters (128 bits as hex at the least; 256 recommended). */
+export const MIN_PII_KEY_CHARS = 32;
+
+/** A JSON path of CALLSTREAM_PII_HASH_PATHS / _DROP_PATHS: a JSON column, then one or more keys (or *). */
+const PII_PATH = /^(extracted_data|runtime_vars|tool_calls|fields)(\.[^.\s]+)+$/;
+
+/** Hash mode needs a key long enough to resist guessing; messages never quote the key. */
+function checkPiiSettings(config: Config): void {
+  if (config.piiMode === 'hash' && config.piiHashKey === undefined) {
+    throw new CallstreamError('CFG_INVALID', 'CALLSTREAM_PII_MODE=hash: expected CALLSTREAM_PII_HASH_KEY (at least 32 characters, e.g. `openssl rand -hex 32`)');
+  }
+  if (config.piiHashKey !== undefined && config.piiHashKey.length < MIN_PII_KEY_CHARS) {
+    throw new CallstreamError('CFG_INVALID', `CALLSTREAM_PII_HASH_KEY is ${config.piiHashKey.length} characters long: expected at least ${MIN_PII_KEY_CHARS}`);
+  }
+  if (config.piiHashPaths && config.piiMode !== 'hash') {
+    throw new CallstreamError('CFG_INVALID', 'CALLSTREAM_PII_HASH_PATHS is set but CALLSTREAM_PII_MODE is not hash');
+  }
+  for (const [env, paths] of [['CALLSTREAM_PII_HASH_PATHS', config.piiHashPaths], ['CALLSTREAM_PII_DROP_PATHS', config.piiDropPaths]] as const) {
+    const bad = (paths ?? []).filter((p) => !PII_PATH.test(p));
+    if (bad.length > 0) throw new CallstreamError('CFG_INVALID', `${env}: ${bad.join(', ')}: expected column.key[.key...], column one of extracted_data, runtime_vars, tool_calls, fields`);
+  }
 }
 
 function emptyToUndefined(v: string | undefined): string | undefined {

@@ -83,6 +83,11 @@ export const OPTIONS = {
   ),
   topicTelephonyRaw: option('CALLSTREAM_TOPIC_TELEPHONY_RAW', z.string().default('callstream.telephony.raw'), 'Audit topic of the provider-callback flow: every request to it, verified or not.'),
   topicTelephonyDeadLetter: option('CALLSTREAM_TOPIC_TELEPHONY_DLQ', z.string().default('callstream.telephony.dlq'), 'Dead-letter topic for provider callbacks the sink cannot decode or write.'),
+  topicErasures: option(
+    'CALLSTREAM_TOPIC_ERASURES',
+    z.string().default('callstream.erasures'),
+    'Compacted topic of the erasures `callstream erase` recorded (keyed by subject, JSON): the sink reads it whole at start and follows it, and never writes an erased subject\'s rows again.',
+  ),
   telephonyVendors: option(
     'CALLSTREAM_TELEPHONY_VENDORS',
     z.string().optional(),
@@ -101,6 +106,21 @@ export const OPTIONS = {
   ),
   topicPartitions: option('CALLSTREAM_TOPIC_PARTITIONS', int(1, 10000).default(6), 'Partitions of the events and callbacks topics when callstream creates them.'),
   topicReplicationFactor: option('CALLSTREAM_TOPIC_REPLICATION', int(-1, 10).default(-1), 'Replication factor for created topics (-1: the broker\'s default).'),
+  retentionEventsDays: option(
+    'CALLSTREAM_RETENTION_EVENTS_DAYS',
+    int(-1, 36_500).refine((d) => d !== 0, 'expected -1 (keep for ever) or a number of days').default(30),
+    'retention.ms of the events and callbacks topics when callstream creates them, in days (-1: for ever): how far back `callstream replay` can go. Holds phone numbers in the clear (see "Privacy").',
+  ),
+  retentionRawDays: option(
+    'CALLSTREAM_RETENTION_RAW_DAYS',
+    int(-1, 36_500).refine((d) => d !== 0, 'expected -1 (keep for ever) or a number of days').default(14),
+    'retention.ms of the audit topics (every request\'s raw bytes and headers) when callstream creates them, in days (-1: for ever): how far back `replay-raw` and `trace --bodies` reach.',
+  ),
+  retentionDeadLetterDays: option(
+    'CALLSTREAM_RETENTION_DLQ_DAYS',
+    int(-1, 36_500).refine((d) => d !== 0, 'expected -1 (keep for ever) or a number of days').default(30),
+    'retention.ms of the dead-letter topics when callstream creates them, in days (-1: for ever).',
+  ),
   createTopics: option('CALLSTREAM_CREATE_TOPICS', bool.default(true), 'Create missing topics at start (auto-create on the broker is never relied on).'),
   consumerGroup: option('CALLSTREAM_CONSUMER_GROUP', z.string().default('callstream-sink'), 'Consumer group of the sink; replay rewinds this group.'),
   sessionTimeoutMs: option(
@@ -170,6 +190,34 @@ export const OPTIONS = {
     'CALLSTREAM_QUERY_MAX_ROWS',
     int(1).default(10_000),
     'Most rows one `callstream query` answer holds; the rest are cut and the answer says `truncated`.',
+  ),
+  piiMode: option(
+    'CALLSTREAM_PII_MODE',
+    z.enum(['clear', 'hash']).default('clear'),
+    'clear: phone numbers reach the warehouse as sent. hash: the sink stores a keyed HMAC-SHA256 of each number (`<key id>:<hex>`) and its last four digits instead, in every table and JSON column (see "Privacy").',
+  ),
+  piiHashKey: option(
+    'CALLSTREAM_PII_HASH_KEY',
+    z.string().optional(),
+    'The HMAC key of CALLSTREAM_PII_MODE=hash: at least 32 characters (e.g. `openssl rand -hex 32`); never logged. Required in hash mode.',
+    '(none)',
+  ),
+  piiHashKeyId: option(
+    'CALLSTREAM_PII_HASH_KEY_ID',
+    z.string().regex(/^[a-z0-9]{1,8}$/, 'expected 1 to 8 lower-case letters or digits').default('k1'),
+    'Names the key in every hash (`k1:...`), so rows hashed under an old key are told apart after a rotation.',
+  ),
+  piiHashPaths: option(
+    'CALLSTREAM_PII_HASH_PATHS',
+    list.optional(),
+    'Comma-separated JSON paths hashed like numbers in hash mode: `column.key.key`, `*` for any key or array element, column one of extracted_data, runtime_vars, tool_calls, fields; also applied to the copy inside payload. E.g. `extracted_data.customer_name,tool_calls.*.arguments.address`.',
+    '(none)',
+  ),
+  piiDropPaths: option(
+    'CALLSTREAM_PII_DROP_PATHS',
+    list.optional(),
+    'Comma-separated JSON paths (same form as CALLSTREAM_PII_HASH_PATHS) removed before storage, in either mode.',
+    '(none)',
   ),
   connectorFile: option('CALLSTREAM_CONNECTOR', z.string().optional(), 'A connector config file (connectors/*.json); its settings override these defaults.', '(none)'),
   shutdownTimeoutMs: option('CALLSTREAM_SHUTDOWN_TIMEOUT_MS', int(100).default(15_000), 'Longest graceful shutdown before the process exits anyway.'),

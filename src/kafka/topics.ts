@@ -27,21 +27,28 @@ export function topicMaxMessageBytes(config: Config): number {
 }
 
 /**
- * The topics callstream writes and reads, with how they are created: for each flow
- * (Callaro's events, the providers' callbacks) its own events, audit and dead-letter topic.
+ * The topics callstream writes and reads, with how they are created (size limit, retention
+ * per kind: CALLSTREAM_RETENTION_*; a topic that exists already is left as it is): for each flow
+ * (Callaro's events, the providers' callbacks) its own events, audit and dead-letter topic;
+ * and the erasures topic `callstream erase` records into.
  */
 export function topicPlan(config: Config): ITopicConfig[] {
   const replicationFactor = config.topicReplicationFactor;
-  const configEntries = [{ name: 'max.message.bytes', value: String(topicMaxMessageBytes(config)) }];
-  const events = (topic: string): ITopicConfig => ({ topic, numPartitions: config.topicPartitions, replicationFactor, configEntries });
-  const deadLetter = (topic: string): ITopicConfig => ({ topic, numPartitions: 1, replicationFactor, configEntries });
+  const size = { name: 'max.message.bytes', value: String(topicMaxMessageBytes(config)) };
+  const retention = (days: number) => ({ name: 'retention.ms', value: String(days === -1 ? -1 : days * 86_400_000) });
+  const topic = (name: string, numPartitions: number, days: number): ITopicConfig => ({ topic: name, numPartitions, replicationFactor, configEntries: [size, retention(days)] });
+  const events = (name: string) => topic(name, config.topicPartitions, config.retentionEventsDays);
+  const raw = (name: string) => topic(name, config.topicPartitions, config.retentionRawDays);
+  const deadLetter = (name: string) => topic(name, 1, config.retentionDeadLetterDays);
   return [
     events(config.topicEvents),
-    events(config.topicRaw),
+    raw(config.topicRaw),
     deadLetter(config.topicDeadLetter),
     events(config.topicTelephony),
-    events(config.topicTelephonyRaw),
+    raw(config.topicTelephonyRaw),
     deadLetter(config.topicTelephonyDeadLetter),
+    // One partition: the sink reads it whole before it writes anything. Compacted, never deleted: the latest erasure per subject stays for good.
+    { topic: config.topicErasures, numPartitions: 1, replicationFactor, configEntries: [size, { name: 'cleanup.policy', value: 'compact' }] },
   ];
 }
 
@@ -55,10 +62,11 @@ export interface TopicFacts {
 
 /**
  * Creates the missing topics explicitly (broker auto-create is never relied on) and
- * waits until their leaders are known. Existing topics are left as they are.
+ * waits until their leaders are known. Existing topics are left as they are. `only`: these
+ * topics of the plan alone (a command that writes one topic creates no other).
  */
-export async function ensureTopics(admin: Admin, config: Config, logger: Logger): Promise<TopicFacts> {
-  const plan = topicPlan(config);
+export async function ensureTopics(admin: Admin, config: Config, logger: Logger, only?: readonly string[]): Promise<TopicFacts> {
+  const plan = topicPlan(config).filter((t) => !only || only.includes(t.topic));
   try {
     const existing = new Set(await admin.listTopics());
     const missing = plan.filter((t) => !existing.has(t.topic));

@@ -4,11 +4,14 @@ import type { Admin } from 'kafkajs';
 import { AvroCodec, schemasDir } from '../codec/index.js';
 import { loadTelephonyVendors, NO_TELEPHONY_VENDORS, type BigQuerySettings, type Config } from '../config/index.js';
 import { connectKafkaClient, createKafka, ensureTopics, IdempotentProducer, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
+import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/index.js';
 import { AccessPolicy, Receiver } from '../receiver/index.js';
 import { SinkConnector } from '../sink/index.js';
 import { createWarehouse, type Warehouse } from '../warehouse/index.js';
+import { erase, erasureRecord, type EraseReceipt, type ErasureSubject } from '../erasure/index.js';
+import { PiiPolicy } from '../sink/pii.js';
 import { querySocketPath, serveQueries } from './query-socket.js';
 import { connectSchemaRegistry } from './schema-registry.js';
 
@@ -87,7 +90,7 @@ export class Pipeline {
       });
       await this.sink.start();
       if (this.options.querySocket ?? this.warehouse.kind === 'duckdb') {
-        this.querySocket = await serveQueries(querySocketPath(resolve(config.dataDir)), this.warehouse, logger);
+        this.querySocket = await serveQueries(querySocketPath(resolve(config.dataDir)), this.warehouse, logger, (request) => this.erase(request.subject, request));
       }
     }
     // A sink-only process still serves /healthz, /readyz and /metrics on PORT.
@@ -100,6 +103,32 @@ export class Pipeline {
     logger.info({ url: `http://${address.address}:${address.port}`, webhooks: withReceiver }, withReceiver ? 'receiver listening' : 'health and metrics listening');
     await this.waitUntilReady(30_000);
     logger.info({ readiness: this.readiness().components }, 'callstream is ready');
+  }
+
+  /**
+   * `callstream erase` in this process (through the query socket when it owns DuckDB): the
+   * erasure is recorded in the erasures topic and honoured by this sink before any row is deleted,
+   * so nothing it writes afterwards brings a row back.
+   */
+  async erase(subject: ErasureSubject, options: { dryRun: boolean }): Promise<EraseReceipt> {
+    const { sink, warehouse, publisher } = this;
+    if (!sink || !warehouse || !publisher) throw new CallstreamError('ERASE_SUBJECT_INVALID', 'This process runs no sink: it cannot erase');
+    const receipt = await erase(
+      {
+        warehouse,
+        pii: PiiPolicy.fromConfig(this.config),
+        record: async (erasure) => {
+          await publisher.publish([erasureRecord(this.config.topicErasures, erasure)]).catch((cause) => {
+            throw new CallstreamError('ERASE_PUBLISH_FAILED', undefined, { cause });
+          });
+          sink.erasures.apply(erasure.key, erasure);
+        },
+      },
+      subject,
+      options,
+    );
+    this.options.logger.info({ kind: subject.kind, dryRun: options.dryRun, rows: receipt.total }, 'erasure done');
+    return receipt;
   }
 
   /** Readiness of the producer and the sink (the receiver adds its own). */

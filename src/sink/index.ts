@@ -5,3 +5,4 @@ export { callaroRow, type CallaroEventRecord } from './callaro-rows.js';
 export { telephonyRow } from './telephony-rows.js';
 export { type RecordPosition } from './rows.js';
 export { backoffDelay } from './backoff.js';
+export { PiiPolicy, lastFour, CALLBACK_NUMBER_FIELDS } from './pii.js';

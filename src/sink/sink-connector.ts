@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
+import { ErasureFollower, ErasureSet } from '../erasure/index.js';
 import { describeError, isCallstreamError } from '../errors.js';
 import { connectKafkaClient, type OutgoingMessage, type Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
@@ -54,6 +55,9 @@ const partitionKey = (topic: string, partition: number) => `${topic}\u0000${part
  * cover the write: stop() and the assignment epochs below make up for that.
  */
 export class SinkConnector {
+  /** The erasures honoured: a row they cover is never written (replays, redeliveries, late events). */
+  readonly erasures = new ErasureSet();
+  private readonly erasureFollower: ErasureFollower;
   private readonly consumer: Consumer;
   private readonly flusher: FlushCoordinator;
   private readonly streams: ReadonlyMap<string, SinkStream>;
@@ -89,6 +93,7 @@ export class SinkConnector {
   constructor(private readonly deps: SinkDeps) {
     const { kafka, config, logger } = deps;
     this.streams = new Map(sinkStreams(config).map((s) => [s.topic, s]));
+    this.erasureFollower = new ErasureFollower(kafka, config, this.erasures, logger.child({ component: 'erasures' }));
     this.consumer = kafka.consumer({
       groupId: config.consumerGroup,
       sessionTimeout: config.sessionTimeoutMs,
@@ -145,6 +150,8 @@ export class SinkConnector {
   async start(): Promise<void> {
     const { config, warehouse } = this.deps;
     await warehouse.ensureTables(TABLES);
+    // Read whole before the first fetch: a replay must not write a row an erasure covers.
+    await this.erasureFollower.start();
     await connectKafkaClient(this.consumer, config);
     await this.consumer.subscribe({ topics: [...this.streams.keys()], fromBeginning: true });
     this.running = true;
@@ -201,6 +208,7 @@ export class SinkConnector {
       this.flusher.stop();
     }
     await this.consumer.disconnect();
+    await this.erasureFollower.stop();
   }
 
   private async handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
@@ -217,10 +225,15 @@ export class SinkConnector {
     const rows = new Map<TableSpec, Row[]>();
     const sources = new Map<Row, KafkaMessage>();
     const dead: OutgoingMessage[] = [];
+    let erased = 0;
     for (const message of batch.messages) {
       const outcome = this.toRow(stream, message, batch.partition, now);
       if ('reason' in outcome) {
         this.refuse(stream, message, batch.partition, outcome.reason, outcome.code, dead);
+        continue;
+      }
+      if (this.erasures.covers(outcome.spec, outcome.row)) {
+        erased++;
         continue;
       }
       sources.set(outcome.row, message);
@@ -228,6 +241,7 @@ export class SinkConnector {
       if (list) list.push(outcome.row);
       else rows.set(outcome.spec, [outcome.row]);
     }
+    if (erased > 0) this.deps.logger.info({ topic: batch.topic, partition: batch.partition, erased }, 'records of erased subjects not written');
     if (stream.kind === 'events') this.deps.metrics.recordsConsumed.inc(batch.messages.length);
     this.consumedSinceReport += batch.messages.length;
 

@@ -3,6 +3,7 @@ import { SCHEMA_NAMES } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import type { Row, TableSpec } from '../warehouse/index.js';
 import { callaroRow } from './callaro-rows.js';
+import { PiiPolicy } from './pii.js';
 import { deadLetterRow, requestRow } from './request-rows.js';
 import type { DecodedRecord, RecordPosition } from './rows.js';
 import { telephonyRow } from './telephony-rows.js';
@@ -34,9 +35,19 @@ export interface SinkStream {
 /**
  * Both flows: Callaro's events and the providers' callbacks; with the request log on (the
  * default), also each flow's audit and dead-letter topic, indexed into the requests and
- * dead_letters tables.
+ * dead_letters tables. Every row passes the PII policy (CALLSTREAM_PII_MODE) on its way out.
  */
-export function sinkStreams(config: Config): SinkStream[] {
+export function sinkStreams(config: Config, pii = PiiPolicy.fromConfig(config)): SinkStream[] {
+  return rawStreams(config).map((stream) => ({
+    ...stream,
+    toRow: (record, position, now, message) => {
+      const mapped = stream.toRow(record, position, now, message);
+      return mapped && { spec: mapped.spec, row: pii.protect(mapped.spec, mapped.row) };
+    },
+  }));
+}
+
+function rawStreams(config: Config): SinkStream[] {
   const streams: SinkStream[] = [
     { kind: 'events', topic: config.topicEvents, schema: SCHEMA_NAMES.callaroEvent, deadLetterTopic: config.topicDeadLetter, toRow: callaroRow },
     { kind: 'events', topic: config.topicTelephony, schema: SCHEMA_NAMES.telephonyCallback, deadLetterTopic: config.topicTelephonyDeadLetter, toRow: telephonyRow },

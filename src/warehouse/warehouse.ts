@@ -1,3 +1,4 @@
+import type { RowMatch } from './row-match.js';
 import type { Column, Row, TableSpec } from './tables.js';
 
 /**
@@ -21,6 +22,13 @@ export interface Warehouse {
   upsert(spec: TableSpec, rows: Row[]): Promise<number>;
   /** Runs a read-only SQL statement and returns JSON-safe row objects. */
   query(sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * `callstream erase`: deletes the rows matching, and returns how many; with dryRun only
+   * counts them. Runs on the warehouse's writing side (DuckDB: the owner of the file).
+   */
+  eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number>;
+  /** The distinct non-null values of a column among the rows matching (what an erasure resolves its subject into). */
+  distinctValues(spec: TableSpec, match: RowMatch, column: string): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -233,6 +233,26 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
       flusher.stop();
     });
 
+    it('erases the rows a match covers (columns, a JSON field, integers), counts them on a dry run, and finds distinct values', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-erase-1', 1, { tenant_id: 901 }), callRow('c-erase-2', 2, { tenant_id: 902, call_sid: 'CA-erase-2' }), callRow('c-keep', 3, { tenant_id: 903 })]);
+      await warehouse.upsert(TELEPHONY_CALLBACKS, [callbackRow('twilio', 'CA-erase-cb', 'completed', 4, { fields: JSON.stringify({ CallSid: 'CA-erase-cb', From: 'k1:abc' }) }), callbackRow('twilio', 'CA-keep-cb', 'completed', 5)]);
+      const calls = [
+        { column: 'call_id', in: ['c-erase-1'] },
+        { column: 'tenant_id', in: [902] },
+        { column: 'from_e164', in: [] },
+      ];
+      expect(await warehouse.distinctValues(CALL_EVENTS, calls, 'call_sid')).toEqual(expect.arrayContaining(['CAc-erase-1', 'CA-erase-2']));
+      expect(await warehouse.eraseRows(CALL_EVENTS, calls, { dryRun: true })).toBe(2);
+      expect((await read(['c-erase-1', 'c-erase-2'])).length).toBe(2);
+      expect(await warehouse.eraseRows(CALL_EVENTS, calls, { dryRun: false })).toBe(2);
+      expect(await read(['c-erase-1', 'c-erase-2', 'c-keep'])).toEqual([expect.objectContaining({ k: 'c-keep' })]);
+      const callbacks = [{ json: 'fields', keys: ['From', 'To'], in: ['k1:abc'] }];
+      expect(await warehouse.eraseRows(TELEPHONY_CALLBACKS, callbacks, { dryRun: false })).toBe(1);
+      const left = await warehouse.query(`SELECT provider_call_id FROM ${dialect.table(warehouse, 'telephony_callbacks')} WHERE provider_call_id IN ('CA-erase-cb', 'CA-keep-cb')`);
+      expect(left).toEqual([{ provider_call_id: 'CA-keep-cb' }]);
+      expect(await warehouse.eraseRows(CALL_EVENTS, [], { dryRun: false })).toBe(0); // no condition: no row
+    });
+
     it('creates tables idempotently', async () => {
       await warehouse.ensureTables(TABLES);
       expect((await read(['c-insert'])).length).toBe(1);

@@ -83,6 +83,7 @@ export async function startStack(schedule: Schedule, trace: Trace): Promise<Stac
     topicTelephony: `soak.${id}.telephony`,
     topicTelephonyRaw: `soak.${id}.telephony-raw`,
     topicTelephonyDeadLetter: `soak.${id}.telephony-dlq`,
+    topicErasures: `soak.${id}.erasures`,
     topicPartitions: 3,
     topicReplicationFactor: schedule.kind === 'cluster' ? 3 : 1,
     consumerGroup: `soak-${id}`,

@@ -10,6 +10,12 @@ export class FlakyWarehouse implements Warehouse {
   ensureTables(specs: readonly TableSpec[]) {
     return this.inner.ensureTables(specs);
   }
+  eraseRows(...args: Parameters<Warehouse['eraseRows']>) {
+    return this.inner.eraseRows(...args);
+  }
+  distinctValues(...args: Parameters<Warehouse['distinctValues']>) {
+    return this.inner.distinctValues(...args);
+  }
   async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
     if (this.failing) {
       this.failedWrites++;

@@ -39,6 +39,7 @@ export function isolatedConfig(overrides: Partial<Record<OptionKey, unknown>> = 
       topicTelephony: `test.${id}.telephony`,
       topicTelephonyRaw: `test.${id}.telephony-raw`,
       topicTelephonyDeadLetter: `test.${id}.telephony-dlq`,
+      topicErasures: `test.${id}.erasures`,
       topicPartitions: 3,
       topicReplicationFactor: 1,
       consumerGroup: `test-${id}`,

@@ -7,6 +7,7 @@ import type { Logger } from '../../logger.js';
 import type { ColumnType, Row, TableSpec } from '../tables.js';
 import { newestPerKey, type Warehouse } from '../warehouse.js';
 import { BIGQUERY_DIALECT, DEFAULT_VIEW_SETTINGS, viewStatements, type ViewSettings } from '../views/index.js';
+import { matchSql, type RowMatch } from '../row-match.js';
 import { classifyBigQueryError } from './classify-error.js';
 import { mergeSql, quoteId, rowsParamTypes } from './merge-sql.js';
 
@@ -172,7 +173,55 @@ export class BigQueryWarehouse implements Warehouse {
     }
   }
 
+  async eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number> {
+    return this.eraseFrom(this.tableRef(spec), this.tableName(spec), match, options);
+  }
+
+  /** Counts, then (unless dryRun) deletes, the rows of one table (a target or, staged, its staging table) matching. */
+  protected async eraseFrom(ref: string, name: string, match: RowMatch, options: { dryRun: boolean }): Promise<number> {
+    const { where, params, types } = bigQueryMatch(match);
+    const from = `FROM ${ref} WHERE ${where}`;
+    try {
+      const [counted] = await this.client.query({ query: `SELECT COUNT(*) AS n ${from}`, params, types, location: this.settings.location } as Query);
+      const n = Number((counted[0] as { n: number }).n);
+      if (options.dryRun || n === 0) return n;
+      const [job] = await this.client.createQueryJob({ query: `DELETE ${from}`, params, types, location: this.settings.location } as Query);
+      const [, , response] = await job.getQueryResults({ maxResults: 0 });
+      return Number((response as { numDmlAffectedRows?: string } | undefined)?.numDmlAffectedRows ?? n);
+    } catch (err) {
+      throw new CallstreamError('WH_ERASE_FAILED', `BigQuery erasure in ${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  async distinctValues(spec: TableSpec, match: RowMatch, column: string): Promise<string[]> {
+    const { where, params, types } = bigQueryMatch(match);
+    const col = quoteId(column);
+    try {
+      const [rows] = await this.client.query({ query: `SELECT DISTINCT CAST(${col} AS STRING) AS v FROM ${this.tableRef(spec)} WHERE (${where}) AND ${col} IS NOT NULL`, params, types, location: this.settings.location } as Query);
+      return rows.map((r: { v: string }) => String(r.v));
+    } catch (err) {
+      throw new CallstreamError('WH_ERASE_FAILED', `BigQuery erasure lookup in ${this.tableName(spec)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
   async close(): Promise<void> {}
+}
+
+/** A row match as BigQuery SQL with named array parameters (IN UNNEST(@p0)). */
+function bigQueryMatch(match: RowMatch): { where: string; params: Record<string, unknown>; types: Record<string, unknown> } {
+  const params: Record<string, unknown> = {};
+  const types: Record<string, unknown> = {};
+  const where = matchSql(match, {
+    quote: quoteId,
+    jsonString: (column, key) => `JSON_VALUE(${column}, '$.${key}')`,
+    list: (values, type) => {
+      const name = `p${Object.keys(params).length}`;
+      params[name] = [...values];
+      types[name] = [type];
+      return `UNNEST(@${name})`;
+    },
+  });
+  return { where, params, types };
 }
 
 function toParamRow(spec: TableSpec, row: Row): Record<string, unknown> {

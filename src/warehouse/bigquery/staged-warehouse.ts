@@ -9,6 +9,7 @@ import { newestPerKey } from '../warehouse.js';
 import { BigQueryWarehouse, chunkBySize, toTimestamp } from './bigquery-warehouse.js';
 import { classifyBigQueryError } from './classify-error.js';
 import { quoteId } from './merge-sql.js';
+import type { RowMatch } from '../row-match.js';
 import { daysOf, deleteStagedSql, listStagedSql, partitionFilterSql, STAGE_ID_COLUMN, STAGED_AT_COLUMN, stagedMergeSql } from './staged-merge-sql.js';
 import { type AppendRow, CommittedStream, createWriterClient, protoDescriptorFor } from './storage-write.js';
 
@@ -121,6 +122,16 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
       daysOf(unique.map((r) => Number(r.event_time))),
       unique.length,
     );
+  }
+
+  /**
+   * The target's rows, and the staged versions not merged yet: left staged, the next MERGE would
+   * bring them back. The receipt counts the target's rows (what analysts saw).
+   */
+  override async eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number> {
+    const rows = await super.eraseRows(spec, match, options);
+    await this.eraseFrom(this.stagingRef(spec), this.stagingName(spec), match, options);
+    return rows;
   }
 
   override async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/no
 import { OPTIONS } from '../../config/options.js';
 import { CallstreamError } from '../../errors.js';
 import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
+import { matchSql, type RowMatch } from '../row-match.js';
 import { classifyDuckDbError } from './classify-error.js';
 import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse } from '../warehouse.js';
 import { DEFAULT_VIEW_SETTINGS, DUCKDB_DIALECT, viewStatements, type ViewSettings } from '../views/index.js';
@@ -153,6 +154,31 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
+  eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number> {
+    const { where, values } = duckDbMatch(match);
+    return this.serial(async () => {
+      try {
+        if (!options.dryRun) return Number((await this.writer.run(`DELETE FROM ${quote(spec.name)} WHERE ${where}`, values)).rowsChanged);
+        const counted = await this.writer.runAndReadAll(`SELECT count(*) AS n FROM ${quote(spec.name)} WHERE ${where}`, values);
+        return Number(counted.getRowObjects()[0].n);
+      } catch (cause) {
+        throw new CallstreamError('WH_ERASE_FAILED', `DuckDB erasure in ${spec.name}: ${(cause as Error).message}`, { cause });
+      }
+    });
+  }
+
+  distinctValues(spec: TableSpec, match: RowMatch, column: string): Promise<string[]> {
+    const { where, values } = duckDbMatch(match);
+    return this.serial(async () => {
+      try {
+        const result = await this.writer.runAndReadAll(`SELECT DISTINCT CAST(${quote(column)} AS VARCHAR) AS v FROM ${quote(spec.name)} WHERE (${where}) AND ${quote(column)} IS NOT NULL`, values);
+        return result.getRowObjects().map((r) => String(r.v));
+      } catch (cause) {
+        throw new CallstreamError('WH_ERASE_FAILED', `DuckDB erasure lookup in ${spec.name}: ${(cause as Error).message}`, { cause });
+      }
+    });
+  }
+
   async query(sql: string): Promise<Record<string, unknown>[]> {
     return (await this.boundedQuery(sql)).rows;
   }
@@ -288,4 +314,15 @@ function appendValue(appender: Appender, c: Column, value: Row[string] | undefin
   if (value === null || value === undefined) return appender.appendNull();
   if (c.type === 'INT64' || c.type === 'TIMESTAMP') return appender.appendBigInt(BigInt(value));
   appender.appendVarchar(String(value));
+}
+
+/** A row match as DuckDB SQL with positional parameters ($1, $2, ...). */
+function duckDbMatch(match: RowMatch): { where: string; values: Array<string | number> } {
+  const values: Array<string | number> = [];
+  const where = matchSql(match, {
+    quote,
+    jsonString: (column, key) => `json_extract_string(${column}, '$.${key}')`,
+    list: (list) => `(${list.map((v) => (values.push(v), `$${values.length}`)).join(', ')})`,
+  });
+  return { where, values };
 }

@@ -32,6 +32,12 @@ export class GatedWarehouse implements Warehouse {
   ensureTables(specs: readonly TableSpec[]) {
     return this.inner.ensureTables(specs);
   }
+  eraseRows(...args: Parameters<Warehouse['eraseRows']>) {
+    return this.inner.eraseRows(...args);
+  }
+  distinctValues(...args: Parameters<Warehouse['distinctValues']>) {
+    return this.inner.distinctValues(...args);
+  }
 
   async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
     while (this.gate) {

@@ -9,8 +9,8 @@ import { sampleEventRecord } from '../../support/fixtures.js';
 const codec = AvroCodec.fromDirectory(schemasDir());
 const newest = JSON.parse(readFileSync(join(schemasDir(), codec.schema(SCHEMA_NAMES.callaroEvent).file), 'utf8')) as { fields: Array<{ name: string }> };
 const eventFields = new Set(newest.fields.map((f) => f.name));
-/** Columns the sink derives: the key (entity_id), event_type (event), event_time and where the row came from. */
-const DERIVED = ['event_type', 'event_time', 'kafka_partition', 'kafka_offset', 'ingested_at'];
+/** Columns the sink derives: the key (entity_id), event_type (event), event_time, where the row came from, and the numbers' last four digits (src/sink/pii.ts). */
+const DERIVED = ['event_type', 'event_time', 'kafka_partition', 'kafka_offset', 'ingested_at', 'from_last4', 'to_last4', 'number_last4'];
 
 describe('Callaro event tables follow schemas/callaro-event (newest version)', () => {
   it.each([CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS])('every column of $name is a CallaroEvent field or derived by the sink', (spec) => {

@@ -25,6 +25,12 @@ class FakeWarehouse implements Warehouse {
   async query(): Promise<Record<string, unknown>[]> {
     return [];
   }
+  async eraseRows(): Promise<number> {
+    return 0;
+  }
+  async distinctValues(): Promise<string[]> {
+    return [];
+  }
   async close(): Promise<void> {}
 }
 
