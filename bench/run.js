@@ -411,6 +411,17 @@ function mergeShape(merges, windowMs = 10_000) {
   };
 }
 
+/** The group's committed records on `topic`, watched until `expected` or the deadline (ms since epoch). */
+async function watchCommitted(admin, group, topic, expected, deadline) {
+  let committed = 0;
+  while (Date.now() < deadline) {
+    committed = await admin.committed(group, topic);
+    if (committed >= expected) break;
+    await sleep(250);
+  }
+  return committed;
+}
+
 async function bigquerySection(admin, saturationRate) {
   const plan = PLAN.bigquery;
   const rate = Math.round(Math.min(plan.maxRate, saturationRate));
@@ -427,14 +438,7 @@ async function bigquerySection(admin, saturationRate) {
     const started = Date.now();
     log(`bigquery: ${rate} events/s (the receiver's saturation rate) for ${plan.seconds} s into the BigQuery sink (emulator), observed for ${plan.observeSec} s`);
     const fed = await runJsonReport([join(ROOT, 'bench/load/produce.js'), JSON.stringify({ topic, run: `${runId}bq`, from: 0, rate, seconds: plan.seconds })], { name: 'produce (paced)' });
-    // Watch until everything is written or the observation window closes.
-    const deadline = started + plan.observeSec * 1000;
-    let committed = 0;
-    while (Date.now() < deadline) {
-      committed = await admin.committed(group, topic);
-      if (committed >= fed.sent) break;
-      await sleep(250);
-    }
+    const committed = await watchCommitted(admin, group, topic, fed.sent, started + plan.observeSec * 1000);
     const observedSec = (Date.now() - started) / 1000;
     await sink.stop(60_000);
     const report = sink.lines.find((l) => l.report)?.report;
@@ -486,13 +490,7 @@ async function bigqueryStagedSection(admin) {
       name: 'produce (paced)',
       timeoutMs: (plan.seconds + 120) * 1000,
     });
-    const deadline = started + plan.observeSec * 1000;
-    let committed = 0;
-    while (Date.now() < deadline) {
-      committed = await admin.committed(group, topic);
-      if (committed >= fed.sent) break;
-      await sleep(250);
-    }
+    const committed = await watchCommitted(admin, group, topic, fed.sent, started + plan.observeSec * 1000);
     const observedSec = (Date.now() - started) / 1000;
     await sink.stop(60_000);
     const report = sink.lines.find((l) => l.report)?.report;

@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallTrace } from '../../src/trace/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callCompleted } from '../support/fixtures.js';
+import { mainInProcess } from '../support/main-in-process.js';
 import { isolatedConfig, startTestPipeline, testKafka, waitFor } from '../support/pipeline-harness.js';
 import { post, type Sent } from './scenario.js';
 import { statusCallback, twilioCallback, writeVendorsFile } from './telephony-scenario.js';
@@ -38,22 +38,7 @@ async function trace(...args: string[]): Promise<{ code: number; out: string; er
     CALLSTREAM_TOPIC_EVENTS: t.config.topicEvents,
     KAFKA_BROKERS: t.config.kafkaBrokers!.join(','),
   };
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    return { code: await main(['trace', ...args]), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  return mainInProcess(['trace', ...args], env);
 }
 
 async function story(id: string): Promise<CallTrace> {

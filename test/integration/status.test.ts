@@ -1,12 +1,12 @@
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
 import type { StatusReport } from '../../src/status/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { GatedWarehouse } from '../e2e/faults/gated-warehouse.js';
 import { post, sendAll } from '../e2e/scenario.js';
 import { callCompleted } from '../support/fixtures.js';
+import { mainInProcess } from '../support/main-in-process.js';
 import { groupProgress, isolatedConfig, startTestPipeline, testKafka, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { runCli } from '../unit/cli/run-cli.js';
 
@@ -29,24 +29,8 @@ function envOf(config: Config): Record<string, string> {
 }
 
 /** Runs `callstream status …` in-process (the pipeline under test runs in this process too), capturing what it prints. */
-async function status(config: Config, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const vars = envOf(config);
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    return { code: await main(['status', ...args]), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+function status(config: Config, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return mainInProcess(['status', ...args], envOf(config));
 }
 
 async function statusJson(config: Config, ...args: string[]): Promise<{ code: number; report: StatusReport }> {
