@@ -228,6 +228,8 @@ export function buildBigQueryStaged(results) {
     flush: st.flush,
     mergeIntervalMs: st.settings.mergeIntervalMs,
     writesInFlight: st.settings.stagedWritesInFlight,
+    appendsInFlight: st.settings.stagedAppendsInFlight,
+    maxAppendsInFlight: st.staged?.maxAppendsInFlight,
     appendRowsPerSec: st.appendRowsPerSec,
     appends: st.appends,
     failedAppends: st.failedAppends,
@@ -357,6 +359,7 @@ export function formatReport(results) {
     lines.push(`| BS5 | Largest append request | ${fmt(st.maxAppendMiB, 2)} MiB | 10 MiB per AppendRows request |`);
     lines.push(`| BS6 | Largest MERGE request | ${fmt(st.maxRequestMB, 3)} MB | 10 MB |`);
     lines.push(`| BS7 | MERGE statements observed | ${fmt(st.merges)} | – |`);
+    lines.push(`| BS8 | Appends in flight on one table's stream (max) | ${fmt(st.maxAppendsInFlight)} of ${fmt(st.appendsInFlight)} allowed (stagedAppendsInFlight) | – |`);
   }
   lines.push('');
   lines.push('| Target | Measured | Met |');

@@ -115,9 +115,9 @@ client.request = (reqOpts, callback) => {
 const stagedRows = new Map(); // table -> rows of the staged MERGE about to run
 if (staged) {
   const mergeStaged = warehouse.mergeStaged.bind(warehouse);
-  warehouse.mergeStaged = (spec, ids, days, rows) => {
+  warehouse.mergeStaged = (spec, ids, days, rows, ...rest) => {
     stagedRows.set(warehouse.tableName(spec), { rows, appends: ids.length });
-    return mergeStaged(spec, ids, days, rows);
+    return mergeStaged(spec, ids, days, rows, ...rest);
   };
 }
 const createQueryJob = client.createQueryJob.bind(client);
@@ -145,7 +145,7 @@ client.createQueryJob = async (query) => {
 
 const pipeline = new Pipeline({ config, logger, receiver: false, sink: true, warehouse, manageBroker: false, querySocket: false });
 await pipeline.start();
-console.log(JSON.stringify({ msg: 'callstream is ready', flush: { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs }, settings: { maxConcurrentMerges: settings.maxConcurrentMerges, maxRequestBytes: settings.maxRequestBytes, writeMode: settings.writeMode, mergeIntervalMs: settings.mergeIntervalMs, stagedWritesInFlight: settings.stagedWritesInFlight } }));
+console.log(JSON.stringify({ msg: 'callstream is ready', flush: { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs }, settings: { maxConcurrentMerges: settings.maxConcurrentMerges, maxRequestBytes: settings.maxRequestBytes, writeMode: settings.writeMode, mergeIntervalMs: settings.mergeIntervalMs, stagedWritesInFlight: settings.stagedWritesInFlight, stagedAppendsInFlight: settings.stagedAppendsInFlight } }));
 
 process.on('SIGTERM', async () => {
   await pipeline.stop();

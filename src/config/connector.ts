@@ -41,6 +41,13 @@ const bigQuerySettings = z.strictObject({
     .max(1_000)
     .default(16)
     .describe('Staged mode: flushes the sink may have appended, or be appending, while earlier ones wait for their MERGE (they share it). The sink then holds up to (1 + this) × flush.maxRecords records not yet merged.'),
+  stagedAppendsInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('Staged mode: append requests sent on a table\'s write stream before the first is answered (each gets the next offset, so a retry still stores nothing twice).'),
   storageWriteEndpoint: z
     .string()
     .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')

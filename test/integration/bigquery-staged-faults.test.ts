@@ -126,6 +126,28 @@ describe('staged mode under faults (emulator)', () => {
     expect(target.n).toBe(3);
   });
 
+  it('keeps several appends in flight and stores each once when their answers were lost', async () => {
+    await requireStorageWrite();
+    const { proxy, endpoint } = await withGrpcProxy();
+    // Small requests, so one upsert is many appends, up to 4 in flight on the stream.
+    const warehouse = open(stagedWarehouse({ storageWriteEndpoint: endpoint, mergeIntervalMs: 0, maxRequestBytes: 10_000, stagedAppendsInFlight: 4 }));
+    await warehouse.ensureTables([CALL_EVENTS]);
+    const rows = (from: number) => Array.from({ length: 150 }, (_, i) => callRow(`c-window-${from + i}`, from + i));
+    await warehouse.upsert(CALL_EVENTS, rows(0));
+    expect(warehouse.staged.maxAppendsInFlight).toBe(4);
+    const before = warehouse.staged.appends;
+    const lose = proxy.loseReplies(1_000);
+    const written = warehouse.upsert(CALL_EVENTS, rows(150));
+    await lose;
+    await written;
+    expect(proxy.swallowed).toBeGreaterThan(0);
+    expect(warehouse.staged.appendRetries).toBeGreaterThan(0);
+    expect(warehouse.staged.appends - before).toBeGreaterThan(4);
+    const [target] = await warehouse.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT call_id) AS keys FROM ${warehouse.tableRef(CALL_EVENTS)}`);
+    expect(target).toEqual({ n: 300, keys: 300 });
+    expect(await stagedRows(warehouse)).toBe(0);
+  });
+
   it('gives a stream up after its tries fail and appends on a new one', async () => {
     await requireStorageWrite();
     const { proxy, endpoint } = await withGrpcProxy();

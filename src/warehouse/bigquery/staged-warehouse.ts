@@ -38,6 +38,8 @@ export interface StagedStats {
   /** Retried appends the API answered ALREADY_EXISTS (the earlier try had landed; nothing stored twice). */
   appendsAlreadyThere: number;
   streams: number;
+  /** Most appends in flight at once on one table's stream. */
+  maxAppendsInFlight: number;
   /** Staged MERGEs that failed (their rows are sent again by the sink). */
   mergeFailures: number;
   /** DELETEs of merged rows from the staging tables, and how many failed (retried with the next). */
@@ -62,7 +64,7 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
    * later flushes append meanwhile and share it instead of queueing behind it.
    */
   readonly maxWritesInFlight: number;
-  readonly staged: StagedStats = { appends: 0, appendRetries: 0, appendsAlreadyThere: 0, streams: 0, mergeFailures: 0, deletes: 0, deleteFailures: 0, leftoverAppends: 0 };
+  readonly staged: StagedStats = { appends: 0, appendRetries: 0, appendsAlreadyThere: 0, streams: 0, maxAppendsInFlight: 0, mergeFailures: 0, deletes: 0, deleteFailures: 0, leftoverAppends: 0 };
   private readonly writer: managedwriter.WriterClient;
   private readonly streams = new Map<string, CommittedStream>();
   private readonly queues = new Map<string, MergeQueue>();
@@ -113,7 +115,8 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
     });
     const stream = this.streamFor(spec);
     try {
-      for (const append of appends) await stream.append(append.rows, append.bytes);
+      // All sent at once, in order: the stream keeps up to stagedAppendsInFlight of them in flight.
+      await Promise.all(appends.map((append) => stream.append(append.rows, append.bytes)));
     } finally {
       this.countAppends();
     }
@@ -192,12 +195,12 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
     }
   }
 
-  /** One MERGE of the given appends, then the DELETE of their staged rows. */
-  private async mergeStaged(spec: TableSpec, ids: string[], days: Set<number>, rows: number): Promise<number> {
+  /** One MERGE of the given appends, then the DELETE of their staged rows; `submitted` once BigQuery accepted the MERGE job. */
+  private async mergeStaged(spec: TableSpec, ids: string[], days: Set<number>, rows: number, submitted: () => void): Promise<number> {
     const sql = stagedMergeSql(this.tableRef(spec), this.stagingRef(spec), spec, partitionFilterSql(days, Math.max(MIN_STAGED_LOOKBACK_DAYS, this.settings.mergeLookbackDays)));
     let changed: number | undefined;
     try {
-      changed = await this.runWithStageIds(sql, ids);
+      changed = await this.runWithStageIds(sql, ids, submitted);
     } catch (err) {
       this.staged.mergeFailures++;
       // Not merged: the sink sends these rows again under new stage ids. Only this process's
@@ -229,9 +232,10 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
   }
 
   /** Runs a DML statement over @stage_ids; the rows it affected, when BigQuery reports them (the emulator does not). */
-  private async runWithStageIds(sql: string, ids: string[]): Promise<number | undefined> {
+  private async runWithStageIds(sql: string, ids: string[], submitted?: () => void): Promise<number | undefined> {
     const query = { query: sql, params: { stage_ids: ids }, types: { stage_ids: ['STRING'] }, location: this.settings.location };
     const [job] = await this.client.createQueryJob(query as Query);
+    submitted?.();
     const [, , response] = await job.getQueryResults({ maxResults: 0 });
     const affected = (response as { numDmlAffectedRows?: string } | undefined)?.numDmlAffectedRows;
     return affected === undefined ? undefined : Number(affected);
@@ -241,7 +245,7 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
     let stream = this.streams.get(spec.name);
     if (!stream) {
       const table = `projects/${this.settings.projectId}/datasets/${this.settings.dataset}/tables/${this.stagingName(spec)}`;
-      stream = new CommittedStream(this.writer, table, protoDescriptorFor(stagingFields(spec)), this.log);
+      stream = new CommittedStream(this.writer, table, protoDescriptorFor(stagingFields(spec)), this.log, this.settings.stagedAppendsInFlight);
       this.streams.set(spec.name, stream);
     }
     return stream;
@@ -250,7 +254,7 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
   private queueFor(spec: TableSpec): MergeQueue {
     let queue = this.queues.get(spec.name);
     if (!queue) {
-      queue = new MergeQueue(this.settings.mergeIntervalMs, (ids, days, rows) => this.mergeStaged(spec, ids, days, rows));
+      queue = new MergeQueue(this.settings.mergeIntervalMs, (ids, days, rows, submitted) => this.mergeStaged(spec, ids, days, rows, submitted));
       this.queues.set(spec.name, queue);
     }
     return queue;
@@ -262,6 +266,7 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
     this.staged.appendRetries = all.reduce((n, s) => n + s.retries, 0);
     this.staged.appendsAlreadyThere = all.reduce((n, s) => n + s.alreadyThere, 0);
     this.staged.streams = all.reduce((n, s) => n + s.streams, 0);
+    this.staged.maxAppendsInFlight = Math.max(0, ...all.map((s) => s.maxInFlight));
     this.stats.maxRequestBytes = Math.max(0, ...all.map((s) => s.maxAppendBytes));
   }
 }
@@ -294,7 +299,9 @@ interface Waiter {
 
 /**
  * The MERGEs of one table: appends wait here and the next MERGE takes all of them, one in
- * flight at a time and at least intervalMs after the previous one started. Every waiter of
+ * flight at a time and at least intervalMs after BigQuery accepted the previous one (measured
+ * from the answer to its jobs.insert, so the requests, too, are at least intervalMs apart,
+ * however late a timer fires on a busy event loop). Every waiter of
  * a MERGE gets its result: its error, or its share of the rows the MERGE changed (BigQuery
  * counts them for the whole MERGE; they are handed out in waiting order, each waiter at most
  * its own rows, so the shares add up to the count and none exceeds what it staged).
@@ -310,7 +317,7 @@ class MergeQueue {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly merge: (ids: string[], days: Set<number>, rows: number) => Promise<number>,
+    private readonly merge: (ids: string[], days: Set<number>, rows: number, submitted: () => void) => Promise<number>,
   ) {}
 
   enqueue(ids: string[], days: Set<number>, rows: number): Promise<number> {
@@ -344,7 +351,7 @@ class MergeQueue {
     this.running = true;
     this.lastStart = Date.now();
     try {
-      let unshared = await this.merge(ids, days, rows);
+      let unshared = await this.merge(ids, days, rows, () => (this.lastStart = Date.now()));
       for (const w of waiters) {
         const share = Math.min(w.rows, unshared);
         unshared -= share;

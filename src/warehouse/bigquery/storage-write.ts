@@ -5,6 +5,7 @@ import { grpc, type ClientOptions } from 'google-gax';
 import type { BigQuerySettings } from '../../config/index.js';
 import { CallstreamError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { type AppendOutcome, type AppendStats, AppendWindow } from './append-window.js';
 
 /** A row as the Storage Write API's JSON writer takes it (TIMESTAMP as Date). */
 export type AppendRow = Parameters<managedwriter.JSONWriter['appendRows']>[0][number];
@@ -18,18 +19,7 @@ const RETRY_BASE_MS = 100;
 /** An append not answered by then is treated as lost; the retry at the same offset tells. */
 const APPEND_TIMEOUT_MS = 30_000;
 
-/** What one append ended in: written now, or found already written at its offset by an earlier try. */
-export type AppendOutcome = 'appended' | 'already-there';
-
-export interface AppendStats {
-  appends: number;
-  retries: number;
-  /** Retries answered ALREADY_EXISTS: the try before had landed. */
-  alreadyThere: number;
-  streams: number;
-  rows: number;
-  maxAppendBytes: number;
-}
+export type { AppendOutcome, AppendStats } from './append-window.js';
 
 /**
  * The Storage Write API client of a connector: the official managedwriter, on Google's
@@ -66,20 +56,20 @@ export function protoDescriptorFor(fields: TableField[]): protos.google.protobuf
 }
 
 /**
- * One COMMITTED write stream into one table, appended to one request at a time at offsets
- * this side counts. A try whose answer is lost (connection reset, timeout) is sent again at
- * the same offset; the API answers ALREADY_EXISTS when the first try had landed, so a retried
+ * One COMMITTED write stream into one table, appended to at offsets this side counts, up to
+ * `appendsInFlight` requests at once on one connection (AppendWindow: what happens when a
+ * try fails). A try whose answer is lost (connection reset, timeout) is sent again at the
+ * same offset; the API answers ALREADY_EXISTS when the first try had landed, so a retried
  * append is never stored twice. When every try failed, the stream is given up (whether the
  * last try landed is unknown) and the next append opens a fresh stream at offset 0: rows of
  * the lost try may then be in the table once more under their own stage id, which is harmless
  * to the target (the staged MERGE keeps one row per key; see docs/bigquery.md).
  */
 export class CommittedStream {
-  readonly stats: AppendStats = { appends: 0, retries: 0, alreadyThere: 0, streams: 0, rows: 0, maxAppendBytes: 0 };
   private streamId?: string;
   private writer?: managedwriter.JSONWriter;
-  private nextOffset = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+  private opening?: Promise<managedwriter.JSONWriter>;
+  private readonly window: AppendWindow<AppendRow>;
 
   constructor(
     private readonly client: managedwriter.WriterClient,
@@ -87,13 +77,19 @@ export class CommittedStream {
     readonly table: string,
     private readonly descriptor: protos.google.protobuf.IDescriptorProto,
     private readonly logger: Logger,
-  ) {}
+    appendsInFlight = 1,
+  ) {
+    const options = { inFlight: appendsInFlight, attempts: APPEND_ATTEMPTS, retryBaseMs: RETRY_BASE_MS, table, classify: classifyAppendError, streamIsGone };
+    this.window = new AppendWindow<AppendRow>(this, options, logger);
+  }
+
+  get stats(): AppendStats {
+    return this.window.stats;
+  }
 
   /** Appends rows (one request, under the API's 10 MiB) after the appends before it; resolves once they are committed. */
   append(rows: AppendRow[], bytes: number): Promise<void> {
-    const run = this.queue.then(() => this.appendWithRetries(rows, bytes));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.window.append(rows, bytes);
   }
 
   /**
@@ -117,41 +113,17 @@ export class CommittedStream {
     }
   }
 
-  private async appendWithRetries(rows: AppendRow[], bytes: number): Promise<void> {
-    const offset = this.nextOffset;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await this.appendAt(offset, rows);
-        if (outcome === 'already-there') {
-          this.stats.alreadyThere++;
-          this.logger.info({ table: this.table, offset }, 'append found already committed at its offset (an earlier try landed)');
-        }
-        this.nextOffset = offset + rows.length;
-        this.stats.appends++;
-        this.stats.rows += rows.length;
-        this.stats.maxAppendBytes = Math.max(this.stats.maxAppendBytes, bytes);
-        return;
-      } catch (err) {
-        const failure = classifyAppendError(err, `append of ${rows.length} rows to ${this.table} at offset ${offset}`);
-        // Refused whole for its rows, nothing stored: the stream stays usable at this offset.
-        if (failure.code === 'SINK_ROW_REJECTED') throw failure;
-        this.dropConnection();
-        if (streamIsGone(err) || attempt >= APPEND_ATTEMPTS) {
-          this.dropStream();
-          throw failure;
-        }
-        this.stats.retries++;
-        this.logger.warn({ table: this.table, offset, attempt, err: failure.message }, 'append failed; retrying at the same offset');
-        await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS * 4 ** (attempt - 1)));
-      }
-    }
+  /** The connection, opened once for all the tries that wait for it. */
+  private open(): Promise<managedwriter.JSONWriter> {
+    if (this.writer) return Promise.resolve(this.writer);
+    this.opening ??= this.connect().finally(() => (this.opening = undefined));
+    return this.opening;
   }
 
-  private async open(): Promise<managedwriter.JSONWriter> {
-    if (this.writer) return this.writer;
+  private async connect(): Promise<managedwriter.JSONWriter> {
     if (!this.streamId) {
       this.streamId = await this.client.createWriteStream({ streamType: managedwriter.CommittedStream, destinationTable: this.table });
-      this.stats.streams++;
+      this.window.stats.streams++;
     }
     const connection = await this.client.createStreamConnection({ streamId: this.streamId });
     // Without a listener a connection error would be thrown as an unhandled 'error' event.
@@ -160,7 +132,7 @@ export class CommittedStream {
     return this.writer;
   }
 
-  private dropConnection(): void {
+  dropConnection(): void {
     try {
       this.writer?.close();
     } catch {
@@ -169,14 +141,14 @@ export class CommittedStream {
     this.writer = undefined;
   }
 
-  private dropStream(): void {
+  dropStream(): void {
     this.dropConnection();
     this.streamId = undefined;
-    this.nextOffset = 0;
   }
 
   /** Closes the connection; the committed rows stay. */
   close(): void {
+    this.window.close();
     this.dropConnection();
   }
 }
