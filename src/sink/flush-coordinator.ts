@@ -60,6 +60,15 @@ export class FlushCoordinator {
   ) {}
 
   /**
+   * Records this coordinator holds at most before its callers should wait: the writes in
+   * flight (maxWritesInFlight, each up to maxRecords) and one buffer filling. The sink's
+   * backpressure waits above it.
+   */
+  get capacity(): number {
+    return (1 + (this.warehouse.maxWritesInFlight ?? 1)) * this.options.maxRecords;
+  }
+
+  /**
    * Adds rows and resolves once they are written, with the rows the warehouse refused
    * for good (found by bisecting the batch; the caller dead-letters them).
    */
