@@ -1,11 +1,11 @@
-// Rewrites the configuration table of docs/configuration.md from src/config/options.ts (run after `npm run build`).
+// Rewrites the generated tables of the docs (run after `npm run build`): the environment
+// options (docs/configuration.md), the connector file's keys (docs/bigquery.md) and a telephony
+// vendor's keys (docs/integration.md), each from its zod schema in src/config/.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { configTableMarkdown } from '../dist/config/index.js';
+import { GENERATED_TABLES, withGeneratedTable } from '../dist/config/markdown-table.js';
 
-const path = new URL('../docs/configuration.md', import.meta.url);
-const readme = readFileSync(path, 'utf8');
-const start = readme.indexOf('| Variable | Default | Meaning |');
-if (start < 0) throw new Error('docs/configuration.md has no configuration table to replace');
-const end = readme.indexOf('\n\n', start);
-writeFileSync(path, readme.slice(0, start) + configTableMarkdown() + readme.slice(end === -1 ? readme.length : end));
-console.log('docs/configuration.md configuration table updated');
+for (const { name, file, render } of GENERATED_TABLES) {
+  const path = new URL(`../${file}`, import.meta.url);
+  writeFileSync(path, withGeneratedTable(readFileSync(path, 'utf8'), name, render()));
+  console.log(`${file}: table "${name}" updated`);
+}

@@ -10,11 +10,11 @@ import type { OptionKey } from './options.js';
  */
 const bigQuerySettings = z.strictObject({
   projectId: z.string().min(1).describe('Google Cloud project of the dataset.'),
-  dataset: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, 'expected letters, digits and underscores'),
+  dataset: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, 'expected letters, digits and underscores').describe('Dataset of the tables (created when missing and createTables is true).'),
   location: z.string().default('US').describe('Dataset location, e.g. US, EU, europe-west1.'),
-  tablePrefix: z.string().regex(/^[A-Za-z0-9_]*$/).default('').describe('Prefix for the table names (call_events, ...).'),
-  createTables: z.boolean().default(true).describe('Create the dataset and tables when missing; add new nullable columns.'),
-  partitionExpirationDays: z.number().int().positive().nullable().default(null),
+  tablePrefix: z.string().regex(/^[A-Za-z0-9_]*$/).default('').describe('Prefix for the table names (call_events, campaign_events, compliance_events, telephony_callbacks, ...).'),
+  createTables: z.boolean().default(true).describe('Create the dataset and tables when missing and add new nullable columns; false only checks.'),
+  partitionExpirationDays: z.number().int().positive().nullable().default(null).describe('Expire day partitions older than this (null: keep).'),
   mergeLookbackDays: z
     .number()
     .int()
@@ -52,33 +52,46 @@ const bigQuerySettings = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port')
     .optional()
+    .meta({ docDefault: "(Google's)" })
     .describe('Staged mode: another Storage Write API gRPC endpoint (host:port), e.g. an emulator at 127.0.0.1:9060; plaintext when credentials is "none".'),
   credentials: z
     .union([z.literal('adc'), z.literal('none'), z.strictObject({ keyFile: z.string().min(1) })])
     .default('adc')
     .describe('"adc" (Application Default Credentials), {"keyFile": "..."} or "none" (emulators).'),
-  apiEndpoint: z.string().url().optional().describe('Another REST endpoint, e.g. an emulator at http://127.0.0.1:9050.'),
+  apiEndpoint: z.string().url().optional().meta({ docDefault: "(Google's)" }).describe('Another REST endpoint, e.g. an emulator at http://127.0.0.1:9050.'),
 });
 
 export type BigQuerySettings = z.output<typeof bigQuerySettings>;
 
 const connectorSchema = z.strictObject({
-  name: z.string().min(1),
-  warehouse: z.enum(['duckdb', 'bigquery']),
-  topic: z.string().min(1).optional(),
-  telephonyTopic: z.string().min(1).optional(),
-  consumerGroup: z.string().min(1).optional(),
-  flush: z.strictObject({ maxRecords: z.number().int().min(1).optional(), intervalMs: z.number().int().min(0).optional() }).optional(),
-  dataDir: z.string().optional(),
+  name: z.string().min(1).describe('The connector\'s name, for people and logs.'),
+  warehouse: z.enum(['duckdb', 'bigquery']).describe('Where the sink writes: the embedded DuckDB or BigQuery (then the "bigquery" section is required).'),
+  topic: z.string().min(1).optional().meta({ docDefault: 'CALLSTREAM_TOPIC_EVENTS' }).describe('The Callaro events topic the sink reads.'),
+  telephonyTopic: z.string().min(1).optional().meta({ docDefault: 'CALLSTREAM_TOPIC_TELEPHONY' }).describe('The providers\' callbacks topic the sink reads.'),
+  consumerGroup: z.string().min(1).optional().meta({ docDefault: 'CALLSTREAM_CONSUMER_GROUP' }).describe('The sink\'s consumer group: the group `callstream replay` rewinds.'),
+  flush: z
+    .strictObject({
+      maxRecords: z.number().int().min(1).optional().meta({ docDefault: 'CALLSTREAM_FLUSH_MAX_RECORDS' }).describe('A flush (merge mode: a MERGE; staged: an append) runs when this many records wait ...'),
+      intervalMs: z.number().int().min(0).optional().meta({ docDefault: 'CALLSTREAM_FLUSH_INTERVAL_MS' }).describe('... or this long after the first of them.'),
+    })
+    .optional(),
+  dataDir: z.string().optional().meta({ docDefault: 'CALLSTREAM_DATA_DIR' }).describe('Folder of the DuckDB file and the query socket.'),
   /** Like Kafka Connect's value.converter.schema.registry.url; credentials stay in the environment. */
   schemaRegistry: z
     .strictObject({
-      url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'expected an http(s) URL'),
-      autoRegister: z.boolean().optional(),
+      url: z
+        .string()
+        .url()
+        .refine((u) => /^https?:\/\//.test(u), 'expected an http(s) URL')
+        .describe('The schema registry (as CALLSTREAM_SCHEMA_REGISTRY_URL; its credentials only come from the environment).'),
+      autoRegister: z.boolean().optional().meta({ docDefault: 'CALLSTREAM_SCHEMA_REGISTRY_AUTO_REGISTER' }).describe('Register callstream\'s schemas when missing.'),
     })
     .optional(),
   bigquery: bigQuerySettings.optional(),
 });
+
+/** The connector file's schema, for the generated key table (docs/bigquery.md). */
+export const CONNECTOR_SCHEMA = connectorSchema;
 
 export type ConnectorConfig = z.output<typeof connectorSchema>;
 

@@ -23,13 +23,27 @@ const secretRef = z
   .refine((s) => (s.env === undefined) !== (s.value === undefined), { message: 'expected exactly one of "env" (an environment variable holding the secret) or "value"' });
 
 const fieldNames = {
-  description: z.string().optional(),
-  secrets: z.array(secretRef).min(1).max(MAX_SECRETS).describe('Every secret currently valid; a request verified by any of them is accepted.'),
-  callIdField: z.string().min(1).optional().describe('Body field with the provider call id (the Kafka key). Default: CallSid (twilio), call_sid (others).'),
-  callSidField: z.string().min(1).optional().describe('Body field whose value Callaro records as call_events.call_sid. Default: callIdField.'),
-  statusFields: z.array(z.string().min(1)).min(1).optional().describe('Fields with the callback status or event, the first present wins. Default: ["CallStatus"] (twilio), ["status", "event"] (others).'),
-  timeField: z.string().min(1).optional().describe('Field with the provider\'s event time. Default: Timestamp (twilio), timestamp (others).'),
+  description: z.string().optional().describe('Free text.'),
+  secrets: z
+    .array(secretRef)
+    .min(1)
+    .max(MAX_SECRETS)
+    .describe(
+      `1 to ${MAX_SECRETS} secrets, each {"env": "VAR"} (preferred) or {"value": "…"}; a request verified by any of them is accepted, which is how a rotation works (add the new one, switch the provider, remove the old). {"env": …, "optional": true} skips an unset variable.`,
+    ),
+  callIdField: z.string().min(1).optional().meta({ docDefault: '`CallSid` (twilio), `call_sid`' }).describe('Body field with the provider call id: the Kafka key and provider_call_id.'),
+  callSidField: z.string().min(1).optional().meta({ docDefault: '`callIdField`' }).describe('Body field whose value Callaro records as call_events.call_sid (the join column).'),
+  statusFields: z.array(z.string().min(1)).min(1).optional().meta({ docDefault: '`["CallStatus"]` (twilio), `["status", "event"]`' }).describe('Fields with the callback status or event; the first present wins.'),
+  timeField: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ docDefault: '`Timestamp` (twilio), `timestamp`' })
+    .describe('Field with the provider\'s event time (ISO 8601, RFC 2822 or epoch seconds/milliseconds); one that does not parse is left out, not refused.'),
 };
+
+/** The discriminator: how a vendor's requests are verified (docs/integration.md, "Verification schemes"). */
+const scheme = <S extends string>(name: S) => z.literal(name).describe('How the vendor\'s requests are verified.');
 
 const publicBaseUrl = z
   .string()
@@ -42,28 +56,31 @@ const publicBaseUrl = z
 
 const vendorSchema = z.discriminatedUnion('scheme', [
   z.strictObject({
-    scheme: z.literal('twilio'),
-    publicBaseUrl: publicBaseUrl.describe('Scheme, host and path prefix Twilio calls: the signature covers the full public URL, which a proxy hides.'),
+    scheme: scheme('twilio'),
+    publicBaseUrl: publicBaseUrl.describe('Scheme, host and any path prefix under which Twilio reaches callstream, e.g. behind a proxy https://hooks.example.com/callstream: the signature covers the full public URL, which a proxy hides.'),
     ...fieldNames,
   }),
   z.strictObject({
-    scheme: z.literal('hmac-sha256'),
+    scheme: scheme('hmac-sha256'),
     header: z
       .string()
       .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name')
       .transform((h) => h.toLowerCase())
       .describe('Header carrying the signature: HMAC-SHA256 of the raw body.'),
-    encoding: z.enum(['hex', 'base64']).default('hex'),
+    encoding: z.enum(['hex', 'base64']).default('hex').describe('How the signature is written: hex (any case) or base64.'),
     prefix: z.string().default('').describe('Text before the signature in the header, e.g. "sha256=".'),
     ...fieldNames,
   }),
-  z.strictObject({ scheme: z.literal('bearer'), ...fieldNames }),
+  z.strictObject({ scheme: scheme('bearer'), ...fieldNames }),
   z.strictObject({
-    scheme: z.literal('standard-webhooks'),
+    scheme: scheme('standard-webhooks'),
     toleranceSeconds: z.number().int().min(1).max(86_400).default(300).describe('How far webhook-timestamp may be from now (replays).'),
     ...fieldNames,
   }),
 ]);
+
+/** One vendor's entry of the vendors file, for the generated key table (docs/integration.md). */
+export const VENDOR_SCHEMA = vendorSchema;
 
 const fileSchema = z.strictObject({
   // Slugs are checked here rather than by the record's key schema, whose issue would not say why.

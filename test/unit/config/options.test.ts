@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { configTableMarkdown, loadConfig } from '../../../src/config/index.js';
+import { CONNECTOR_SCHEMA } from '../../../src/config/connector.js';
+import { GENERATED_TABLES, keyRows, unionKeyRows } from '../../../src/config/markdown-table.js';
+import { VENDOR_SCHEMA } from '../../../src/config/telephony-vendors.js';
 
 describe('loadConfig', () => {
   it('applies defaults and parses the environment', () => {
@@ -32,5 +35,19 @@ describe('loadConfig', () => {
   it('is documented: docs/configuration.md holds the table rendered from the option list (npm run docs:config)', () => {
     const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
     expect(doc).toContain(configTableMarkdown());
+  });
+
+  it.each(GENERATED_TABLES)('keeps the generated table $name in $file as its schema renders it (npm run docs:config)', ({ file, render }) => {
+    const doc = readFileSync(new URL(`../../../${file}`, import.meta.url), 'utf8');
+    expect(doc).toContain(render());
+  });
+
+  it.each([
+    ['connector file', () => keyRows(CONNECTOR_SCHEMA)],
+    ['vendor entry', () => unionKeyRows(VENDOR_SCHEMA, 'scheme')],
+  ])('describes every key of the %s', (_name, rows) => {
+    const undocumented = rows().filter((r) => r.meaning.trim() === '' || /^For [^:]+: $/.test(r.meaning));
+    expect(undocumented.map((r) => r.key)).toEqual([]);
+    expect(rows().length).toBeGreaterThan(8);
   });
 });
