@@ -1,5 +1,5 @@
-import { expect, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { expect } from 'vitest';
+import { mainInProcess } from '../support/main-in-process.js';
 import { TABLES, type Warehouse } from '../../src/warehouse/index.js';
 import type { Dialect } from '../support/dialects.js';
 import { callCompleted } from '../support/fixtures.js';
@@ -143,15 +143,8 @@ export async function expectErasedGone(warehouse: Warehouse, dialect: Dialect, a
  */
 export async function replayEverything(config: Config, warehouse: Warehouse): Promise<void> {
   const topics = [config.topicEvents, config.topicTelephony, config.topicRaw, config.topicTelephonyRaw];
-  vi.stubEnv('KAFKA_BROKERS', TEST_BROKERS.join(','));
-  vi.stubEnv('LOG_LEVEL', 'silent');
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  try {
-    expect(await main(['replay', '--to-earliest', '--yes', '--topic', config.topicEvents, '--group', config.consumerGroup])).toBe(0);
-  } finally {
-    log.mockRestore();
-    vi.unstubAllEnvs();
-  }
+  const replayed = await mainInProcess(['replay', '--to-earliest', '--yes', '--topic', config.topicEvents, '--group', config.consumerGroup], { KAFKA_BROKERS: TEST_BROKERS.join(','), LOG_LEVEL: 'silent' });
+  expect(replayed.code, replayed.all).toBe(0);
   expect((await groupProgress(config.consumerGroup, config.topicEvents)).committed).toBe(0);
   for (const topic of topics.slice(1)) await rewindToEarliest(config.consumerGroup, topic);
   const replay = await startTestPipeline({ config, warehouse, receiver: false });

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_NAMES } from '../../src/codec/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callCompleted } from '../support/fixtures.js';
 import { isolatedConfig, startTestPipeline, testKafka, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { post } from '../e2e/scenario.js';
+import { mainInProcess } from '../support/main-in-process.js';
 import { requireRegistry, SCHEMA_REGISTRY_URL } from '../support/schema-registry.js';
 
 /** An audit record as an older, stricter receiver would have written it for a refused request. */
@@ -35,24 +35,15 @@ for (const registry of [false, true]) {
 
     /** Runs the CLI in-process with the test's topics, capturing what it prints. */
     async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-      const saved = { ...process.env };
-      Object.assign(process.env, {
+      const env = {
         KAFKA_BROKERS: config.kafkaBrokers!.join(','),
         CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
         CALLSTREAM_TOPIC_RAW: config.topicRaw,
         ...(config.schemaRegistryUrl ? { CALLSTREAM_SCHEMA_REGISTRY_URL: config.schemaRegistryUrl } : {}),
         LOG_LEVEL: 'silent',
-      });
-      const lines: string[] = [];
-      const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
-      const error = vi.spyOn(console, 'error').mockImplementation((...a) => void lines.push(a.join(' ')));
-      try {
-        return { code: await main(args), out: lines.join('\n') };
-      } finally {
-        log.mockRestore();
-        error.mockRestore();
-        process.env = saved;
-      }
+      };
+      const { code, all } = await mainInProcess(args, env);
+      return { code, out: all };
     }
 
     const version = async (callId: string) =>

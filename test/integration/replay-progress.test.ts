@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_NAMES } from '../../src/codec/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callCompleted } from '../support/fixtures.js';
 import { groupProgress, isolatedConfig, startTestPipeline, testKafka, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { sendAll } from '../e2e/scenario.js';
+import { mainInProcess } from '../support/main-in-process.js';
 
 const config = isolatedConfig();
 let warehouse: DuckDbWarehouse;
@@ -13,31 +13,15 @@ let running: Awaited<ReturnType<typeof startTestPipeline>> | undefined;
 
 /** Runs the CLI in-process without a terminal on stderr: stdout (console.log) and stderr kept apart. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const saved = { ...process.env };
-  Object.assign(process.env, {
+  const env = {
     KAFKA_BROKERS: config.kafkaBrokers!.join(','),
     CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
     CALLSTREAM_TOPIC_RAW: config.topicRaw,
     CALLSTREAM_CONSUMER_GROUP: config.consumerGroup,
     LOG_LEVEL: 'silent',
-  });
-  const wasTTY = Object.getOwnPropertyDescriptor(process.stderr, 'isTTY');
-  Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void stdout.push(`${a.join(' ')}\n`));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void stderr.push(`${a.join(' ')}\n`));
-  const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
-  try {
-    return { code: await main(args), stdout: stdout.join(''), stderr: stderr.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-    if (wasTTY) Object.defineProperty(process.stderr, 'isTTY', wasTTY);
-    else delete (process.stderr as { isTTY?: boolean }).isTTY;
-    process.env = saved;
-  }
+  };
+  const { code, stdout, stderr } = await mainInProcess(args, env, { stderrWrites: true });
+  return { code, stdout, stderr };
 }
 
 function refusedRequest(body: object) {

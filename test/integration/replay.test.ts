@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callCompleted } from '../support/fixtures.js';
 import { groupProgress, isolatedConfig, startTestPipeline, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { sendAll } from '../e2e/scenario.js';
+import { mainInProcess } from '../support/main-in-process.js';
 
 const config = isolatedConfig();
 let warehouse: DuckDbWarehouse;
@@ -18,19 +18,8 @@ async function cli(...args: string[]): Promise<{ code: number; out: string }> {
     CALLSTREAM_CONSUMER_GROUP: config.consumerGroup,
     LOG_LEVEL: 'silent',
   };
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const lines: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void lines.push(a.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, out: lines.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    process.env = saved;
-  }
+  const { code, all } = await mainInProcess(args, env);
+  return { code, out: all };
 }
 
 beforeAll(async () => {
