@@ -1,21 +1,18 @@
 import { CallstreamError } from '../../../src/errors.js';
-import { type Row, type TableSpec, type Warehouse } from '../../../src/warehouse/index.js';
-import type { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
+import type { Row, TableSpec } from '../../../src/warehouse/index.js';
+import { DelegatingWarehouse } from '../../support/delegating-warehouse.js';
 
 /**
- * DuckDB whose writes can be held at a gate (a write in flight for exactly as long as a
- * test wants) or made to fail (a warehouse that is down).
+ * A warehouse (DuckDB in the fault tests) whose writes can be held at a gate (a write in
+ * flight for exactly as long as a test wants) or made to fail (a warehouse that is down).
  */
-export class GatedWarehouse implements Warehouse {
-  readonly kind = 'duckdb' as const;
+export class GatedWarehouse extends DelegatingWarehouse {
   failing = false;
   /** Writes waiting at the gate right now. */
   held = 0;
-  /** Rows that reached DuckDB. */
+  /** Rows that reached the warehouse. */
   written = 0;
   private gate?: { promise: Promise<void>; open: () => void };
-
-  constructor(private readonly inner: DuckDbWarehouse) {}
 
   /** Holds every write from now on until open(). */
   shut(): void {
@@ -29,17 +26,7 @@ export class GatedWarehouse implements Warehouse {
     this.gate = undefined;
   }
 
-  ensureTables(specs: readonly TableSpec[]) {
-    return this.inner.ensureTables(specs);
-  }
-  eraseRows(...args: Parameters<Warehouse['eraseRows']>) {
-    return this.inner.eraseRows(...args);
-  }
-  distinctValues(...args: Parameters<Warehouse['distinctValues']>) {
-    return this.inner.distinctValues(...args);
-  }
-
-  async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
+  override async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
     while (this.gate) {
       this.held++;
       await this.gate.promise.finally(() => this.held--);
@@ -50,11 +37,7 @@ export class GatedWarehouse implements Warehouse {
     return changed;
   }
 
-  query(sql: string) {
-    return this.inner.query(sql);
-  }
-
-  close() {
+  override close(): Promise<void> {
     this.open();
     return this.inner.close();
   }
