@@ -256,6 +256,7 @@ export function buildTargets(rows, bq, staged) {
   if (r1 && r3) {
     const half = rows.find((r) => r.half);
     targets.push({ id: 'receiver-throughput', target: 'Receiver ≥ 40 % of the bare node:http throughput (R3 / R1)', value: r3.ratio, shown: pct(r3.ratio), met: r3.ratio >= 0.4 });
+    targets.push({ id: 'receiver-throughput-60', target: 'Receiver ≥ 60 % of the bare node:http throughput (R3 / R1; the second stage)', value: r3.ratio, shown: pct(r3.ratio), met: r3.ratio >= 0.6 });
     targets.push({ id: 'receiver-p99', target: 'Receiver p99 < 25 ms at half its saturation rate', value: half?.p99, shown: `${ms(half?.p99)} ms at ${fmt(half?.offered)}/s`, met: half?.p99 < 25 });
     targets.push({ id: 'receiver-rss', target: 'Receiver peak RSS < 200 MB at saturation', value: r3.peakRssMb, shown: `${fmt(r3.peakRssMb)} MB`, met: r3.peakRssMb < 200 });
   }
@@ -277,7 +278,10 @@ export function buildTargets(rows, bq, staged) {
     }
   }
   const e1 = byId('E1');
-  if (e1) targets.push({ id: 'e2e-p95', target: 'End-to-end p95 < 1 s at 1,000 webhooks/s', value: e1.p95, shown: `${ms(e1.p95)} ms`, met: e1.p95 < 1000 });
+  if (e1) {
+    targets.push({ id: 'e2e-p95', target: 'End-to-end p95 < 1 s at 1,000 webhooks/s', value: e1.p95, shown: `${ms(e1.p95)} ms`, met: e1.p95 < 1000 });
+    targets.push({ id: 'e2e-p99', target: 'End-to-end p99 < 250 ms at 1,000 webhooks/s', value: e1.p99, shown: `${ms(e1.p99)} ms`, met: e1.p99 < 250 });
+  }
   if (bq) {
     targets.push({ id: 'bq-concurrent', target: 'BigQuery: ≤ 2 MERGEs in flight per table', value: bq.maxConcurrentPerTable, shown: fmt(bq.maxConcurrentPerTable), met: bq.maxConcurrentPerTable <= 2 });
     targets.push({ id: 'bq-dml', target: 'BigQuery: ≤ 25 DML statements per 10 s per table', value: bq.maxMergesPer10s, shown: fmt(bq.maxMergesPer10s), met: bq.maxMergesPer10s <= 25 });

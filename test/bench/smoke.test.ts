@@ -73,14 +73,17 @@ describe('npm run bench -- --smoke', () => {
       expect(Number.isFinite(results.bigqueryStaged[key]), `bigqueryStaged ${key}`).toBe(true);
     }
     expect(results.bigqueryStaged.merges).toBeGreaterThan(0);
+    expect(results.bigqueryStaged.maxAppendsInFlight).toBeGreaterThanOrEqual(1);
     expect(results.targets.map((t) => t.id)).toEqual([
       'receiver-throughput',
+      'receiver-throughput-60',
       'receiver-p99',
       'receiver-rss',
       'sink-ratio',
       'sink-rate',
       'sink-rss',
       'e2e-p95',
+      'e2e-p99',
       'bq-concurrent',
       'bq-dml',
       'bq-request',
