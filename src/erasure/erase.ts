@@ -13,6 +13,12 @@ export interface EraseDeps {
    * record): after this long the rows are deleted once more, catching any it wrote meanwhile.
    */
   settleMs?: number;
+  /**
+   * Set when the sink runs in this process: resolves once it has written every row it took in
+   * before the erasure was recorded (rows checked against the erasures before it, still in a
+   * write or its buffer). The rows are deleted after it, so none of those lands after the DELETE.
+   */
+  settle?(): Promise<void>;
 }
 
 /** What `callstream erase` prints: what matched, the rows per table, when. */
@@ -37,7 +43,10 @@ export interface EraseReceipt {
 export async function erase(deps: EraseDeps, subject: ErasureSubject, options: { dryRun: boolean }): Promise<EraseReceipt> {
   const erasure = await resolve(deps, subject);
   const rows: Record<string, number> = {};
-  if (!options.dryRun) await deps.record(erasure);
+  if (!options.dryRun) {
+    await deps.record(erasure);
+    await deps.settle?.();
+  }
   for (const spec of TABLES) rows[spec.name] = await deps.warehouse.eraseRows(spec, tableMatch(spec, erasure), options);
   if (!options.dryRun && deps.settleMs) {
     await new Promise((r) => setTimeout(r, deps.settleMs));

@@ -123,6 +123,7 @@ export class Pipeline {
           });
           sink.erasures.apply(erasure.key, erasure);
         },
+        settle: () => sink.writtenSoFar(),
       },
       subject,
       options,

@@ -119,6 +119,15 @@ export class SinkConnector {
     this.consumer.on(DISCONNECT, () => (this.joined = false));
   }
 
+  /**
+   * Resolves once every batch handed on so far is written (or given up): what an erasure
+   * waits for before its DELETE, so that no row checked against the erasures before it was
+   * recorded lands after it.
+   */
+  writtenSoFar(): Promise<void> {
+    return this.tail;
+  }
+
   /** True once the consumer has joined its group and is fetching. */
   get ready(): boolean {
     return this.running && this.joined;

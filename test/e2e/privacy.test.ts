@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mainInProcess } from '../support/main-in-process.js';
 import { PiiPolicy } from '../../src/sink/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckdbDialect } from '../support/dialects.js';
@@ -42,16 +42,9 @@ describe('CALLSTREAM_PII_MODE=hash on DuckDB, end to end', () => {
   });
 
   it('erases with the CLI through the running pipeline\'s socket (it owns the DuckDB file), printing the receipt', async () => {
-    const lines: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
-    vi.stubEnv('CALLSTREAM_DATA_DIR', t.config.dataDir);
-    try {
-      expect(await main(['erase', '--call-id', 'vs_2', '--json'])).toBe(0);
-    } finally {
-      log.mockRestore();
-      vi.unstubAllEnvs();
-    }
-    const receipt = JSON.parse(lines.join('\n'));
+    const run = await mainInProcess(['erase', '--call-id', 'vs_2', '--json'], { CALLSTREAM_DATA_DIR: t.config.dataDir });
+    expect(run.code, run.all).toBe(0);
+    const receipt = JSON.parse(run.out);
     expect(receipt).toMatchObject({ dryRun: false, subject: { kind: 'call', value: 'vs_2' }, key: 'call:vs_2', rows: { call_events: 1, telephony_callbacks: 1, requests: 2 } });
     const left = await warehouse.query('SELECT call_id FROM call_events');
     expect(left).toEqual([{ call_id: 'vs_1' }]);
