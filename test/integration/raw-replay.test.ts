@@ -97,6 +97,24 @@ for (const registry of [false, true]) {
         expect(await checksum()).toEqual(before);
       });
 
+      it('does not bring an erased call back when its refused request is re-published', async () => {
+        const record = refusedRequest(callCompleted(9, { call_id: 'vs_erased', extracted_data: { v: 'refused-then-erased' } }), Date.now() - 3_600_000, 'RCV_SCHEMA_INVALID');
+        const producer = testKafka().producer();
+        await producer.connect();
+        await producer.send({ topic: config.topicRaw, messages: [{ key: record.request_id, value: t.pipeline.codec.encode(SCHEMA_NAMES.rawRequest, record) }] });
+        await producer.disconnect();
+        await waitForCaughtUp(config.consumerGroup, config.topicRaw);
+        const receipt = await t.pipeline.erase({ kind: 'call', value: 'vs_erased' }, { dryRun: false });
+        expect(receipt.key).toBe('call:vs_erased');
+
+        const run = await cli('replay-raw', '--yes');
+        expect(run.code).toBe(0);
+        expect(run.out).toMatch(/[1-9]\d* re-published/);
+        await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+        expect(await version('vs_erased')).toBeUndefined();
+        expect(await warehouse.query("SELECT count(*) AS n FROM requests WHERE entity_key = 'vs_erased'")).toEqual([{ n: '0' }]);
+      });
+
       it('refuses to reconsider access-control refusals', async () => {
         const { code, out } = await cli('replay-raw', '--codes', 'RCV_AUTH_REQUIRED', '--dry-run');
         expect(code).toBe(1);
