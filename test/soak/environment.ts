@@ -6,7 +6,7 @@ import { loadConfig, type Config, type OptionKey } from '../../src/config/index.
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-cluster.js';
 import { requireBroker, TEST_BROKERS } from '../support/pipeline-harness.js';
-import { envFor, freePort } from '../support/processes.js';
+import { envFor, freeBrokerPort, freePort } from '../support/processes.js';
 import { FlakyWarehouse } from '../support/flaky-warehouse.js';
 import { dedicatedBroker, InProcessSink, ProcessSink, Supervised, type DedicatedBroker, type SinkHandle } from './components.js';
 import type { Schedule } from './generator.js';
@@ -25,7 +25,7 @@ const infra: { dedicated?: DedicatedBroker; cluster?: KafkaCluster } = {};
 
 async function dedicated(): Promise<DedicatedBroker> {
   if (!infra.dedicated) {
-    const broker = dedicatedBroker(await freePort());
+    const broker = dedicatedBroker(await freeBrokerPort());
     await broker.start(); // fails (never skips) when Java or the broker's jars are missing
     infra.dedicated = broker;
   }

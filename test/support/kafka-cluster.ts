@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { portFree } from './processes.js';
 
 /**
  * A three-node KRaft cluster of this test's own (combined broker+controller nodes, topics
@@ -27,14 +27,6 @@ const NODES = 3;
 /** Node <id> listens on basePort + STEP * (id - 1), its controller one port above. */
 const STEP = 10;
 const HOST = '127.0.0.1';
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
 
 /** The six ports of a cluster at `base`. */
 function clusterPorts(base: number): number[] {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,7 +76,6 @@ export async function stopProcess(p: Spawned, signal: NodeJS.Signals = 'SIGTERM'
 
 /** A free-enough port per test file (the OS picks, then we let go of it). */
 export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
   return new Promise((resolve) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -85,7 +85,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Runs scripts/kafka.sh with its own ports and data folder: a broker a test may stop and start. */
+/** Whether a port on 127.0.0.1 can be bound right now. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port for a dedicated broker whose next two (controller, SASL_SSL) are free too, below the
+ * ephemeral range (32768+), where no client connection of another test takes one meanwhile: a
+ * port the OS picked (freePort) has neighbours in that range, and a broker once failed to bind
+ * its controller port for it ("Address already in use").
+ */
+export async function freeBrokerPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + 3 * Math.floor(Math.random() * 4_000); // 20000..31997
+    if ((await Promise.all([port, port + 1, port + 2].map(portFree))).every(Boolean)) return port;
+  }
+  throw new Error('found no three free ports in a row for a dedicated broker');
+}
+
+/** Runs scripts/kafka.sh with its own ports (from freeBrokerPort) and data folder: a broker a test may stop and start. */
 export function dedicatedBroker(port: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'callstream-broker-'));
   const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1), CALLSTREAM_KAFKA_DATA: dataDir };

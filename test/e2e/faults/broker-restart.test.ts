@@ -3,7 +3,7 @@ import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.
 import { ContractSender, deliveriesFor } from '../../support/contract-sender.js';
 import { expectExactlyAcknowledged, versionedCall } from '../../support/expect-acknowledged.js';
 import { isolatedConfig, startTestPipeline, waitFor } from '../../support/pipeline-harness.js';
-import { dedicatedBroker, freePort } from '../../support/processes.js';
+import { dedicatedBroker, freeBrokerPort } from '../../support/processes.js';
 
 // A broker of this test's own: stopping it must not disturb other tests on the shared one.
 let broker: ReturnType<typeof dedicatedBroker>;
@@ -11,7 +11,7 @@ let warehouse: DuckDbWarehouse;
 let t: Awaited<ReturnType<typeof startTestPipeline>> | undefined;
 
 beforeAll(async () => {
-  broker = dedicatedBroker(await freePort());
+  broker = dedicatedBroker(await freeBrokerPort());
   broker.start();
   warehouse = await DuckDbWarehouse.open(':memory:');
 }, 180_000);
