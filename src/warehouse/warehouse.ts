@@ -71,7 +71,10 @@ export function keyMatchSql(spec: TableSpec, quote: (name: string) => string): s
   return spec.keyColumns.map((c) => `T.${quote(c)} = S.${quote(c)}`).join(' AND ');
 }
 
-/** The same guard as isNewer, as SQL over a target T and a source S. */
-export function newerSql(): string {
-  return '(S.received_at > T.received_at OR (S.received_at = T.received_at AND S.request_id > T.request_id))';
+/**
+ * The same guard as isNewer, as SQL: whether the incoming row (alias `incoming`, by default a
+ * MERGE's source S) is newer than the stored one (`stored`, by default its target T).
+ */
+export function newerSql(incoming = 'S', stored = 'T'): string {
+  return `(${incoming}.received_at > ${stored}.received_at OR (${incoming}.received_at = ${stored}.received_at AND ${incoming}.request_id > ${stored}.request_id))`;
 }

@@ -1,10 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type TableSpec } from '../../src/warehouse/index.js';
+import { CALL_EVENTS, DEAD_LETTERS, newestPerKey, REQUESTS, type Row, type TableSpec } from '../../src/warehouse/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckdbDialect } from '../support/dialects.js';
+import { rowFor } from '../support/table-rows.js';
 import { viewsContract } from './views-contract.js';
 import { warehouseContract } from './warehouse-contract.js';
 
@@ -33,4 +35,93 @@ describe('DuckDbWarehouse', () => {
     await warehouse.close();
   });
 });
+/**
+ * The write path that does not scan history (writePath 'filtered'): a key the table never held
+ * is inserted without a lookup, a key it may hold is looked up among the rows at least as recent
+ * as the incoming ones, and what is not found there goes through the whole-table MERGE. Every
+ * branch must give what the version rule says, whatever the versions' event times (a newer
+ * version on an earlier or a later day), across a reopen of the file (the key filter is rebuilt
+ * from the stored rows) and for every table's key shape.
+ */
+describe('DuckDbWarehouse: the filtered write path', () => {
+  const DAY = 86_400_000;
+  const T0 = Date.parse('2026-06-01T00:00:00Z');
+  const openFile = (file: string) => DuckDbWarehouse.open(file);
+
+  it('keeps one row per key, the newest, whatever the event times, across reopens (random histories)', async () => {
+    const version = fc.record({ request: fc.nat(5), day: fc.integer({ min: -400, max: 400 }), batch: fc.nat(3) });
+    const histories = fc.sample(fc.array(version, { minLength: 1, maxLength: 6 }), { numRuns: 250, seed: 7 });
+    const batches: Row[][] = [[], [], [], []];
+    histories.forEach((versions, n) => {
+      for (const v of versions) {
+        const at = T0 + v.request * 1000;
+        batches[v.batch].push(rowFor(CALL_EVENTS, { call_id: `fk_${n}`, event_type: 'call.completed', request_id: `r${v.request}`, received_at: at, event_time: T0 + v.day * DAY, agent_id: v.request }, at));
+      }
+    });
+    const file = join(mkdtempSync(join(tmpdir(), 'callstream-filtered-')), 'w.duckdb');
+    for (const batch of batches) {
+      // A fresh instance per batch: its key filter is built from the rows stored so far.
+      const warehouse = await openFile(file);
+      await warehouse.ensureTables([CALL_EVENTS]);
+      if (batch.length > 0) await warehouse.upsert(CALL_EVENTS, batch);
+      await warehouse.close();
+    }
+    const warehouse = await openFile(file);
+    await warehouse.ensureTables([CALL_EVENTS]);
+    const stored = await warehouse.query('SELECT call_id, request_id, count(*) OVER (PARTITION BY call_id) AS n FROM call_events');
+    const expected = new Map(newestPerKey(CALL_EVENTS, batches.flat()).map((r) => [String(r.call_id), String(r.request_id)]));
+    expect(stored.filter((r) => Number(r.n) !== 1)).toEqual([]);
+    expect(new Map(stored.map((r) => [String(r.call_id), String(r.request_id)]))).toEqual(expected);
+    // Replaying everything again, in one batch, changes nothing.
+    expect(await warehouse.upsert(CALL_EVENTS, batches.flat())).toBe(0);
+    await warehouse.close();
+  });
+
+  it('finds a stored version on a later day than the newer one (no upper bound), and one on an earlier day (the MERGE)', async () => {
+    const warehouse = await DuckDbWarehouse.open(':memory:');
+    await warehouse.ensureTables([CALL_EVENTS]);
+    const row = (id: string, request: number, day: number) => rowFor(CALL_EVENTS, { call_id: id, event_type: 'call.completed', request_id: `r${request}`, received_at: T0 + request, event_time: T0 + day * DAY });
+    await warehouse.upsert(CALL_EVENTS, [row('later', 1, 1), row('earlier', 1, -30)]);
+    expect(await warehouse.upsert(CALL_EVENTS, [row('later', 2, 0), row('earlier', 2, 0)])).toBe(2);
+    expect(await warehouse.upsert(CALL_EVENTS, [row('later', 0, -5), row('earlier', 0, 5)])).toBe(0);
+    const rows = await warehouse.query('SELECT call_id, request_id FROM call_events ORDER BY call_id');
+    expect(rows).toEqual([{ call_id: 'earlier', request_id: 'r2' }, { call_id: 'later', request_id: 'r2' }]);
+    await warehouse.close();
+  });
+
+  it('keys every table by its own columns (one text column, integers) in the filter and in SQL', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callstream-filtered-')), 'w.duckdb');
+    const dead = (offset: number, request: string, at: number) => rowFor(DEAD_LETTERS, { source_topic: 't', source_partition: 1, source_offset: offset, request_id: request, received_at: at, event_time: at }, at);
+    const request = (id: string, status: number, at: number) => rowFor(REQUESTS, { request_id: id, status, received_at: at, event_time: at }, at);
+    let warehouse = await openFile(file);
+    await warehouse.ensureTables([REQUESTS, DEAD_LETTERS]);
+    await warehouse.upsert(DEAD_LETTERS, [dead(1, 'a', T0), dead(12, 'a', T0)]);
+    await warehouse.upsert(REQUESTS, [request('q1', 202, T0)]);
+    await warehouse.close();
+    warehouse = await openFile(file);
+    await warehouse.ensureTables([REQUESTS, DEAD_LETTERS]);
+    // Offsets 1 and 12 are different keys (no "1" + "12" = "11" + "2" mix-up); 12 again is the same one.
+    expect(await warehouse.upsert(DEAD_LETTERS, [dead(11, 'b', T0 + 1), dead(12, 'b', T0 + 1)])).toBe(2);
+    expect(await warehouse.upsert(REQUESTS, [request('q1', 503, T0 + 1), request('q2', 202, T0 + 1)])).toBe(2);
+    expect(await warehouse.query('SELECT source_offset, request_id FROM dead_letters ORDER BY 1')).toEqual([
+      { source_offset: '1', request_id: 'a' }, { source_offset: '11', request_id: 'b' }, { source_offset: '12', request_id: 'b' },
+    ]);
+    expect(await warehouse.query('SELECT request_id, status FROM requests ORDER BY 1')).toEqual([{ request_id: 'q1', status: '503' }, { request_id: 'q2', status: '202' }]);
+    await warehouse.close();
+  });
+
+  it('stores a batch whole or not at all', async () => {
+    const warehouse = await DuckDbWarehouse.open(':memory:');
+    await warehouse.ensureTables([CALL_EVENTS]);
+    const row = (id: string, request: number, extra: Partial<Row> = {}) => rowFor(CALL_EVENTS, { call_id: id, event_type: 'call.completed', request_id: `r${request}`, received_at: T0 + request, event_time: T0, ...extra });
+    await warehouse.upsert(CALL_EVENTS, [row('known', 1)]);
+    // A new key, a newer version of a stored one, and a row DuckDB refuses (not JSON): nothing of it lands.
+    await expect(warehouse.upsert(CALL_EVENTS, [row('fresh', 2), row('known', 2), row('bad', 2, { payload: '{not json' })])).rejects.toMatchObject({ code: 'SINK_ROW_REJECTED' });
+    expect(await warehouse.query('SELECT call_id, request_id FROM call_events')).toEqual([{ call_id: 'known', request_id: 'r1' }]);
+    // The same rows without the bad one, after the failure: written as if nothing had happened.
+    expect(await warehouse.upsert(CALL_EVENTS, [row('fresh', 2), row('known', 2)])).toBe(2);
+    await warehouse.close();
+  });
+});
+
 viewsContract('duckdb', (views) => DuckDbWarehouse.open(viewsFile, { views }), duckdbDialect);

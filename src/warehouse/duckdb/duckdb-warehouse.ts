@@ -6,6 +6,7 @@ import { CallstreamError } from '../../errors.js';
 import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
 import { matchSql, type RowMatch } from '../row-match.js';
 import { classifyDuckDbError } from './classify-error.js';
+import { KeyFilter } from './key-filter.js';
 import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse } from '../warehouse.js';
 import { DEFAULT_VIEW_SETTINGS, DUCKDB_DIALECT, viewStatements, type ViewSettings } from '../views/index.js';
 
@@ -38,7 +39,16 @@ export interface DuckDbOptions {
   checkpointThreshold?: string;
   /** Settings of the analysts' views (CALLSTREAM_VIEWS_*; their defaults when unset). */
   views?: ViewSettings;
+  /**
+   * How upsert writes: 'filtered' (the default, see upsert) costs about the same however many
+   * rows are stored; 'merge' joins every batch against the whole table, the design before,
+   * whose cost grows with the table: kept only as the history bench's baseline
+   * (bench/load/history.js).
+   */
+  writePath?: WritePath;
 }
+
+export type WritePath = 'filtered' | 'merge';
 
 /** A query's rows, and whether the row cap cut them. */
 export interface QueryAnswer {
@@ -62,6 +72,8 @@ export class DuckDbWarehouse implements Warehouse {
   private queue: Promise<unknown> = Promise.resolve();
   /** Queries likewise, on the reader: a write never waits behind a query, nor a query behind a write. */
   private readerQueue: Promise<unknown> = Promise.resolve();
+  /** Per table, the keys it may hold (built by ensureTables from the stored rows, then kept by upsert). */
+  private readonly keyFilters = new Map<string, KeyFilter>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -69,6 +81,7 @@ export class DuckDbWarehouse implements Warehouse {
     private readonly reader: DuckDBConnection,
     private readonly limits: QueryLimits,
     private readonly views: ViewSettings,
+    private readonly writePath: WritePath,
   ) {}
 
   /**
@@ -108,7 +121,7 @@ export class DuckDbWarehouse implements Warehouse {
       for (const connection of [writer, reader]) await connection.run("SET TimeZone = 'UTC'");
       await writer.run('SET enable_external_access = false');
       await writer.run('SET lock_configuration = true');
-      return new DuckDbWarehouse(instance, writer, reader, limits, options.views ?? DEFAULT_VIEW_SETTINGS);
+      return new DuckDbWarehouse(instance, writer, reader, limits, options.views ?? DEFAULT_VIEW_SETTINGS, options.writePath ?? 'filtered');
     } catch (cause) {
       throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', `Could not open DuckDB at ${path}`, { cause });
     }
@@ -124,34 +137,95 @@ export class DuckDbWarehouse implements Warehouse {
         await this.writer.run(`CREATE TEMP TABLE IF NOT EXISTS ${quote(stageName(spec))} (${stage.join(', ')})`);
       }
       for (const view of viewStatements(DUCKDB_DIALECT, this.views, quote, specs)) await this.writer.run(view.sql);
+      if (this.writePath === 'filtered') for (const spec of specs) if (!this.keyFilters.has(spec.name)) this.keyFilters.set(spec.name, await this.loadKeyFilter(spec));
     });
   }
 
+  /**
+   * Writes the newest version of each key, never replacing a stored row by an older version
+   * (newerSql). With writePath 'filtered' a batch is split by the table's key filter:
+   * - keys the table has never held (most of live traffic) are inserted: no lookup at all;
+   * - keys it may hold are looked up only among the stored rows at least as recent (event_time)
+   *   as the oldest of them, where a redelivery's stored version is (the same event, the same
+   *   time); DuckDB skips the older row groups by their min/max of event_time;
+   * - what is not found there (a new version on a later day, or the filter's rare false "maybe")
+   *   goes through the MERGE against the whole table, which is exact but costs a scan.
+   * One transaction: a batch is stored whole or not at all.
+   */
   upsert(spec: TableSpec, rows: Row[]): Promise<number> {
     if (rows.length === 0) return Promise.resolve(0);
     const unique = newestPerKey(spec, rows);
     return this.serial(async () => {
-      const stage = quote(stageName(spec));
       try {
-        await this.writer.run(`DELETE FROM ${stage}`);
-        const appender = await this.writer.createAppender(stageName(spec), 'main', 'temp');
-        try {
-          for (const row of unique) {
-            for (const c of spec.columns) appendValue(appender, c, row[c.name]);
-            appender.endRow();
-          }
-        } catch (badValue) {
-          // A half-appended row cannot be closed cleanly; what the stage got is deleted before the next upsert.
-          ignoreErrors(() => appender.closeSync());
-          throw badValue;
+        const filter = this.keyFilters.get(spec.name);
+        if (this.writePath === 'merge' || !filter) {
+          await this.stage(spec, unique);
+          return Number((await this.writer.run(mergeSql(spec))).rowsChanged);
         }
-        appender.closeSync();
-        const result = await this.writer.run(mergeSql(spec));
-        return Number(result.rowsChanged);
+        const fresh: Row[] = [];
+        const known: Row[] = [];
+        for (const row of unique) (filter.mightContain(keyOf(spec, row)) ? known : fresh).push(row);
+        // Before the write: a key in the filter whose write then failed only costs a lookup later.
+        for (const row of fresh) filter.add(keyOf(spec, row));
+        await this.writer.run('BEGIN TRANSACTION');
+        try {
+          let changed = 0;
+          if (fresh.length > 0) {
+            await this.stage(spec, fresh);
+            changed += Number((await this.writer.run(insertSql(spec))).rowsChanged);
+          }
+          if (known.length > 0) changed += await this.upsertKnown(spec, known);
+          await this.writer.run('COMMIT');
+          return changed;
+        } catch (err) {
+          await this.writer.run('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
       } catch (cause) {
         throw classifyDuckDbError(cause, `DuckDB upsert into ${spec.name} (${unique.length} rows)`);
       }
     });
+  }
+
+  /** The rows whose key the table may hold: the recent rows first, the whole table for the rest. */
+  private async upsertKnown(spec: TableSpec, rows: Row[]): Promise<number> {
+    await this.stage(spec, rows);
+    let since = Infinity;
+    for (const row of rows) since = Math.min(since, Number(row.event_time));
+    const recent = `T.event_time >= make_timestamptz(${Math.trunc(since)} * 1000)`;
+    let changed = Number((await this.writer.run(recentUpdateSql(spec, recent))).rowsChanged);
+    await this.writer.run(`DELETE FROM ${quote(stageName(spec))} AS S WHERE EXISTS (SELECT 1 FROM ${quote(spec.name)} AS T WHERE ${keyMatchSql(spec, quote)} AND ${recent})`);
+    const left = await this.writer.runAndReadAll(`SELECT count(*) AS n FROM ${quote(stageName(spec))}`);
+    if (Number(left.getRowObjects()[0].n) > 0) changed += Number((await this.writer.run(mergeSql(spec))).rowsChanged);
+    return changed;
+  }
+
+  /** Replaces what the table's stage holds by these rows. */
+  private async stage(spec: TableSpec, rows: Row[]): Promise<void> {
+    await this.writer.run(`DELETE FROM ${quote(stageName(spec))}`);
+    const appender = await this.writer.createAppender(stageName(spec), 'main', 'temp');
+    try {
+      for (const row of rows) {
+        for (const c of spec.columns) appendValue(appender, c, row[c.name]);
+        appender.endRow();
+      }
+    } catch (badValue) {
+      // A half-appended row cannot be closed cleanly; what the stage got is deleted before the next upsert.
+      ignoreErrors(() => appender.closeSync());
+      throw badValue;
+    }
+    appender.closeSync();
+  }
+
+  /** The key filter of a table, from the keys of its stored rows (seconds per 10 million rows, once at start). */
+  private async loadKeyFilter(spec: TableSpec): Promise<KeyFilter> {
+    const table = quote(spec.name);
+    const counted = await this.writer.runAndReadAll(`SELECT count(*) AS n FROM ${table}`);
+    const filter = new KeyFilter(Number(counted.getRowObjects()[0].n));
+    const keys = spec.keyColumns.map((c) => `CAST(${quote(c)} AS VARCHAR)`).join(', ');
+    const result = await this.writer.stream(`SELECT concat_ws(chr(0), ${keys}) FROM ${table}`);
+    for await (const chunk of result.yieldRows()) for (const [key] of chunk) filter.add(String(key));
+    return filter;
   }
 
   eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number> {
@@ -291,10 +365,33 @@ function sourceExpr(c: Column): string {
   return name;
 }
 
+/** A row's key as the key filter knows it (loadKeyFilter builds the same text in SQL). */
+function keyOf(spec: TableSpec, row: Row): string {
+  return spec.keyColumns.map((c) => String(row[c])).join('\u0000');
+}
+
+/** The stage's rows converted to the table's types (a MERGE's or an UPDATE's source S). */
+function stagedRowsSql(spec: TableSpec): string {
+  return `SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM ${quote(stageName(spec))}`;
+}
+
+/** Rows of keys the table does not hold: appended, no lookup. */
+function insertSql(spec: TableSpec): string {
+  return `INSERT INTO ${quote(spec.name)} (${spec.columns.map((c) => quote(c.name)).join(', ')}) ${stagedRowsSql(spec)}`;
+}
+
+/** The version guard's UPDATE, over the stored rows that `recent` (a condition on T) admits. */
+function recentUpdateSql(spec: TableSpec, recent: string): string {
+  return `UPDATE ${quote(spec.name)} AS T SET ${nonKeyColumns(spec).map((c) => `${quote(c.name)} = S.${quote(c.name)}`).join(', ')}
+FROM (${stagedRowsSql(spec)}) AS S
+WHERE ${keyMatchSql(spec, quote)} AND ${recent} AND ${newerSql()}`;
+}
+
+/** The stage joined against the whole table: exact whatever the stored rows' times, at the cost of a scan. */
 function mergeSql(spec: TableSpec): string {
   const names = spec.columns.map((c) => quote(c.name));
   return `MERGE INTO ${quote(spec.name)} AS T
-USING (SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM ${quote(stageName(spec))}) AS S
+USING (${stagedRowsSql(spec)}) AS S
 ON ${keyMatchSql(spec, quote)}
 WHEN MATCHED AND ${newerSql()} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quote(c.name)} = S.${quote(c.name)}`).join(', ')}
 WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${spec.columns.map((c) => `S.${quote(c.name)}`).join(', ')})`;
