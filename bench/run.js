@@ -8,11 +8,13 @@
 // the load generators and the reference programs each run in their own process, so each
 // one's peak RSS (VmHWM) belongs to one load.
 //
-// Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,bigquery-staged,trace,
+// Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,bigquery-staged,trace,history
+//          (history: a year of it on the DuckDB write path, 10 million rows, ~1 h; not in the default run),
+//          --chart <file.svg> (history: where its chart goes; default next to the results),
 //          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/),
 //          --sink-sizes 200000[,1000000] (backlog sizes of the sink section, one run each).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,9 +22,10 @@ import { BenchAdmin, BROKERS } from './lib/kafka.js';
 import { ROOT, runJsonReport, spawnJsonLines, startCallstream, sleep } from './lib/procs.js';
 import { max, median, medianOf } from './lib/stats.js';
 import { formatReport } from './lib/report.js';
+import { historyChart } from './lib/history-chart.js';
 
 const { values: args } = parseArgs({
-  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
+  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, chart: { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
 });
 const smoke = args.smoke || process.env.BENCH_SMOKE === '1';
 const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery,bigquery-staged,trace').split(','));
@@ -35,6 +38,7 @@ const PLAN = smoke
       bigquery: { seconds: 2, maxRate: 300, observeSec: 25 },
       bigqueryStaged: { rate: 500, seconds: 3, observeSec: 40 },
       trace: { requests: 5_000, samples: 5 },
+      history: { rows: 20_000, step: 10_000, probes: 5, baselineRows: 10_000, baselineStep: 5_000, e2e: { rate: 300, seconds: 3, warmupSec: 1, drainSec: 20 } },
     }
   : {
       receiver: { runs: 3, seconds: 6, warmupSec: 1.5, connections: 64, rates: [1_000], ppRecords: 60_000 },
@@ -45,6 +49,9 @@ const PLAN = smoke
       // holds (a 20 s run, 400,000 rows of 4 KB, grew its DuckDB MERGE past 16 GB of memory).
       bigqueryStaged: { rate: 20_000, seconds: 5, observeSec: 180 },
       trace: { requests: 1_000_000, samples: 20 },
+      // The baseline (the whole-table MERGE) stops at 3 million: its cost only grows from there,
+      // and it takes most of the section's hour to get there.
+      history: { rows: 10_000_000, step: 1_000_000, probes: 20, baselineRows: 3_000_000, baselineStep: 500_000, e2e: { rate: 1_000, seconds: 15, warmupSec: 3, drainSec: 30 } },
     };
 if (args['sink-sizes']) {
   const sizes = args['sink-sizes'].split(',').map(Number);
@@ -332,10 +339,11 @@ async function sinkSection(admin) {
 // ---------------------------------------------------------------------------------------
 // 3. End to end (and 4. memory of both processes under that load)
 
-async function e2eRun(admin, r) {
-  const plan = PLAN.e2e;
+/** One end-to-end run; `warehouseFile` (moved into the sink's data dir) starts it on a warehouse already holding rows. */
+async function e2eRun(admin, r, plan = PLAN.e2e, warehouseFile = undefined) {
   const topics = topicSet(admin, `e2e${r}`);
   const dataDir = tempDir('e2e');
+  if (warehouseFile) renameSync(warehouseFile, join(dataDir, 'callstream.duckdb'));
   const sink = await startCallstream('sink', brokerEnv(topics, { CALLSTREAM_DATA_DIR: dataDir, CALLSTREAM_CONSUMER_GROUP: admin.group(`bench-${runId}-e2e-${r}`) }));
   let receiver;
   try {
@@ -363,6 +371,29 @@ async function e2eSection(admin) {
   }
   results.sections.e2e = { runs };
   return results.sections.e2e;
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. History: the DuckDB write path from 0 to 10 million rows, and the end to end on top of it
+
+async function historySection(admin) {
+  const plan = PLAN.history;
+  const dir = tempDir('history');
+  const history = (writePath, rows, step, keep) =>
+    runJsonReport([join(ROOT, 'bench/load/history.js'), JSON.stringify({ rows, step, probes: plan.probes, writePath, dir, keep })], { name: `history (${writePath})`, timeoutMs: 6 * 3600_000 });
+  log(`history: the DuckDB write path from 0 to ${plan.rows} call_events rows (and as many requests rows), measured every ${plan.step}`);
+  const filtered = await history('filtered', plan.rows, plan.step, true);
+  log(`history: the same with the whole-table MERGE (the design before), to ${plan.baselineRows} rows`);
+  const merge = await history('merge', plan.baselineRows, plan.baselineStep, false);
+  log(`history: end to end at ${plan.e2e.rate} webhooks/s into the warehouse holding ${filtered.stored} rows, then into an empty one`);
+  const full = filtered.file ? await e2eRun(admin, 'hfull', plan.e2e, filtered.file) : undefined;
+  const empty = await e2eRun(admin, 'hempty', plan.e2e);
+  const chart = args.chart ?? (args.out ? args.out.replace(/\.json$/, '') : join(ROOT, 'bench/results', `history-${results.startedAt.replace(/[:.]/g, '-')}`)) + (args.chart ? '' : '.svg');
+  mkdirSync(join(chart, '..'), { recursive: true });
+  writeFileSync(chart, historyChart({ filtered, merge }));
+  log(`history: chart written to ${chart}`);
+  results.sections.history = { filtered, merge, e2e: { full, empty }, chart };
+  return results.sections.history;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -540,6 +571,7 @@ async function main() {
     if (only.has('bigquery')) await bigquerySection(admin, results.sections.receiver ? medianOf(results.sections.receiver.saturation, 'okPerSec') : 2_000);
     if (only.has('bigquery-staged')) await bigqueryStagedSection(admin);
     if (only.has('trace')) await traceSection();
+    if (only.has('history')) await historySection(admin);
   } finally {
     const deleted = await admin.cleanup().catch((err) => (log(`topic cleanup failed: ${err.message}`), []));
     log(`deleted ${deleted.length} benchmark topics`);
@@ -549,7 +581,8 @@ async function main() {
   }
   results.machine.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));
   results.durationSec = Math.round((Date.now() - began) / 1000);
-  const { text, rows, bigquery, bigqueryStaged, targets } = formatReport(results);
+  const { text, rows, bigquery, bigqueryStaged, history, targets } = formatReport(results);
+  results.history = history;
   results.rows = rows;
   results.bigquery = bigquery;
   results.bigqueryStaged = bigqueryStaged;

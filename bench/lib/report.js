@@ -248,6 +248,38 @@ export function buildBigQueryStaged(results) {
   };
 }
 
+/** The history section (--only history): the write path per million rows stored, and the end to end on top. */
+export function buildHistory(results) {
+  const h = results.sections.history;
+  if (!h) return undefined;
+  const step = (s, design) => ({ design, stored: s.stored, requests: s.requests, rowsPerSec: s.rowsPerSec, p50: s.upsert100P50Ms, p99: s.upsert100P99Ms, fileMB: s.fileMB, rssMB: s.rssMB, errors: s.errors });
+  const filtered = h.filtered.steps.map((s) => step(s, 'filtered'));
+  const merge = h.merge.steps.map((s) => step(s, 'merge'));
+  const e2e = (run) => run && { p50: run.delayMs.p50, p95: run.delayMs.p95, p99: run.delayMs.p99, sinkPeakRssMb: run.sinkPeakRssMb, timed: run.timed };
+  return { filtered, merge, failure: h.filtered.failure, firstError: h.filtered.firstError, target: h.filtered.target, stored: h.filtered.stored, e2e: { full: e2e(h.e2e.full), empty: e2e(h.e2e.empty) }, chart: h.chart };
+}
+
+function historyTargets(history) {
+  const { filtered, e2e } = history;
+  const first = filtered[0];
+  const firstRate = filtered.find((s) => s.rowsPerSec !== null);
+  const last = filtered.at(-1);
+  const targets = [];
+  const failed = last.errors > 0 || history.failure !== null || history.stored < history.target;
+  targets.push({ id: 'history-no-failure', target: `History: ${fmt(history.target)} rows written with no failed write`, value: last.errors, shown: `${fmt(history.stored)} rows, ${fmt(last.errors)} failed writes${history.failure ? `: ${history.failure}` : ''}`, met: !failed });
+  const rate = last.rowsPerSec / firstRate.rowsPerSec;
+  targets.push({ id: 'history-bulk', target: `History: bulk rate at ${fmt(last.stored)} rows ≥ 80 % of the first ${fmt(firstRate.stored)}'s`, value: rate, shown: `${fmt(last.rowsPerSec)} vs ${fmt(firstRate.rowsPerSec)} rows/s (${pct(rate)})`, met: rate >= 0.8 });
+  const upsert = last.p50 / first.p50;
+  targets.push({ id: 'history-upsert', target: `History: 100-row upsert p50 at ${fmt(last.stored)} rows ≤ 1.5× at ${fmt(first.stored)}`, value: upsert, shown: `${ms(last.p50)} vs ${ms(first.p50)} ms (${fmt(upsert, 2)}×)`, met: upsert <= 1.5 });
+  const rss = last.rssMB / firstRate.rssMB - 1;
+  targets.push({ id: 'history-rss', target: `History: writer RSS at ${fmt(last.stored)} rows within 20 % of at ${fmt(firstRate.stored)}, and < 600 MB`, value: last.rssMB, shown: `${fmt(last.rssMB)} vs ${fmt(firstRate.rssMB)} MB (${rss >= 0 ? '+' : ''}${pct(rss)})`, met: rss <= 0.2 && last.rssMB < 600 });
+  if (e2e.full && e2e.empty) {
+    const ratio = e2e.full.p95 / e2e.empty.p95;
+    targets.push({ id: 'history-e2e', target: `History: end-to-end p95 with ${fmt(history.stored)} rows stored < 1 s and ≤ 1.5× empty`, value: e2e.full.p95, shown: `${ms(e2e.full.p95)} vs ${ms(e2e.empty.p95)} ms (${fmt(ratio, 2)}×)`, met: e2e.full.p95 < 1000 && ratio <= 1.5 });
+  }
+  return targets;
+}
+
 export function buildTargets(rows, bq, staged) {
   const byId = (id) => rows.find((r) => r.id === id);
   const targets = [];
@@ -314,7 +346,8 @@ export function formatReport(results) {
   const rows = buildRows(results);
   const bigquery = buildBigQuery(results);
   const bigqueryStaged = buildBigQueryStaged(results);
-  const targets = buildTargets(rows, bigquery, bigqueryStaged);
+  const history = buildHistory(results);
+  const targets = [...buildTargets(rows, bigquery, bigqueryStaged), ...(history ? historyTargets(history) : [])];
   const m = results.machine;
   const lines = [];
   lines.push(`callstream benchmark (${results.mode}), ${results.startedAt}, ${results.durationSec} s`);
@@ -324,8 +357,10 @@ export function formatReport(results) {
       `Load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? '?'} (shared machine).`,
   );
   lines.push('');
-  lines.push('| # | Measurement | Load | Throughput (median) | p50 ms | p95 ms | p99 ms | Peak RSS MB | vs baseline | Runs |');
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  if (rows.length > 0) {
+    lines.push('| # | Measurement | Load | Throughput (median) | p50 ms | p95 ms | p99 ms | Peak RSS MB | vs baseline | Runs |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  }
   for (const r of rows) {
     const ratio = r.ratioNote === 'baseline' ? 'baseline' : Number.isFinite(r.ratio) ? `${pct(r.ratio)} ${r.ratioNote}` : r.ratioNote;
     lines.push(`| ${r.id} | ${r.measurement} | ${r.load} | ${fmt(r.throughput)} ${r.unit} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${rssText(r.peakRssMb)} | ${ratio} | ${r.runs} |`);
@@ -365,9 +400,22 @@ export function formatReport(results) {
     lines.push(`| BS7 | MERGE statements observed | ${fmt(st.merges)} | – |`);
     lines.push(`| BS8 | Appends in flight on one table's stream (max) | ${fmt(st.maxAppendsInFlight)} of ${fmt(st.appendsInFlight)} allowed (stagedAppendsInFlight) | – |`);
   }
+  if (history) {
+    lines.push('');
+    lines.push(`History on the DuckDB write path (DuckDbWarehouse.upsert, batches of 5,000 call.completed rows with every tenth a redelivery, then their requests rows; a probe is one flush of 100 deliveries: its call_events and requests upserts). Chart: ${history.chart}`);
+    lines.push('');
+    lines.push('| Design | call_events rows | requests rows | Bulk rows/s (since the last line) | 100-row flush p50 / p99 ms | File MB | Peak RSS MB | Failed writes |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const s of [...history.filtered, ...history.merge]) {
+      lines.push(`| ${s.design === 'filtered' ? 'key filter (now)' : 'whole-table MERGE (before)'} | ${fmt(s.stored)} | ${fmt(s.requests)} | ${s.rowsPerSec === null ? '–' : fmt(s.rowsPerSec)} | ${ms(s.p50)} / ${ms(s.p99)} | ${fmt(s.fileMB)} | ${fmt(s.rssMB)} | ${fmt(s.errors)} |`);
+    }
+    for (const [name, run] of [['holding the history', history.e2e.full], ['empty', history.e2e.empty]]) {
+      if (run) lines.push(`\nEnd to end at ${fmt(results.plan.history.e2e.rate)} webhooks/s into a warehouse ${name}: p50 ${ms(run.p50)}, p95 ${ms(run.p95)}, p99 ${ms(run.p99)} ms; sink peak RSS ${fmt(run.sinkPeakRssMb)} MB.`);
+    }
+  }
   lines.push('');
   lines.push('| Target | Measured | Met |');
   lines.push('| --- | --- | --- |');
   for (const t of targets) lines.push(`| ${t.target} | ${t.shown} | ${t.met ? 'yes' : '**no**'} |`);
-  return { text: lines.join('\n'), rows, bigquery, bigqueryStaged, targets };
+  return { text: lines.join('\n'), rows, bigquery, bigqueryStaged, history, targets };
 }

@@ -13,9 +13,9 @@ import { describe, expect, it } from 'vitest';
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function runSmoke(out: string): Promise<{ code: number | null; output: string }> {
+function runSmoke(out: string, extra: string[] = []): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench/run.js'), '--smoke', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'bench/run.js'), '--smoke', '--out', out, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -96,5 +96,35 @@ describe('npm run bench -- --smoke', () => {
     for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);
     expect(output).toContain('| Target | Measured | Met |');
     expect(typeof results.machine.cpu).toBe('string');
+  });
+
+  it('--only history: the write path by rows stored for both designs, the end to end on top, targets and the chart', { timeout: 240_000 }, async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'callstream-bench-history-')), 'history.json');
+    const { code, output } = await runSmoke(out, ['--only', 'history']);
+    expect(code, output.slice(-4000)).toBe(0);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as {
+      history: {
+        filtered: Array<{ stored: number; rowsPerSec: number | null; p50: number; rssMB: number; errors: number }>;
+        merge: Array<{ stored: number; p50: number }>;
+        e2e: { full?: { p95: number }; empty?: { p95: number } };
+        chart: string;
+      };
+      targets: Array<{ id: string; value: number }>;
+    };
+    const { filtered, merge, e2e, chart } = results.history;
+    // A line at 0 rows and one per step, for each design; rows only grow.
+    for (const steps of [filtered, merge]) {
+      expect(steps.length).toBeGreaterThanOrEqual(3);
+      expect(steps.map((s) => s.stored)).toEqual([...steps.map((s) => s.stored)].sort((a, b) => a - b));
+      for (const s of steps) expect(Number.isFinite(s.p50) && s.p50 > 0).toBe(true);
+    }
+    expect(filtered.at(-1)!.stored).toBeGreaterThanOrEqual(20_000);
+    expect(filtered.slice(1).every((s) => Number(s.rowsPerSec) > 0 && s.rssMB > 0 && s.errors === 0)).toBe(true);
+    expect(Number.isFinite(e2e.full?.p95) && Number.isFinite(e2e.empty?.p95)).toBe(true);
+    expect(results.targets.map((t) => t.id)).toEqual(['history-no-failure', 'history-bulk', 'history-upsert', 'history-rss', 'history-e2e']);
+    for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);
+    const svg = readFileSync(chart, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<polyline/g)?.length).toBe(6); // three panels, two designs each
   });
 });

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// A year of history on the DuckDB write path, without Kafka: DuckDbWarehouse.upsert from dist/
+// fed as the sink feeds it (batches of `batch` call.completed rows of the bench payload, every
+// tenth delivery a redelivery, each batch followed by the requests index rows of its
+// deliveries) until `rows` call_events rows are stored. Every `step` rows stored it measures:
+//   - the bulk rate of the step (call_events rows/s, requests rows written alongside);
+//   - `probes` upserts of 100 deliveries (the steady-state flush at ~1,000 webhooks/s): p50, p99;
+//   - the file's size (with its WAL), this process's RSS (peak over the step), failed writes.
+// One JSON line per step ({"step": ...}), then {"report": ...}. A failed write is retried up to
+// 3 times, then the run ends with the error in the report (it does not hide it).
+//
+// Usage: node bench/load/history.js '{"rows":10000000,"step":1000000,"writePath":"filtered"}'
+//        writePath "merge" is the design before the key index (the baseline of the chart).
+// Needs `npm run build`.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDbWarehouse } from '../../dist/warehouse/duckdb/duckdb-warehouse.js';
+import { callaroRow } from '../../dist/sink/callaro-rows.js';
+import { requestRow } from '../../dist/sink/request-rows.js';
+import { CALL_EVENTS, REQUESTS } from '../../dist/warehouse/tables.js';
+import { eventRecordAt } from '../lib/payload.js';
+import { percentile } from '../lib/stats.js';
+
+const options = JSON.parse(process.argv[2] ?? '{}');
+const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false } = options;
+const RUN = 'history';
+const PROBE_ROWS = 100;
+const MAX_TRIES = 3;
+
+const dir = mkdtempSync(join(baseDir, 'callstream-history-'));
+const file = join(dir, 'warehouse.duckdb');
+const warehouse = await DuckDbWarehouse.open(file, { writePath });
+await warehouse.ensureTables([CALL_EVENTS, REQUESTS]);
+
+let delivery = 0; // the next delivery of the payload (call i, or a redelivery of a recent one)
+let stored = 0; // call_events rows stored (inserted, not replaced)
+let requests = 0;
+let errors = 0;
+let peakRss = 0;
+let writeMs = 0; // time inside upsert (the rows' generation is not part of the rate)
+const firstError = { message: null };
+
+/** The rows of the next `n` deliveries, as the sink would write them. */
+function deliveries(n) {
+  const events = [];
+  const audit = [];
+  const now = Date.now();
+  for (let k = 0; k < n; k++, delivery++) {
+    const record = eventRecordAt(RUN, delivery, now);
+    const position = { partition: delivery % 6, offset: Math.floor(delivery / 6) };
+    events.push(callaroRow(record, position, now).row);
+    const raw = { request_id: record.request_id, received_at: now, flow: 'callaro', method: 'POST', path: '/callaro/webhooks', body: { length: 2_600 }, truncated: false, status: 202, error_code: null, event_key: record.call_id, verified_by: null };
+    audit.push(requestRow(raw, position, now).row);
+  }
+  return { events, audit };
+}
+
+/** One flush: the events, then their requests rows; retried like the sink would, counted when it fails. */
+async function write({ events, audit }) {
+  for (let attempt = 1; ; attempt++) {
+    const began = performance.now();
+    try {
+      const inserted = await warehouse.upsert(CALL_EVENTS, events);
+      requests += await warehouse.upsert(REQUESTS, audit);
+      return inserted;
+    } catch (err) {
+      errors++;
+      firstError.message ??= err.message;
+      if (attempt >= MAX_TRIES) throw err;
+    } finally {
+      writeMs += performance.now() - began;
+    }
+  }
+}
+
+function fileBytes() {
+  let total = 0;
+  for (const f of [file, `${file}.wal`]) {
+    try {
+      total += statSync(f).size;
+    } catch {
+      // no WAL right after a checkpoint
+    }
+  }
+  return total;
+}
+
+const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
+
+async function measure() {
+  const times = [];
+  for (let p = 0; p < probes; p++) {
+    const flush = deliveries(PROBE_ROWS);
+    const began = performance.now();
+    stored += await write(flush);
+    times.push(performance.now() - began);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+const steps = [];
+let failure = null;
+try {
+  let stepBegan = writeMs;
+  let stepStored = 0;
+  let stepRequests = requests;
+  let probe = await measure();
+  const report = (seconds) => {
+    const line = {
+      stored,
+      requests,
+      rowsPerSec: seconds ? Math.round(stepStored / seconds) : null,
+      requestsPerSec: seconds ? Math.round((requests - stepRequests) / seconds) : null,
+      upsert100P50Ms: +probe.p50.toFixed(1),
+      upsert100P99Ms: +probe.p99.toFixed(1),
+      fileMB: Math.round(fileBytes() / 2 ** 20),
+      rssMB: Math.round(peakRss / 2 ** 20),
+      errors,
+    };
+    steps.push(line);
+    console.log(JSON.stringify({ step: line }));
+  };
+  sampleRss();
+  report(0);
+  let nextStep = step;
+  while (stored < target) {
+    const began = stored;
+    stored += await write(deliveries(batch));
+    stepStored += stored - began;
+    sampleRss();
+    if (stored >= nextStep || stored >= target) {
+      const seconds = (writeMs - stepBegan) / 1000; // the probes are not part of the bulk rate
+      const writtenInStep = requests - stepRequests;
+      probe = await measure();
+      sampleRss();
+      stepRequests = requests - writtenInStep;
+      report(seconds);
+      peakRss = 0;
+      nextStep += step;
+      stepBegan = writeMs;
+      stepStored = 0;
+      stepRequests = requests;
+    }
+  }
+} catch (err) {
+  failure = err.message;
+} finally {
+  await warehouse.close();
+  if (!keep) rmSync(dir, { recursive: true, force: true });
+}
+console.log(JSON.stringify({ report: { writePath, target, step, batch, probes, stored, requests, deliveries: delivery, errors, firstError: firstError.message, failure, steps, file: keep ? file : null } }));
