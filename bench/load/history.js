@@ -23,14 +23,14 @@ import { eventRecordAt } from '../lib/payload.js';
 import { percentile } from '../lib/stats.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false } = options;
+const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit } = options;
 const RUN = 'history';
 const PROBE_ROWS = 100;
 const MAX_TRIES = 3;
 
 const dir = mkdtempSync(join(baseDir, 'callstream-history-'));
 const file = join(dir, 'warehouse.duckdb');
-const warehouse = await DuckDbWarehouse.open(file, { writePath });
+const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit });
 await warehouse.ensureTables([CALL_EVENTS, REQUESTS]);
 
 let delivery = 0; // the next delivery of the payload (call i, or a redelivery of a recent one)
@@ -100,6 +100,7 @@ async function measure() {
   return { p50: percentile(times, 50), p99: percentile(times, 99) };
 }
 
+const [{ memory_limit: memoryLimitSetting }] = await warehouse.query("SELECT current_setting('memory_limit') AS memory_limit");
 const steps = [];
 let failure = null;
 try {
@@ -150,4 +151,4 @@ try {
   await warehouse.close();
   if (!keep) rmSync(dir, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ report: { writePath, target, step, batch, probes, stored, requests, deliveries: delivery, errors, firstError: firstError.message, failure, steps, file: keep ? file : null } }));
+console.log(JSON.stringify({ report: { writePath, memoryLimit: memoryLimitSetting, target, step, batch, probes, stored, requests, deliveries: delivery, errors, firstError: firstError.message, failure, steps, file: keep ? file : null } }));

@@ -170,6 +170,11 @@ export const OPTIONS = {
   flushMaxRecords: option('CALLSTREAM_FLUSH_MAX_RECORDS', int(1).default(5_000), 'The sink writes as soon as this many records are buffered.'),
   flushIntervalMs: option('CALLSTREAM_FLUSH_INTERVAL_MS', int(0).default(100), 'The sink writes at the latest this long after the first buffered record.'),
   warehouse: option('CALLSTREAM_WAREHOUSE', z.enum(['duckdb', 'bigquery']).default('duckdb'), 'Warehouse of the sink: the embedded DuckDB or BigQuery (see connectors/).'),
+  duckdbMemoryLimit: option(
+    'CALLSTREAM_DUCKDB_MEMORY_LIMIT',
+    z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB or 1GiB').default('256MB'),
+    'Buffer pool of the embedded DuckDB (its memory_limit); larger work spills to `<file>.tmp`. The sink\'s RSS is about this plus 250-350 MB (docs/performance.md).',
+  ),
   viewsOutcomeField: option(
     'CALLSTREAM_VIEWS_OUTCOME_FIELD',
     z.string().regex(FIELD_NAME, 'expected a top-level extracted_data field name (letters, digits, _)').default('outcome'),

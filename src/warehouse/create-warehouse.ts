@@ -13,7 +13,7 @@ import type { Warehouse } from './warehouse.js';
 export async function createWarehouse(config: Config, duckDbFile: string, bigquery: BigQuerySettings | undefined, logger: Logger): Promise<Warehouse> {
   if (config.warehouse === 'duckdb') {
     const { DuckDbWarehouse } = await import('./duckdb/duckdb-warehouse.js');
-    return DuckDbWarehouse.open(duckDbFile, { queryTimeoutMs: config.queryTimeoutMs, queryMaxRows: config.queryMaxRows, views: viewSettings(config) });
+    return DuckDbWarehouse.open(duckDbFile, { queryTimeoutMs: config.queryTimeoutMs, queryMaxRows: config.queryMaxRows, views: viewSettings(config), memoryLimit: config.duckdbMemoryLimit });
   }
   if (!bigquery) {
     throw new CallstreamError('CFG_INVALID', 'CALLSTREAM_WAREHOUSE=bigquery needs a connector file with a "bigquery" section (CALLSTREAM_CONNECTOR or --connector)');

@@ -29,6 +29,14 @@ describe('DuckDbWarehouse', () => {
     await warehouse.close();
   });
 
+  it('caps its buffer pool at memoryLimit (CALLSTREAM_DUCKDB_MEMORY_LIMIT), 256 MB by default', async () => {
+    for (const [options, expected] of [[{}, '244.1 MiB'], [{ memoryLimit: '64MB' }, '61.0 MiB']] as const) {
+      const warehouse = await DuckDbWarehouse.open(':memory:', options);
+      expect(await warehouse.query("SELECT current_setting('memory_limit') AS m")).toEqual([{ m: expected }]);
+      await warehouse.close();
+    }
+  });
+
   it('runs queries read-only', async () => {
     const warehouse = await DuckDbWarehouse.open(':memory:');
     await expect(warehouse.query('CREATE TABLE sneaky (a INT)')).rejects.toMatchObject({ code: 'WH_QUERY_REFUSED' });

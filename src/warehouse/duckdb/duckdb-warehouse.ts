@@ -16,8 +16,8 @@ const STAGE_TYPE: Record<ColumnType, string> = { STRING: 'VARCHAR', INT64: 'BIGI
 
 /** Rows per row group of the warehouse file (DuckDB's default: 122,880). */
 const ROW_GROUP_SIZE = 16_384;
-/** DuckDB's buffer pool (its default: 80 % of the machine's RAM). */
-const MEMORY_LIMIT = '512MB';
+/** DuckDB's buffer pool (its default: 80 % of the machine's RAM); CALLSTREAM_DUCKDB_MEMORY_LIMIT. */
+const MEMORY_LIMIT = OPTIONS.duckdbMemoryLimit.schema.parse(undefined);
 /**
  * WAL size that triggers a checkpoint (DuckDB's default: 16 MB). A checkpoint compresses
  * and rewrites every row group that received rows, so with a flush of ~5,000 rows of 2-4 KB
@@ -37,6 +37,8 @@ export interface DuckDbOptions {
   queryMaxRows?: number;
   /** Instead of CHECKPOINT_THRESHOLD (bench/load/duckdb-upsert.js measures others; settings are locked after open). */
   checkpointThreshold?: string;
+  /** DuckDB's memory_limit, instead of CALLSTREAM_DUCKDB_MEMORY_LIMIT's default. */
+  memoryLimit?: string;
   /** Settings of the analysts' views (CALLSTREAM_VIEWS_*; their defaults when unset). */
   views?: ViewSettings;
   /**
@@ -106,7 +108,7 @@ export class DuckDbWarehouse implements Warehouse {
       maxRows: options.queryMaxRows ?? OPTIONS.queryMaxRows.schema.parse(undefined),
     };
     try {
-      const settings: Record<string, string> = { memory_limit: MEMORY_LIMIT, checkpoint_threshold: options.checkpointThreshold ?? CHECKPOINT_THRESHOLD };
+      const settings: Record<string, string> = { memory_limit: options.memoryLimit ?? MEMORY_LIMIT, checkpoint_threshold: options.checkpointThreshold ?? CHECKPOINT_THRESHOLD };
       if (!inMemory) settings.temp_directory = `${path}.tmp`;
       const instance = await DuckDBInstance.create(':memory:', settings);
       const writer = await instance.connect();
