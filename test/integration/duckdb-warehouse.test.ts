@@ -118,6 +118,37 @@ describe('DuckDbWarehouse: the filtered write path', () => {
     await warehouse.close();
   });
 
+  it('starts from the key filter saved at a clean close, and builds it again when the table changed since', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callstream-filtered-')), 'w.duckdb');
+    const row = (id: string, request: number) => rowFor(CALL_EVENTS, { call_id: id, event_type: 'call.completed', request_id: `r${request}`, received_at: T0 + request, event_time: T0 - 30 * DAY });
+    let warehouse = await openFile(file);
+    await warehouse.ensureTables([CALL_EVENTS]);
+    await warehouse.upsert(CALL_EVENTS, [row('a', 1), row('b', 1)]);
+    await warehouse.close();
+    const saved = async () => Number((await warehouse.query("SELECT count(*) AS n FROM callstream_state.key_filters WHERE table_name = 'call_events'"))[0].n);
+    // Another writer (here the whole-table MERGE, which knows nothing of the filter) adds a key.
+    warehouse = await DuckDbWarehouse.open(file, { writePath: 'merge' });
+    await warehouse.ensureTables([CALL_EVENTS]);
+    expect(await saved()).toBe(1);
+    await warehouse.upsert(CALL_EVENTS, [row('c', 1)]);
+    await warehouse.close();
+    warehouse = await openFile(file);
+    await warehouse.ensureTables([CALL_EVENTS]);
+    // Read and deleted at start: a crash from now on leaves nothing stale behind.
+    expect(await saved()).toBe(0);
+    // The saved filter knew a and b, not c: it was not used (the table has 3 rows, it was saved at 2).
+    expect(await warehouse.upsert(CALL_EVENTS, [row('a', 2), row('b', 0), row('c', 2)])).toBe(2);
+    expect(await warehouse.query('SELECT call_id, request_id FROM call_events ORDER BY 1')).toEqual([
+      { call_id: 'a', request_id: 'r2' }, { call_id: 'b', request_id: 'r1' }, { call_id: 'c', request_id: 'r2' },
+    ]);
+    await warehouse.close();
+    warehouse = await openFile(file);
+    await warehouse.ensureTables([CALL_EVENTS]);
+    expect(await warehouse.upsert(CALL_EVENTS, [row('c', 3), row('d', 3)])).toBe(2);
+    expect(Number((await warehouse.query('SELECT count(*) AS n FROM call_events'))[0].n)).toBe(4);
+    await warehouse.close();
+  });
+
   it('stores a batch whole or not at all', async () => {
     const warehouse = await DuckDbWarehouse.open(':memory:');
     await warehouse.ensureTables([CALL_EVENTS]);

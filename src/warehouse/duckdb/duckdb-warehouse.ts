@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import { blobValue, DuckDBBlobValue, DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { OPTIONS } from '../../config/options.js';
 import { CallstreamError } from '../../errors.js';
 import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
 import { matchSql, type RowMatch } from '../row-match.js';
 import { classifyDuckDbError } from './classify-error.js';
-import { KeyFilter } from './key-filter.js';
+import { KeyFilter, type LayerState } from './key-filter.js';
 import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse } from '../warehouse.js';
 import { DEFAULT_VIEW_SETTINGS, DUCKDB_DIALECT, viewStatements, type ViewSettings } from '../views/index.js';
 
@@ -28,6 +28,13 @@ const MEMORY_LIMIT = OPTIONS.duckdbMemoryLimit.schema.parse(undefined);
 const CHECKPOINT_THRESHOLD = '256MB';
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Where the key filters are saved at a clean close (a schema of its own, out of the analysts'
+ * way). A start reads a table's filter and deletes it at once: after a crash there is none, and
+ * the filter is built again from the table.
+ */
+const SAVED_FILTERS = 'callstream_state.key_filters';
 
 export interface DuckDbOptions {
   /** Attach the file READ_ONLY: `callstream query` with no pipeline running. */
@@ -139,7 +146,11 @@ export class DuckDbWarehouse implements Warehouse {
         await this.writer.run(`CREATE TEMP TABLE IF NOT EXISTS ${quote(stageName(spec))} (${stage.join(', ')})`);
       }
       for (const view of viewStatements(DUCKDB_DIALECT, this.views, quote, specs)) await this.writer.run(view.sql);
-      if (this.writePath === 'filtered') for (const spec of specs) if (!this.keyFilters.has(spec.name)) this.keyFilters.set(spec.name, await this.loadKeyFilter(spec));
+      if (this.writePath === 'filtered') {
+        await this.writer.run('CREATE SCHEMA IF NOT EXISTS callstream_state');
+        await this.writer.run(`CREATE TABLE IF NOT EXISTS ${SAVED_FILTERS} (table_name VARCHAR NOT NULL, layer INTEGER NOT NULL, capacity BIGINT NOT NULL, keys BIGINT NOT NULL, table_rows BIGINT NOT NULL, bits BLOB NOT NULL)`);
+        for (const spec of specs) if (!this.keyFilters.has(spec.name)) this.keyFilters.set(spec.name, await this.loadKeyFilter(spec));
+      }
     });
   }
 
@@ -219,15 +230,41 @@ export class DuckDbWarehouse implements Warehouse {
     appender.closeSync();
   }
 
-  /** The key filter of a table, from the keys of its stored rows (seconds per 10 million rows, once at start). */
+  /**
+   * The key filter of a table: the one saved at the last clean close, if the table still holds
+   * as many rows as then (another program, e.g. an older callstream, may have written since);
+   * else built from the keys of the stored rows (seconds per million rows).
+   */
   private async loadKeyFilter(spec: TableSpec): Promise<KeyFilter> {
     const table = quote(spec.name);
-    const counted = await this.writer.runAndReadAll(`SELECT count(*) AS n FROM ${table}`);
-    const filter = new KeyFilter(Number(counted.getRowObjects()[0].n));
+    const rows = Number((await this.writer.runAndReadAll(`SELECT count(*) AS n FROM ${table}`)).getRowObjects()[0].n);
+    const saved = (await this.writer.runAndReadAll(`SELECT capacity, keys, table_rows, bits FROM ${SAVED_FILTERS} WHERE table_name = $1 ORDER BY layer`, [spec.name])).getRowObjects();
+    await this.writer.run(`DELETE FROM ${SAVED_FILTERS} WHERE table_name = $1`, [spec.name]);
+    if (saved.length > 0 && saved.every((r) => Number(r.table_rows) === rows)) {
+      try {
+        return KeyFilter.restore(saved.map((r): LayerState => ({ capacity: Number(r.capacity), count: Number(r.keys), bits: (r.bits as DuckDBBlobValue).bytes })));
+      } catch {
+        // Not this version's layout: built again below.
+      }
+    }
+    const filter = new KeyFilter(rows);
     const keys = spec.keyColumns.map((c) => `CAST(${quote(c)} AS VARCHAR)`).join(', ');
     const result = await this.writer.stream(`SELECT concat_ws(chr(0), ${keys}) FROM ${table}`);
     for await (const chunk of result.yieldRows()) for (const [key] of chunk) filter.add(String(key));
     return filter;
+  }
+
+  /** Saves the key filters for the next start (a clean close only). */
+  private async saveKeyFilters(): Promise<void> {
+    await this.writer.run('BEGIN TRANSACTION');
+    for (const [name, filter] of this.keyFilters) {
+      const rows = Number((await this.writer.runAndReadAll(`SELECT count(*) AS n FROM ${quote(name)}`)).getRowObjects()[0].n);
+      await this.writer.run(`DELETE FROM ${SAVED_FILTERS} WHERE table_name = $1`, [name]);
+      for (const [layer, state] of filter.layerStates().entries()) {
+        await this.writer.run(`INSERT INTO ${SAVED_FILTERS} VALUES ($1, $2, $3, $4, $5, $6)`, [name, layer, state.capacity, state.count, rows, blobValue(state.bits)]);
+      }
+    }
+    await this.writer.run('COMMIT');
   }
 
   eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number> {
@@ -268,6 +305,8 @@ export class DuckDbWarehouse implements Warehouse {
 
   async close(): Promise<void> {
     await Promise.all([this.queue.catch(() => undefined), this.readerQueue]);
+    // Without it the next start builds the filters from the tables: slower, never wrong.
+    if (this.keyFilters.size > 0) await this.saveKeyFilters().catch(() => this.writer.run('ROLLBACK').catch(() => undefined));
     this.writer.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();

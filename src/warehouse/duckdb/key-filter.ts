@@ -21,14 +21,22 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** A layer as saved with the database (KeyFilter.layerStates, KeyFilter.restore). */
+export interface LayerState {
+  capacity: number;
+  count: number;
+  bits: Uint8Array;
+}
+
 class Layer {
   readonly bits: Uint32Array;
   readonly size: number;
   count = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(readonly capacity: number, bits?: Uint32Array) {
     this.size = Math.max(64, Math.ceil(capacity * BITS_PER_KEY));
-    this.bits = new Uint32Array(Math.ceil(this.size / 32));
+    this.bits = bits ?? new Uint32Array(Math.ceil(this.size / 32));
+    if (this.bits.length !== Math.ceil(this.size / 32)) throw new Error(`a key filter layer of ${capacity} keys has ${this.bits.length} words, expected ${Math.ceil(this.size / 32)}`);
   }
 
   /** Double hashing (Kirsch-Mitzenmacher): the i-th bit of a key is h1 + i * h2. */
@@ -91,6 +99,27 @@ export class KeyFilter {
 
   get layerCount(): number {
     return this.layers.length;
+  }
+
+  /** The layers' bits (native byte order, as a Uint32Array holds them), to save with the database. */
+  layerStates(): LayerState[] {
+    return this.layers.map((layer) => ({ capacity: layer.capacity, count: layer.count, bits: new Uint8Array(layer.bits.buffer, layer.bits.byteOffset, layer.bits.byteLength) }));
+  }
+
+  /** A filter from saved layers; throws when a layer's size does not fit its capacity (another version's format). */
+  static restore(states: readonly LayerState[]): KeyFilter {
+    if (states.length === 0) throw new Error('no key filter layers to restore');
+    const filter = new KeyFilter(0, 1);
+    filter.layers.length = 0;
+    for (const state of states) {
+      // A copy: the bytes may not be 4-aligned where they came from.
+      const words = new Uint32Array(state.bits.byteLength / 4);
+      new Uint8Array(words.buffer).set(state.bits);
+      const layer = new Layer(state.capacity, words);
+      layer.count = state.count;
+      filter.layers.push(layer);
+    }
+    return filter;
   }
 }
 
