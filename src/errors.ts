@@ -16,7 +16,7 @@ export const ErrorCodes = {
   RCV_UNSTORABLE_VALUE: { status: 422, retriable: false, message: 'The JSON holds a value no warehouse column stores as sent (a lone UTF-16 surrogate, or a number a double does not hold exactly); details.fields names each.' },
   RCV_RECORD_TOO_LARGE: { status: 413, retriable: false, message: 'The request is under the body limit, but its record is larger than the topic accepts (max.message.bytes).' },
   RCV_NESTING_TOO_DEEP: { status: 400, retriable: false, message: 'The JSON nests deeper than allowed.' },
-  RCV_NUL_CHARACTER: { status: 400, retriable: false, message: 'The JSON contains a NUL character (U+0000) in a string or key.' },
+  RCV_NUL_CHARACTER: { status: 400, retriable: false, message: 'The body contains a NUL character (U+0000): in a JSON string or key, or in a form field name or value.' },
   RCV_UNSUPPORTED_ENCODING: { status: 415, retriable: false, message: 'Unsupported Content-Encoding; expected gzip, deflate or identity.' },
   RCV_AUTH_REQUIRED: { status: 401, retriable: false, message: 'Missing or wrong credentials.' },
   RCV_SIGNATURE_INVALID: { status: 401, retriable: false, message: 'The request\'s signature or token could not be verified.' },

@@ -20,7 +20,7 @@ const bigQuerySettings = z.strictObject({
     .int()
     .min(0)
     .default(0)
-    .describe('Bound the MERGE scan to partitions this many days before the batch\'s oldest event_time (0: scan all). Staged mode: the days the staged rows touch, each widened by this many days before it (at least 1).'),
+    .describe('Merge mode: bound the MERGE scan to the partitions from this many days before the oldest event_time of the batch and of its keys\' stored versions (looked up first); 0: scan all, no lookup. Staged mode: not used (the MERGE reads the days of the staged rows and of their keys\' stored versions).'),
   maxConcurrentMerges: z.number().int().min(1).max(2).default(2).describe('MERGE statements in flight per table (BigQuery runs 2 at most).'),
   maxRequestBytes: z.number().int().min(10_000).max(10_000_000).default(8_000_000).describe('Largest MERGE request (rows as a parameter); BigQuery\'s limit is 10 MB. Staged mode: largest append (the Storage Write API takes 10 MiB).'),
   writeMode: z

@@ -10,7 +10,8 @@ export function isFormContentType(header: string | undefined): boolean {
 /**
  * Decodes an application/x-www-form-urlencoded body (as Twilio sends) into fields. A
  * name sent more than once keeps all its values, in order, as an array. Invalid UTF-8
- * is refused, not replaced.
+ * is refused, not replaced; so is a NUL (raw or %00) in a name or value, as in JSON
+ * bodies: it breaks downstream text columns, and key columns must not hold it.
  */
 export function parseFormFields(bytes: Buffer): Record<string, string | string[]> {
   if (bytes.length === 0) throw new CallstreamError('RCV_EMPTY_BODY');
@@ -22,6 +23,7 @@ export function parseFormFields(bytes: Buffer): Record<string, string | string[]
   }
   const values = new Map<string, string[]>();
   for (const [name, value] of new URLSearchParams(text)) {
+    if (name.includes('\u0000') || value.includes('\u0000')) throw new CallstreamError('RCV_NUL_CHARACTER');
     const list = values.get(name);
     if (list) list.push(value);
     else values.set(name, [value]);

@@ -2,12 +2,12 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { ErasureFollower, ErasureSet } from '../erasure/index.js';
-import { describeError } from '../errors.js';
+import { CallstreamError, describeError } from '../errors.js';
 import { connectKafkaClient, type OutgoingMessage, type Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { EVENT_TABLES, TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import type { Metrics } from '../metrics/index.js';
-import { deadLetterFor } from './dead-letters.js';
+import { deadLetterFor, publishDeadLetters } from './dead-letters.js';
 import { decodeRecord, fetchWriterSchemas } from './decode.js';
 import { FlushCoordinator } from './flush-coordinator.js';
 import { OffsetCommits } from './offset-commits.js';
@@ -67,8 +67,10 @@ export class SinkConnector {
   private tail: Promise<void> = Promise.resolve();
   /** Records handed to the flusher whose after-write work has not finished. */
   private unwritten = 0;
-  /** Set when a batch's write or dead-lettering failed for good: nothing more is committed. */
+  /** Set when a batch's write failed for good, or stop() gave up its dead letters: nothing more is committed. */
   private broken?: unknown;
+  /** Aborted by stop(): dead letters still being retried are given up (their batch stays uncommitted). */
+  private readonly stopRetries = new AbortController();
 
   constructor(private readonly deps: SinkDeps) {
     const { kafka, config, logger } = deps;
@@ -175,7 +177,10 @@ export class SinkConnector {
     const timers: NodeJS.Timeout[] = [];
     const after = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
     try {
-      void after(grace * 0.4).then(() => this.flusher.stop());
+      void after(grace * 0.4).then(() => {
+        this.flusher.stop();
+        this.stopRetries.abort();
+      });
       const drained = (async () => {
         await this.flusher.flushPending();
         await this.tail; // every batch handed on is written, dead-lettered or given up
@@ -245,7 +250,11 @@ export class SinkConnector {
           if (message) this.refuse(stream, message, batch.partition, describeError(error), error.code, dead);
         }
         if (dead.length > 0) {
-          await this.deps.deadLetters.publish(dead);
+          // Retried until stored (never fatal: the receiver in this process stays up); false only once stop() gave up.
+          if (!(await publishDeadLetters(this.deps.deadLetters, dead, { logger: this.deps.logger, signal: this.stopRetries.signal }))) {
+            this.broken = new CallstreamError('KAFKA_UNAVAILABLE', 'The sink stopped before its dead letters were stored; their batch is read again');
+            return;
+          }
           this.deps.metrics.deadLettered.inc(dead.length);
           this.deps.logger.warn({ count: dead.length, topic: batch.topic, partition: batch.partition }, 'records sent to the dead-letter topic');
         }

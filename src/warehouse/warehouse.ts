@@ -50,11 +50,15 @@ export function isNewer(a: Row, b: Row): boolean {
   return String(a.request_id) > String(b.request_id);
 }
 
-/** Keeps only the newest row per key, in first-seen key order. */
+/**
+ * Keeps only the newest row per key, in first-seen key order. The key tuple is encoded as
+ * JSON, so distinct tuples never share an entry whatever their text holds (a separator
+ * joined between the columns could occur inside one and merge two keys).
+ */
 export function newestPerKey(spec: TableSpec, rows: Row[]): Row[] {
   const byKey = new Map<string, Row>();
   for (const row of rows) {
-    const key = spec.keyColumns.map((c) => row[c]).join('\u0000');
+    const key = JSON.stringify(spec.keyColumns.map((c) => row[c] ?? null));
     const seen = byKey.get(key);
     if (!seen || isNewer(row, seen)) byKey.set(key, row);
   }

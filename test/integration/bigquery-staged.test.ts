@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CALL_EVENTS } from '../../src/warehouse/index.js';
+import { CALL_EVENTS, type Row } from '../../src/warehouse/index.js';
 import { requireStorageWrite, stagedWarehouse } from '../support/bigquery-staged-emulator.js';
 import { bigQueryDialect } from '../support/dialects.js';
 import { callRow, warehouseContract } from './warehouse-contract.js';
@@ -60,7 +60,7 @@ describe('StagedBigQueryWarehouse', () => {
     }
   });
 
-  it('bounds the MERGE to the partitions the staged rows touch, widened by mergeLookbackDays (at least 1 day)', async () => {
+  it('finds the stored version on another day than the staged rows, whatever mergeLookbackDays', async () => {
     await requireStorageWrite();
     const DAY = 86_400_000;
     const lateEvening = Date.UTC(2026, 10, 27, 23, 59, 59, 500);
@@ -81,10 +81,60 @@ describe('StagedBigQueryWarehouse', () => {
     };
     // A redelivery one second later, past midnight: found even with lookback 0.
     expect(await offsetsAfter(0, lateEvening + 1_000)).toEqual([2]);
-    // Three days later: found with a lookback of 3 days...
+    // Three days later: found with a lookback of 3 days, and with 0 too (the stored version's
+    // day is looked up before the MERGE, so the bound holds it whatever the lookback).
     expect(await offsetsAfter(3, lateEvening + 3 * DAY)).toEqual([2]);
-    // ...but not with 0: the stored version's partition is outside the bound, so the MERGE
-    // does not see it (the documented price of pruning: set the lookback above the redelivery horizon).
-    expect(await offsetsAfter(0, lateEvening + 3 * DAY)).toEqual([1, 2]);
+    expect(await offsetsAfter(0, lateEvening + 3 * DAY)).toEqual([2]);
+  });
+
+  describe('one row per key, whatever the days of its versions (flush of one record, one write in flight, lookback 1)', () => {
+    const DAY = 86_400_000;
+    /** Upserts each batch as its own flush and MERGE, then returns the key's rows (offset and event time). */
+    let merges: string[] = [];
+    async function rowsAfter(...flushes: Row[][]): Promise<Array<Record<string, unknown>>> {
+      const warehouse = stagedWarehouse({ mergeLookbackDays: 1, stagedWritesInFlight: 1 });
+      try {
+        await warehouse.ensureTables([CALL_EVENTS]);
+        merges = [];
+        const client = (warehouse as unknown as { client: { createQueryJob(q: { query: string }): Promise<unknown> } }).client;
+        const createQueryJob = client.createQueryJob.bind(client);
+        client.createQueryJob = (q) => {
+          if (q.query.startsWith('MERGE')) merges.push(q.query);
+          return createQueryJob(q);
+        };
+        for (const rows of flushes) await warehouse.upsert(CALL_EVENTS, rows);
+        return await warehouse.query(
+          `SELECT kafka_offset, UNIX_MILLIS(event_time) AS event_ms FROM ${warehouse.tableRef(CALL_EVENTS)} WHERE call_id = 'd1' ORDER BY kafka_offset`,
+        );
+      } finally {
+        await warehouse.close();
+      }
+    }
+    const version = (offset: number, occurredAt: string, receivedAt: number) =>
+      callRow('d1', offset, { occurred_at: Date.parse(occurredAt), event_time: Date.parse(occurredAt), received_at: receivedAt });
+    const received = Date.UTC(2026, 11, 2, 0, 1);
+
+    it('a newer version on an earlier day than the stored one replaces it', async () => {
+      const rows = await rowsAfter([version(1, '2026-12-02T00:00:05Z', received)], [version(2, '2026-12-01T23:59:58Z', received + 1_000)]);
+      expect(rows).toEqual([{ kafka_offset: 2, event_ms: Date.parse('2026-12-01T23:59:58Z') }]);
+      // Still bounded: the second MERGE reads the staged row's day and the stored version's, nothing else.
+      expect(merges[1]).toContain("(T.event_time >= TIMESTAMP '2026-12-01 00:00:00+00' AND T.event_time < TIMESTAMP '2026-12-03 00:00:00+00')");
+    });
+
+    it('a replayed older version on an earlier day, in a MERGE of its own, changes nothing', async () => {
+      const older = version(1, '2026-11-20T10:00:00Z', received);
+      const newer = version(2, '2026-12-02T10:00:00Z', received + 1_000);
+      expect(await rowsAfter([older], [newer], [older])).toEqual([{ kafka_offset: 2, event_ms: Date.parse('2026-12-02T10:00:00Z') }]);
+      // Two days twelve days apart: two ranges, not one spanning the days between.
+      expect(merges[2]).toContain(
+        "((T.event_time >= TIMESTAMP '2026-11-20 00:00:00+00' AND T.event_time < TIMESTAMP '2026-11-21 00:00:00+00') OR (T.event_time >= TIMESTAMP '2026-12-02 00:00:00+00' AND T.event_time < TIMESTAMP '2026-12-03 00:00:00+00'))",
+      );
+    });
+
+    it('a newer version more than the lookback after the stored one replaces it', async () => {
+      const first = callRow('d1', 1, { event_time: received, received_at: received });
+      const later = callRow('d1', 2, { event_time: received + 9 * DAY, received_at: received + 9 * DAY });
+      expect(await rowsAfter([first], [later])).toEqual([{ kafka_offset: 2, event_ms: received + 9 * DAY }]);
+    });
   });
 });

@@ -54,6 +54,21 @@ describe('BigQueryWarehouse', () => {
     ]);
   });
 
+  it('keeps one row per key when a version falls more than the lookback after (or before) the stored one', async () => {
+    await requireEmulator();
+    const DAY = 86_400_000;
+    const warehouse = emulatorWarehouse({ mergeLookbackDays: 1 });
+    await warehouse.ensureTables([CALL_EVENTS]);
+    const at = (offset: number, ms: number) => callRow('c-far', offset, { event_time: ms, received_at: ms });
+    const first = Date.UTC(2026, 11, 1, 12);
+    await warehouse.upsert(CALL_EVENTS, [at(1, first)]);
+    // A redelivery nine days later (no occurred_at: event_time is its receipt), then the first version replayed.
+    await warehouse.upsert(CALL_EVENTS, [at(2, first + 9 * DAY)]);
+    await warehouse.upsert(CALL_EVENTS, [at(1, first)]);
+    const rows = await warehouse.query(`SELECT kafka_offset FROM ${warehouse.tableRef(CALL_EVENTS)} WHERE call_id = 'c-far'`);
+    expect(rows).toEqual([{ kafka_offset: 2 }]);
+  });
+
   it('splits a batch into several MERGEs only when it would pass the request size limit', async () => {
     await requireEmulator();
     const warehouse = emulatorWarehouse({ maxRequestBytes: 20_000 });

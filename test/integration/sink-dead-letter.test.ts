@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_NAMES } from '../../src/codec/index.js';
 import { sampleCallbackRecord, sampleEventRecord } from '../support/fixtures.js';
-import { startTestPipeline, testKafka, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';
+import { readDeadLetters, startTestPipeline, testKafka, waitForCaughtUp } from '../support/pipeline-harness.js';
 
 let t: Awaited<ReturnType<typeof startTestPipeline>>;
 
@@ -11,26 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.pipeline.stop();
 });
-
-/** Reads a dead-letter topic until `count` records (matching `which`) arrived, then stops reading. */
-async function readDeadLetters(topic: string, count: number, which: (m: { key: string }) => boolean = () => true) {
-  const consumer = testKafka().consumer({ groupId: `dlq-reader-${Date.now()}` });
-  const messages: Array<{ key: string; value: string; headers: Record<string, string> }> = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-        messages.push({ key: String(message.key), value: String(message.value), headers });
-      },
-    });
-    await waitFor(async () => messages.filter(which).length, (n) => n >= count, 20_000, `${count} dead letter(s) on ${topic}`);
-    return messages;
-  } finally {
-    await consumer.disconnect();
-  }
-}
 
 describe('sink dead-letter topic', () => {
   it('sends undecodable records there with the error in the headers and carries on', async () => {

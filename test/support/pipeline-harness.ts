@@ -114,6 +114,26 @@ export async function readTopic(topic: string, codec = AvroCodec.fromDirectory(s
   return records;
 }
 
+/** Reads a dead-letter topic until `count` records (matching `which`) arrived, then stops reading. */
+export async function readDeadLetters(topic: string, count: number, which: (m: { key: string }) => boolean = () => true) {
+  const consumer = testKafka().consumer({ groupId: `dlq-reader-${Date.now()}` });
+  const messages: Array<{ key: string; value: string; headers: Record<string, string> }> = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        messages.push({ key: String(message.key), value: String(message.value), headers });
+      },
+    });
+    await waitFor(async () => messages.filter(which).length, (n) => n >= count, 20_000, `${count} dead letter(s) on ${topic}`);
+    return messages;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
 /** Committed offsets of a group against the topic's end offsets. */
 export async function groupProgress(groupId: string, topic: string): Promise<{ committed: number; end: number; perPartition: Array<{ partition: number; committed: number; end: number }> }> {
   const admin = testKafka().admin();

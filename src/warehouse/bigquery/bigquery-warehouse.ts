@@ -9,7 +9,7 @@ import { newestPerKey, type Warehouse } from '../warehouse.js';
 import { BIGQUERY_DIALECT, DEFAULT_VIEW_SETTINGS, viewStatements, type ViewSettings } from '../views/index.js';
 import { matchSql, type RowMatch } from '../row-match.js';
 import { classifyBigQueryError } from './classify-error.js';
-import { mergeSql, quoteId, rowsParamTypes } from './merge-sql.js';
+import { mergeSql, paramKeysSql, quoteId, rowsParamTypes, storedDaysSql } from './merge-sql.js';
 
 /** Names BigQuery may report for the types callstream writes. */
 const SAME_TYPE: Record<ColumnType, string[]> = {
@@ -143,11 +143,11 @@ export class BigQueryWarehouse implements Warehouse {
   private async merge(spec: TableSpec, rows: Row[], bytes: number): Promise<number> {
     const params: Record<string, unknown> = { rows: rows.map((r) => toParamRow(spec, r)) };
     const types: Record<string, unknown> = { rows: [rowsParamTypes(spec)] };
-    if (this.settings.mergeLookbackDays > 0) {
-      params.min_event_time = new Date(Math.min(...rows.map((r) => Number(r.event_time))));
-      types.min_event_time = 'TIMESTAMP';
-    }
     try {
+      if (this.settings.mergeLookbackDays > 0) {
+        params.min_event_time = new Date(Math.min(...rows.map((r) => Number(r.event_time)), await this.oldestStoredDay(spec, rows)));
+        types.min_event_time = 'TIMESTAMP';
+      }
       const query = { query: mergeSql(this.tableRef(spec), spec, this.settings.mergeLookbackDays), params, types, location: this.settings.location };
       const [job] = await this.client.createQueryJob(query as Query);
       const [, , response] = await job.getQueryResults({ maxResults: 0 });
@@ -159,6 +159,21 @@ export class BigQueryWarehouse implements Warehouse {
     } catch (err) {
       throw classifyBigQueryError(err, `MERGE into ${this.tableName(spec)} (${rows.length} rows)`);
     }
+  }
+
+  /**
+   * The start (ms) of the oldest day the target stores any of these rows' keys on, or
+   * +Infinity: the bounded MERGE must reach back to it, or a stored version on an earlier
+   * day than the batch's (a newer version received days after it) would not be matched.
+   */
+  private async oldestStoredDay(spec: TableSpec, rows: Row[]): Promise<number> {
+    const keyTypes = Object.fromEntries(spec.keyColumns.map((c) => [c, rowsParamTypes(spec)[c]]));
+    const keys = rows.map((r) => Object.fromEntries(spec.keyColumns.map((c) => [c, r[c]])));
+    const query = { query: `SELECT MIN(day) AS day FROM (${storedDaysSql(this.tableRef(spec), spec, paramKeysSql(spec))})`, params: { keys }, types: { keys: [keyTypes] }, location: this.settings.location };
+    const [job] = await this.client.createQueryJob(query as Query);
+    const [[found]] = await job.getQueryResults();
+    const day = (found as { day: number | null } | undefined)?.day;
+    return day === null || day === undefined ? Number.POSITIVE_INFINITY : Number(day) * 86_400_000;
   }
 
   async query(sql: string): Promise<Record<string, unknown>[]> {

@@ -1,5 +1,5 @@
 import type { TableSpec } from '../tables.js';
-import { quoteId, sourceExpr, versionGuardedMerge } from './merge-sql.js';
+import { dayNumberSql, quoteId, sourceExpr, storedDaysSql, versionGuardedMerge } from './merge-sql.js';
 
 /** Column of a staged row naming the append (one per upsert) it came with. */
 export const STAGE_ID_COLUMN = 'stage_id';
@@ -19,18 +19,18 @@ export function daysOf(eventTimes: Iterable<number>): Set<number> {
 
 /**
  * A constant predicate on T.event_time (the partitioning column) that holds the partitions
- * of the given days, each widened by lookbackDays before it: BigQuery prunes the target
- * scan to those partitions. Adjacent days form one range.
+ * of the given days (those of the staged rows and those their keys are stored on, see
+ * storedDaysSql): BigQuery prunes the target scan to those partitions. Adjacent days form
+ * one range.
  */
-export function partitionFilterSql(days: Iterable<number>, lookbackDays: number): string {
+export function partitionFilterSql(days: Iterable<number>): string {
   const sorted = [...new Set(days)].sort((a, b) => a - b);
   if (sorted.length === 0) throw new Error('partitionFilterSql needs at least one day');
   let ranges: Array<[number, number]> = [];
   for (const day of sorted) {
-    const from = day - lookbackDays;
     const last = ranges[ranges.length - 1];
-    if (last && from <= last[1]) last[1] = day + 1;
-    else ranges.push([from, day + 1]);
+    if (last && day <= last[1]) last[1] = day + 1;
+    else ranges.push([day, day + 1]);
   }
   if (ranges.length > MAX_RANGES) ranges = [[ranges[0][0], ranges[ranges.length - 1][1]]];
   const terms = ranges.map(([from, to]) => `(T.event_time >= ${dayLiteral(from)} AND T.event_time < ${dayLiteral(to)})`);
@@ -54,6 +54,12 @@ export function stagedMergeSql(tableRef: string, stagingRef: string, spec: Table
   return versionGuardedMerge(tableRef, spec, source, targetFilter);
 }
 
+/** The days the target stores the keys staged in @stage_ids on (see storedDaysSql). */
+export function stagedKeysStoredDaysSql(tableRef: string, stagingRef: string, spec: TableSpec): string {
+  const keys = `(SELECT DISTINCT ${spec.keyColumns.map(quoteId).join(', ')} FROM ${stagingRef} WHERE ${STAGE_ID_COLUMN} IN UNNEST(@stage_ids))`;
+  return storedDaysSql(tableRef, spec, keys);
+}
+
 /** Removes the staged rows of the appends in @stage_ids. */
 export function deleteStagedSql(stagingRef: string): string {
   return `DELETE FROM ${stagingRef} WHERE ${STAGE_ID_COLUMN} IN UNNEST(@stage_ids)`;
@@ -61,5 +67,5 @@ export function deleteStagedSql(stagingRef: string): string {
 
 /** The appends a staging table holds, with the event days of their rows (at most `limit` pairs). */
 export function listStagedSql(stagingRef: string, limit: number): string {
-  return `SELECT ${STAGE_ID_COLUMN} AS stage_id, CAST(FLOOR(UNIX_MILLIS(event_time) / ${DAY_MS}) AS INT64) AS day FROM ${stagingRef} GROUP BY 1, 2 LIMIT ${limit}`;
+  return `SELECT ${STAGE_ID_COLUMN} AS stage_id, ${dayNumberSql('event_time')} AS day FROM ${stagingRef} GROUP BY 1, 2 LIMIT ${limit}`;
 }

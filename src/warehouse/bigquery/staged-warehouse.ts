@@ -10,7 +10,7 @@ import { BigQueryWarehouse, chunkBySize, toTimestamp } from './bigquery-warehous
 import { classifyBigQueryError } from './classify-error.js';
 import { quoteId } from './merge-sql.js';
 import type { RowMatch } from '../row-match.js';
-import { daysOf, deleteStagedSql, listStagedSql, partitionFilterSql, STAGE_ID_COLUMN, STAGED_AT_COLUMN, stagedMergeSql } from './staged-merge-sql.js';
+import { daysOf, deleteStagedSql, listStagedSql, partitionFilterSql, STAGE_ID_COLUMN, STAGED_AT_COLUMN, stagedKeysStoredDaysSql, stagedMergeSql } from './staged-merge-sql.js';
 import { type AppendRow, CommittedStream, createWriterClient, protoDescriptorFor } from './storage-write.js';
 
 /** The staging table of a target: `<target>__staged`, in the same dataset. */
@@ -21,13 +21,6 @@ export const STAGING_SUFFIX = '__staged';
  * offset is committed before the MERGE that covers its rows finished (see docs/bigquery.md).
  */
 const STAGING_EXPIRATION_DAYS = 7;
-/**
- * The staged MERGE reads at least this many days before each day its rows touch, whatever
- * mergeLookbackDays says: a redelivery seconds after the first receipt but past midnight UTC
- * (event_time falls back to received_at) lands in the next day's partition, and a bound of
- * the touched days alone would miss the stored version and insert a second row.
- */
-const MIN_STAGED_LOOKBACK_DAYS = 1;
 /** At most this many (append, day) pairs are merged at start-up from a previous run's leftovers. */
 const LEFTOVER_LIMIT = 100_000;
 
@@ -195,12 +188,19 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
     }
   }
 
-  /** One MERGE of the given appends, then the DELETE of their staged rows; `submitted` once BigQuery accepted the MERGE job. */
+  /**
+   * One MERGE of the given appends, then the DELETE of their staged rows; `submitted` once
+   * BigQuery accepted the MERGE job. The MERGE is bounded to the days of the staged rows and
+   * the days their keys are stored on, looked up first: a stored version on any other day
+   * would not be matched and the key would get a second row. Both statements run in this
+   * table's one MERGE slot, so no MERGE of this process stores a key between them.
+   */
   private async mergeStaged(spec: TableSpec, ids: string[], days: Set<number>, rows: number, submitted: () => void): Promise<number> {
-    const sql = stagedMergeSql(this.tableRef(spec), this.stagingRef(spec), spec, partitionFilterSql(days, Math.max(MIN_STAGED_LOOKBACK_DAYS, this.settings.mergeLookbackDays)));
     let changed: number | undefined;
     try {
-      changed = await this.runWithStageIds(sql, ids, submitted);
+      const stored = await this.selectWithStageIds(stagedKeysStoredDaysSql(this.tableRef(spec), this.stagingRef(spec), spec), ids);
+      const bound = partitionFilterSql([...days, ...stored.map((r) => Number(r.day))]);
+      changed = await this.runWithStageIds(stagedMergeSql(this.tableRef(spec), this.stagingRef(spec), spec, bound), ids, submitted);
     } catch (err) {
       this.staged.mergeFailures++;
       // Not merged: the sink sends these rows again under new stage ids. Only this process's
@@ -231,14 +231,24 @@ export class StagedBigQueryWarehouse extends BigQueryWarehouse {
     }
   }
 
+  /** Runs a SELECT over @stage_ids and returns its rows. */
+  private async selectWithStageIds(sql: string, ids: string[]): Promise<Array<Record<string, unknown>>> {
+    const [job] = await this.client.createQueryJob(this.withStageIds(sql, ids));
+    const [rows] = await job.getQueryResults();
+    return rows as Array<Record<string, unknown>>;
+  }
+
   /** Runs a DML statement over @stage_ids; the rows it affected, when BigQuery reports them (the emulator does not). */
   private async runWithStageIds(sql: string, ids: string[], submitted?: () => void): Promise<number | undefined> {
-    const query = { query: sql, params: { stage_ids: ids }, types: { stage_ids: ['STRING'] }, location: this.settings.location };
-    const [job] = await this.client.createQueryJob(query as Query);
+    const [job] = await this.client.createQueryJob(this.withStageIds(sql, ids));
     submitted?.();
     const [, , response] = await job.getQueryResults({ maxResults: 0 });
     const affected = (response as { numDmlAffectedRows?: string } | undefined)?.numDmlAffectedRows;
     return affected === undefined ? undefined : Number(affected);
+  }
+
+  private withStageIds(sql: string, ids: string[]): Query {
+    return { query: sql, params: { stage_ids: ids }, types: { stage_ids: ['STRING'] }, location: this.settings.location } as Query;
   }
 
   private streamFor(spec: TableSpec): CommittedStream {

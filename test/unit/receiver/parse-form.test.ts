@@ -20,6 +20,14 @@ describe('parseFormFields', () => {
   });
 
   it.each([
+    ['a percent-encoded NUL in a value', 'CallSid=CA1%00x&CallStatus=ringing'],
+    ['a percent-encoded NUL in a name', 'CallSid=CA1&Call%00Status=ringing'],
+    ['a raw NUL byte', 'CallSid=CA1\u0000x&CallStatus=ringing'],
+  ])('refuses %s as RCV_NUL_CHARACTER, like the JSON parser', (_name, body) => {
+    expect(() => parseFormFields(Buffer.from(body))).toThrow(expect.objectContaining({ code: 'RCV_NUL_CHARACTER', status: 400 }));
+  });
+
+  it.each([
     ['application/x-www-form-urlencoded', true],
     ['Application/X-WWW-Form-Urlencoded; charset=utf-8', true],
     ['application/json', false],

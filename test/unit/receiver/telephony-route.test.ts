@@ -139,6 +139,21 @@ describe('POST /api/v1/webhooks/telephony/{vendor_slug}', () => {
     expect(h.callbackAudit()[0]).toMatchObject({ status, error_code: code });
   });
 
+  it('refuses a signed form callback with a NUL in a key field as 400 RCV_NUL_CHARACTER, audited, nothing published', async () => {
+    // Two callbacks whose (vendor, call id, status) would join to the same text with NUL between the columns.
+    const first = await postTwilio({ ...lifecycle('x'), CallSid: 'CA1\u0000x', CallStatus: 'y' });
+    const second = await postTwilio({ ...lifecycle('x\u0000y'), CallSid: 'CA1' });
+    for (const res of [first, second]) {
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.code).toBe('RCV_NUL_CHARACTER');
+    }
+    expect(h.callbacks()).toEqual([]);
+    expect(h.callbackAudit().map((a) => [a.status, a.error_code])).toEqual([
+      [400, 'RCV_NUL_CHARACTER'],
+      [400, 'RCV_NUL_CHARACTER'],
+    ]);
+  });
+
   it('refuses a verified body without the call id or the status with 422 naming the fields', async () => {
     const res = await postTwilio({ AccountSid: 'AC1', CallStatus: 'ringing' });
     expect(res.status).toBe(422);

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { AvroCodec, SCHEMA_NAMES, schemasDir } from '../../../src/codec/index.js';
 import { loadConfig } from '../../../src/config/index.js';
 import type { Publisher } from '../../../src/kafka/index.js';
-import { deadLetterFor } from '../../../src/sink/dead-letters.js';
+import { deadLetterFor, publishDeadLetters, shrinkDeadLetter } from '../../../src/sink/dead-letters.js';
+import { CallstreamError } from '../../../src/errors.js';
+import { createLogger } from '../../../src/logger.js';
+import type { OutgoingMessage } from '../../../src/kafka/index.js';
 import { decodeRecord } from '../../../src/sink/decode.js';
 import { sinkStreams } from '../../../src/sink/streams.js';
 import { CALL_EVENTS } from '../../../src/warehouse/index.js';
@@ -58,9 +61,79 @@ describe('deadLetterFor', () => {
   });
 
   it('carries the record\'s place instead of its bytes when the dead-letter topic cannot take them', () => {
-    const letter = deadLetterFor(publisher(false), 'dlq', stream, message(Buffer.alloc(5000)), 0, 'x'.repeat(5000), 'SINK_ROW_REJECTED');
+    // A topic that takes the letter without the record's bytes: shrunk that far and no further.
+    const fitsWithoutValue = { fits: (l: OutgoingMessage) => l.value.length === 0 } as unknown as Publisher;
+    const letter = deadLetterFor(fitsWithoutValue, 'dlq', stream, message(Buffer.alloc(5000)), 0, 'x'.repeat(5000), 'SINK_ROW_REJECTED');
     expect(letter.value.length).toBe(0);
-    expect(letter.headers).toMatchObject({ 'callstream-value-omitted': '5000' });
+    expect(letter.headers).toMatchObject({ 'callstream-value-omitted': '5000', 'callstream-request-id': 'req-1' });
     expect(String(letter.headers!['callstream-error']).length).toBe(2000);
+    // One that takes nothing: the smallest form, the record's place, is sent (and retried until the topic takes it).
+    const pointer = deadLetterFor(publisher(false), 'dlq', stream, message(Buffer.alloc(5000)), 0, 'x'.repeat(5000), 'SINK_ROW_REJECTED');
+    expect(pointer.headers).toMatchObject({ 'callstream-value-omitted': '5000', 'callstream-source-offset': '41' });
+    expect(String(pointer.headers!['callstream-error']).length).toBe(256);
+  });
+});
+
+describe('shrinkDeadLetter', () => {
+  it('drops the bytes, then every header but callstream\'s own, and then nothing more', () => {
+    const full = deadLetterFor({ fits: () => true } as unknown as Publisher, 'dlq', events, message(Buffer.alloc(300), { headers: { 'x-big': 'z'.repeat(3000), 'callstream-request-id': 'req-1' } }), 2, 'bad', 'SINK_DECODE_FAILED');
+    const withoutValue = shrinkDeadLetter(full)!;
+    expect(withoutValue.value.length).toBe(0);
+    expect(withoutValue.headers).toMatchObject({ 'callstream-value-omitted': '300', 'x-big': 'z'.repeat(3000) });
+    const pointer = shrinkDeadLetter(withoutValue)!;
+    expect(pointer.headers).toEqual({
+      'callstream-request-id': 'req-1',
+      'callstream-error-code': 'SINK_DECODE_FAILED',
+      'callstream-error': 'bad',
+      'callstream-source-topic': events.topic,
+      'callstream-source-partition': '2',
+      'callstream-source-offset': '41',
+      'callstream-source-timestamp': '1764230000000',
+      'callstream-value-omitted': '300',
+      'callstream-headers-omitted': 'x-big',
+    });
+    expect(shrinkDeadLetter(pointer)).toBeUndefined();
+  });
+});
+
+describe('publishDeadLetters', () => {
+  const silent = createLogger({ level: 'silent' });
+  const letter = (key: string, bytes = 10): OutgoingMessage => ({ topic: 'dlq', key, value: Buffer.alloc(bytes), headers: { 'callstream-source-offset': key } });
+  /** A publisher answering each publish() with the next outcome (then success), recording what it was given. */
+  function scripted(outcomes: Array<Error | ((letters: OutgoingMessage[]) => Error | undefined)>) {
+    const calls: OutgoingMessage[][] = [];
+    const publisher = {
+      publish: async (letters: OutgoingMessage[]) => {
+        calls.push(letters);
+        const next = outcomes.shift();
+        const err = typeof next === 'function' ? next(letters) : next;
+        if (err) throw err;
+      },
+    } as unknown as Publisher;
+    return { publisher, calls };
+  }
+
+  it('retries with backoff while the publisher refuses (queue full, broker down) until the letters are stored', async () => {
+    const unavailable = new CallstreamError('KAFKA_UNAVAILABLE', 'Too much is waiting for the broker; refusing more until it catches up');
+    const { publisher, calls } = scripted([unavailable, unavailable]);
+    const letters = [letter('1'), letter('2')];
+    expect(await publishDeadLetters(publisher, letters, { logger: silent, signal: new AbortController().signal })).toBe(true);
+    expect(calls).toEqual([letters, letters, letters]);
+  });
+
+  it('sends each letter alone when the topic refuses one as too large, and shrinks only that one', async () => {
+    const tooLarge = (letters: OutgoingMessage[]) => (letters.some((l) => l.value.length > 100) ? new CallstreamError('KAFKA_RECORD_TOO_LARGE') : undefined);
+    const { publisher, calls } = scripted([tooLarge, tooLarge, tooLarge, tooLarge]);
+    expect(await publishDeadLetters(publisher, [letter('small'), letter('big', 5000)], { logger: silent, signal: new AbortController().signal })).toBe(true);
+    expect(calls.map((c) => c.map((l) => `${l.key}:${l.value.length}`))).toEqual([['small:10', 'big:5000'], ['small:10'], ['big:5000'], ['big:0']]);
+    expect(calls[3][0].headers).toMatchObject({ 'callstream-value-omitted': '5000', 'callstream-source-offset': 'big' });
+  });
+
+  it('gives up only when the sink stops, so the batch stays uncommitted', async () => {
+    const stop = new AbortController();
+    const { publisher } = scripted(Array.from({ length: 100 }, () => new CallstreamError('KAFKA_UNAVAILABLE')));
+    const delivered = publishDeadLetters(publisher, [letter('1')], { logger: silent, signal: stop.signal });
+    setTimeout(() => stop.abort(), 300);
+    expect(await delivered).toBe(false);
   });
 });

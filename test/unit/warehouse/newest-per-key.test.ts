@@ -25,6 +25,11 @@ describe('newestPerKey', () => {
     expect(kept.map((r) => `${r.vendor_slug}/${r.callback_status}@${r.kafka_offset}`)).toEqual(['twilio/ringing@1', 'twilio/completed@5', 'acme/completed@3']);
   });
 
+  it('never merges distinct keys whose columns join to the same text', () => {
+    const rows = [row('a\u0000b', 'c', 1), row('a', 'b\u0000c', 2)];
+    expect(newestPerKey(CALL_EVENTS, rows)).toHaveLength(2);
+  });
+
   it('orders by receipt time, whatever the partition or offset; the same request is never newer than itself', () => {
     expect(isNewer(row('a', 'e', 5, { received_at: 1 }), row('a', 'e', 4, { received_at: 99 }))).toBe(false);
     expect(isNewer(row('a', 'e', 1, { kafka_partition: 1, received_at: 99 }), row('a', 'e', 50, { received_at: 2 }))).toBe(true);
@@ -72,6 +77,37 @@ describe('the version order (properties)', () => {
         const merged = second && isNewer(second, first) ? second : first;
         expect(kept(order)).toBe(kept(rows));
         expect(merged.request_id).toBe(kept(rows));
+      }),
+    );
+  });
+});
+
+/**
+ * Key columns from few characters, NUL and the separators a join might use among them, so
+ * that distinct tuples often join to the same text (each tuple is drawn with its columns
+ * joined by NUL and split again at the last two NULs).
+ */
+const keyPart = fc.string({ unit: fc.constantFrom('a', '\u0000', ',', '"'), maxLength: 3 });
+const keyTuples = fc.array(fc.tuple(keyPart, keyPart, keyPart), { maxLength: 30 }).map((keys) => [
+  ...keys,
+  ...keys.map(([a, b, c]) => {
+    const joined = [a, b, c].join('\u0000');
+    const [x = '', y = '', ...rest] = joined.split('\u0000').reverse();
+    return [rest.reverse().join('\u0000'), y, x] as [string, string, string];
+  }),
+]);
+
+describe('newestPerKey (properties)', () => {
+  it('keeps exactly one row per distinct key tuple, whatever the text of the key columns', () => {
+    fc.assert(
+      fc.property(keyTuples, (keys) => {
+        const rows = keys.map(([vendor, call, status], i): Row => ({ vendor_slug: vendor, provider_call_id: call, callback_status: status, request_id: `r${i}`, received_at: i, kafka_partition: 0, kafka_offset: i }));
+        const kept = newestPerKey(TELEPHONY_CALLBACKS, rows);
+        const tuple = (r: Row) => JSON.stringify(TELEPHONY_CALLBACKS.keyColumns.map((c) => r[c]));
+        const lastIndex = new Map(keys.map((k, i) => [JSON.stringify(k), i]));
+        expect(kept).toHaveLength(lastIndex.size);
+        // Each kept row is its key's newest version (the last with its tuple here).
+        for (const r of kept) expect(r.received_at).toBe(lastIndex.get(tuple(r)));
       }),
     );
   });
