@@ -108,7 +108,8 @@ try {
   let stepStored = 0;
   let stepRequests = requests;
   let probe = await measure();
-  const report = (seconds) => {
+  const report = async (seconds) => {
+    const [{ bytes }] = await warehouse.query('SELECT CAST(sum(memory_usage_bytes) AS BIGINT) AS bytes FROM duckdb_memory()');
     const line = {
       stored,
       requests,
@@ -118,13 +119,15 @@ try {
       upsert100P99Ms: +probe.p99.toFixed(1),
       fileMB: Math.round(fileBytes() / 2 ** 20),
       rssMB: Math.round(peakRss / 2 ** 20),
+      duckdbMB: Math.round(Number(bytes) / 2 ** 20),
+      heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       errors,
     };
     steps.push(line);
     console.log(JSON.stringify({ step: line }));
   };
   sampleRss();
-  report(0);
+  await report(0);
   let nextStep = step;
   while (stored < target) {
     const began = stored;
@@ -137,7 +140,7 @@ try {
       probe = await measure();
       sampleRss();
       stepRequests = requests - writtenInStep;
-      report(seconds);
+      await report(seconds);
       peakRss = 0;
       nextStep += step;
       stepBegan = writeMs;
