@@ -2,6 +2,9 @@ import { describeError, type ExhaustedResource } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Row, TableSpec, Warehouse } from '../warehouse/index.js';
 
+/** The smallest piece, as a share of a whole flush. */
+const MIN_PIECE_SHARE = 1 / 64;
+
 /**
  * What the flush coordinator does about a warehouse out of memory or disk
  * (SINK_WAREHOUSE_EXHAUSTED), where retrying the same write as is fails the same way for good
@@ -10,7 +13,8 @@ import type { Row, TableSpec, Warehouse } from '../warehouse/index.js';
  * After such a fault the warehouse is recovered before the next attempt (DuckDB reopens its
  * file, see Warehouse.recover; a recovery that fails is tried again before each attempt, so the
  * sink goes on by itself once the disk has room again), and upserts go in pieces of half the rows
- * tried, halved again at each further fault. Every write (flush) that lands doubles the pieces of
+ * tried, halved again at each further fault down to 1/64 of a flush (a disk full for an hour must
+ * not leave the sink writing row by row when it has room again). Every write (flush) that lands doubles the pieces of
  * the next, so whole flushes come back after a few. (Growing after each piece instead livelocks: a
  * retry starts again from the first piece, and the piece that outgrew the room fails every time.)
  * A retry writes a batch's pieces again from the first: the version guard leaves the rows a failed attempt already wrote unchanged (no row is
@@ -30,7 +34,7 @@ export class ExhaustionRelief {
 
   /** Notes a fault of exhaustion of an attempt that tried `rowsTried` rows. */
   exhausted(resource: ExhaustedResource, rowsTried: number, error: unknown): void {
-    this.pieceRows = Math.max(1, Math.floor((this.pieceRows ?? rowsTried) / 2));
+    this.pieceRows = Math.max(Math.ceil(this.wholeRows * MIN_PIECE_SHARE), Math.floor((this.pieceRows ?? rowsTried) / 2));
     this.recoveryDue = true;
     const recovery = this.warehouse.recover ? 'recovering the warehouse' : 'the warehouse has nothing to recover';
     this.logger.error({ resource, pieceRows: this.pieceRows, error: describeError(error) }, `warehouse out of ${resource}; ${recovery}, then writing pieces of ${this.pieceRows} rows`);
