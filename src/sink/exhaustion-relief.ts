@@ -13,7 +13,7 @@ const MIN_PIECE_SHARE = 1 / 64;
  * After such a fault the warehouse is recovered before the next attempt (DuckDB reopens its
  * file, see Warehouse.recover; a recovery that fails is tried again before each attempt, so the
  * sink goes on by itself once the disk has room again), and upserts go in pieces of half the rows
- * tried, halved again at each further fault down to 1/64 of a flush (a disk full for an hour must
+ * tried, halved again at each further fault of a write (not of a recovery) down to 1/64 of a flush (a disk full for an hour must
  * not leave the sink writing row by row when it has room again). Every write (flush) that lands doubles the pieces of
  * the next, so whole flushes come back after a few. (Growing after each piece instead livelocks: a
  * retry starts again from the first piece, and the piece that outgrew the room fails every time.)
@@ -34,7 +34,8 @@ export class ExhaustionRelief {
 
   /** Notes a fault of exhaustion of an attempt that tried `rowsTried` rows. */
   exhausted(resource: ExhaustedResource, rowsTried: number, error: unknown): void {
-    this.pieceRows = Math.max(Math.ceil(this.wholeRows * MIN_PIECE_SHARE), Math.floor((this.pieceRows ?? rowsTried) / 2));
+    // A recovery that failed (the disk still full) wrote nothing: it says nothing of the pieces' size.
+    if (!this.recoveryDue) this.pieceRows = Math.max(Math.ceil(this.wholeRows * MIN_PIECE_SHARE), Math.floor((this.pieceRows ?? rowsTried) / 2));
     this.recoveryDue = true;
     const recovery = this.warehouse.recover ? 'recovering the warehouse' : 'the warehouse has nothing to recover';
     this.logger.error({ resource, pieceRows: this.pieceRows, error: describeError(error) }, `warehouse out of ${resource}; ${recovery}, then writing pieces of ${this.pieceRows} rows`);
@@ -42,11 +43,13 @@ export class ExhaustionRelief {
 
   /** Before a write attempt: recovers the warehouse when a fault asked for it; throws when that fails (the attempt fails, and the next one tries again). */
   async beforeAttempt(): Promise<void> {
-    if (!this.recoveryDue || !this.warehouse.recover) return;
-    const started = Date.now();
-    await this.warehouse.recover();
+    if (!this.recoveryDue) return;
+    if (this.warehouse.recover) {
+      const started = Date.now();
+      await this.warehouse.recover();
+      this.logger.warn({ ms: Date.now() - started }, 'warehouse recovered (reopened)');
+    }
     this.recoveryDue = false;
-    this.logger.warn({ ms: Date.now() - started }, 'warehouse recovered (reopened)');
   }
 
   /** Upserts rows, in pieces while relieving; returns the rows changed. */

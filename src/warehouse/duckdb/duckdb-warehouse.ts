@@ -120,8 +120,13 @@ export class DuckDbWarehouse implements Warehouse {
     // Queued right behind the reopen, so no write comes between: the stage tables are back before the next upsert.
     const ensured = this.ensureTables([...this.ensured.values()]);
     ensured.catch(() => undefined); // reported below, after the reopen's own error
-    await reopened;
-    await ensured;
+    try {
+      await reopened;
+      await ensured;
+    } catch (cause) {
+      // Classified like a write's error: a reopen on a full disk is SINK_WAREHOUSE_EXHAUSTED (disk) too.
+      throw classifyDuckDbError(cause instanceof CallstreamError && cause.cause ? cause.cause : cause, `DuckDB reopen of ${this.path}`);
+    }
   }
 
   private async reopen(): Promise<void> {
