@@ -45,6 +45,14 @@ export const ErrorCodes = {
   KAFKA_TOPIC_SETUP_FAILED: { status: 500, retriable: true, message: 'The topics could not be created or checked.' },
   // Sink and warehouse.
   SINK_WAREHOUSE_UNAVAILABLE: { status: 503, retriable: true, message: 'The warehouse write failed; it will be retried.' },
+  /**
+   * The warehouse ran out of memory or disk space (details.resource: 'memory' or 'disk'): DuckDB's
+   * "Out of Memory Error", "No space left on device", a full temp directory (max_temp_directory_size);
+   * BigQuery's resourcesExceeded. Retried like an outage, but not with the same batch as is: the sink
+   * writes it in smaller pieces and recovers the warehouse first (DuckDB reopens its file), and goes
+   * on by itself once the resource is there again. See docs/operations.md (CallstreamWarehouseExhausted).
+   */
+  SINK_WAREHOUSE_EXHAUSTED: { status: 503, retriable: true, message: 'The warehouse ran out of memory or disk space; the sink writes smaller pieces, recovers the warehouse and retries.' },
   SINK_ROW_REJECTED: { status: 500, retriable: false, message: 'The warehouse refused this record permanently.' },
   SINK_DECODE_FAILED: { status: 500, retriable: false, message: 'The record could not be decoded.' },
   WH_QUERY_FAILED: { status: 400, retriable: false, message: 'The query failed (queries run in a read-only transaction).' },
@@ -60,6 +68,10 @@ export const ErrorCodes = {
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
+
+/** What a warehouse ran out of (SINK_WAREHOUSE_EXHAUSTED): the metrics' and status's `resource`. */
+export const EXHAUSTED_RESOURCES = ['memory', 'disk'] as const;
+export type ExhaustedResource = (typeof EXHAUSTED_RESOURCES)[number];
 
 /** The base error: a stable code, whether a retry can help, and the cause. */
 export class CallstreamError extends Error {
@@ -85,6 +97,16 @@ export class CallstreamError extends Error {
 
 export function isCallstreamError(err: unknown, code?: ErrorCode): err is CallstreamError {
   return err instanceof CallstreamError && (code === undefined || err.code === code);
+}
+
+/**
+ * The resource a SINK_WAREHOUSE_EXHAUSTED error names in its details (memory when it names none);
+ * undefined for any other error.
+ */
+export function exhaustedResource(err: unknown): ExhaustedResource | undefined {
+  if (!isCallstreamError(err, 'SINK_WAREHOUSE_EXHAUSTED')) return undefined;
+  const resource = (err.details as { resource?: unknown } | undefined)?.resource;
+  return EXHAUSTED_RESOURCES.find((r) => r === resource) ?? 'memory';
 }
 
 /** A short text for logs and dead-letter headers, including the cause chain. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EXHAUSTED_RESOURCES } from '../errors.js';
 
 /**
  * Every Prometheus metric callstream exposes on GET /metrics, in one place. The README's
@@ -47,6 +48,18 @@ export class Metrics {
     help: 'Records whose upsert changed nothing because the table already held that or a newer version: redeliveries, duplicates across flushes and replays (the replay volume).',
     registers: [this.registry],
   });
+  readonly exhausted = new Counter({
+    name: 'callstream_sink_warehouse_exhausted_total',
+    help: 'Warehouse write attempts that failed for want of memory or disk (SINK_WAREHOUSE_EXHAUSTED), by resource; each is followed by a recovery of the warehouse and smaller pieces.',
+    labelNames: ['resource'],
+    registers: [this.registry],
+  });
+  readonly exhaustedNow = new Gauge({
+    name: 'callstream_sink_warehouse_exhausted',
+    help: '1 while the last warehouse write attempt failed for want of this resource (memory, disk), 0 once a write succeeded; `callstream status` reads it.',
+    labelNames: ['resource'],
+    registers: [this.registry],
+  });
   readonly lastWrite = new Gauge({
     name: 'callstream_sink_last_write_timestamp_seconds',
     help: 'Unix time of the last warehouse write (0: none since the process started); `callstream status` reads it.',
@@ -62,6 +75,11 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'callstream_process_' });
+    // Served from the start, so that an alert or `callstream status` tells 0 from "not exposed".
+    for (const resource of EXHAUSTED_RESOURCES) {
+      this.exhausted.inc({ resource }, 0);
+      this.exhaustedNow.set({ resource }, 0);
+    }
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -1,7 +1,8 @@
-import { CallstreamError, describeError, isCallstreamError } from '../errors.js';
+import { CallstreamError, describeError, exhaustedResource, isCallstreamError, type ExhaustedResource } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { newestPerKey, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import { backoffDelay, sleep } from './backoff.js';
+import { ExhaustionRelief } from './exhaustion-relief.js';
 
 export interface FlushOptions {
   maxRecords: number;
@@ -14,6 +15,8 @@ export interface FlushStats {
   /** Which tables onWrite counts (default: all); the sink counts its event tables, not the audit trail's index. */
   counts?: (spec: TableSpec) => boolean;
   onRetry?: (info: { attempt: number; error: unknown }) => void;
+  /** A write attempt failed for want of memory or disk (SINK_WAREHOUSE_EXHAUSTED); onRetry follows. */
+  onExhausted?: (info: { resource: ExhaustedResource; attempt: number; error: unknown }) => void;
 }
 
 /** A row the warehouse refused for good, with the reason: the sink dead-letters its record. */
@@ -38,7 +41,8 @@ interface Pending {
  * succeeded, so offsets are committed after the write, never before.
  * Transient write failures are retried with capped backoff until the write succeeds
  * or the coordinator is stopped; meanwhile callers wait, and the consumer with them
- * (backpressure instead of an unbounded buffer).
+ * (backpressure instead of an unbounded buffer). A warehouse out of memory or disk is
+ * recovered and written in smaller pieces meanwhile (ExhaustionRelief).
  */
 export class FlushCoordinator {
   private pending: Pending | undefined;
@@ -51,13 +55,17 @@ export class FlushCoordinator {
   /** The interval or the size limit came while no further write could start: write as soon as one ends. */
   private due = false;
   private readonly stopController = new AbortController();
+  /** Out of memory or disk: recover the warehouse, write smaller pieces (exhaustion-relief.ts). */
+  private readonly relief: ExhaustionRelief;
 
   constructor(
     private readonly warehouse: Warehouse,
     private readonly options: FlushOptions,
     private readonly logger: Logger,
     private readonly stats: FlushStats = {},
-  ) {}
+  ) {
+    this.relief = new ExhaustionRelief(warehouse, logger, options.maxRecords);
+  }
 
   /**
    * Records this coordinator holds at most before its callers should wait: the writes in
@@ -141,7 +149,7 @@ export class FlushCoordinator {
    */
   private async upsertIsolating(spec: TableSpec, rows: Row[]): Promise<{ changed: number; rejected: RejectedRow[] }> {
     try {
-      return { changed: await this.warehouse.upsert(spec, rows), rejected: [] };
+      return { changed: await this.relief.upsert(spec, rows), rejected: [] };
     } catch (err) {
       if (!isCallstreamError(err, 'SINK_ROW_REJECTED')) throw err;
       if (rows.length === 1) return { changed: 0, rejected: [{ spec, row: rows[0], error: err }] };
@@ -160,6 +168,7 @@ export class FlushCoordinator {
       }
       const started = Date.now();
       try {
+        await this.relief.beforeAttempt();
         const rejected: RejectedRow[] = [];
         let written = 0;
         let changed = 0;
@@ -181,6 +190,7 @@ export class FlushCoordinator {
           duplicates += rows.length - unique.length;
           for (const row of unique) receivedAt.push(Number(row.received_at));
         }
+        this.relief.landed();
         this.stats.onWrite?.({ rows: written, changed, duplicates, ms: Date.now() - started, receivedAt });
         batch.resolve(rejected);
         return;
@@ -188,6 +198,11 @@ export class FlushCoordinator {
         if (isCallstreamError(err) && !err.retriable && err.code !== 'SINK_ROW_REJECTED') {
           batch.reject(err);
           return;
+        }
+        const resource = exhaustedResource(err);
+        if (resource) {
+          this.relief.exhausted(resource, batch.count, err);
+          this.stats.onExhausted?.({ resource, attempt, error: err });
         }
         const delay = backoffDelay(attempt);
         this.stats.onRetry?.({ attempt, error: err });

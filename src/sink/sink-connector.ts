@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { ErasureFollower, ErasureSet } from '../erasure/index.js';
-import { CallstreamError, describeError } from '../errors.js';
+import { CallstreamError, describeError, EXHAUSTED_RESOURCES } from '../errors.js';
 import { connectKafkaClient, type OutgoingMessage, type Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { EVENT_TABLES, TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
@@ -97,9 +97,14 @@ export class SinkConnector {
         m.writeDuration.observe(ms / 1000);
         const now = Date.now();
         m.lastWrite.set(now / 1000);
+        for (const resource of EXHAUSTED_RESOURCES) m.exhaustedNow.set({ resource }, 0);
         for (const at of receivedAt) m.endToEnd.observe((now - at) / 1000);
       },
       onRetry: () => m.retries.inc(),
+      onExhausted: ({ resource }) => {
+        m.exhausted.inc({ resource });
+        m.exhaustedNow.set({ resource }, 1);
+      },
       counts: (spec) => EVENT_TABLES.includes(spec),
     });
     const { GROUP_JOIN, REBALANCING, CRASH, STOP, DISCONNECT } = this.consumer.events;

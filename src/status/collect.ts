@@ -6,7 +6,7 @@ import { describeError } from '../errors.js';
 import { connectKafkaClient, createKafka, isPortOpen, LOCAL_BROKER } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { byLabel, parseMetrics, valueOf, type Sample } from './prometheus.js';
-import type { DeadLetterTopic, GroupFacts, KafkaFacts, LastWrite, ProcessFacts, Refusals, StatusFacts, TopicLag } from './report.js';
+import type { DeadLetterTopic, Exhaustion, GroupFacts, KafkaFacts, LastWrite, ProcessFacts, Refusals, StatusFacts, TopicLag } from './report.js';
 
 export interface CollectOptions {
   config: Config;
@@ -25,6 +25,8 @@ export interface CollectOptions {
 const REJECTED = 'callstream_requests_rejected_total';
 const LAST_WRITE = 'callstream_sink_last_write_timestamp_seconds';
 const STARTED = 'callstream_process_process_start_time_seconds';
+const EXHAUSTED = 'callstream_sink_warehouse_exhausted_total';
+const EXHAUSTED_NOW = 'callstream_sink_warehouse_exhausted';
 
 /**
  * Asks everything at once: the process's /readyz, then its /metrics twice --window apart while
@@ -41,6 +43,7 @@ export async function collectStatus(options: CollectOptions): Promise<StatusFact
     ...kafka,
     lastWrite: lastWrite(proc, scrapes),
     refusals: refusals(proc, scrapes, options.windowSeconds),
+    exhaustion: exhaustion(proc, scrapes, options.windowSeconds),
   };
 }
 
@@ -137,6 +140,23 @@ function refusals(proc: ProcessFacts, scrapes: Scrapes | undefined, windowSecond
     .sort((a, b) => b.total - a.total || a.code.localeCompare(b.code));
   const inWindow = first ? byCode.reduce((n, r) => n + (r.inWindow ?? 0), 0) : null;
   return { known: true, windowSeconds, total: byCode.reduce((n, r) => n + r.total, 0), inWindow, byCode };
+}
+
+function exhaustion(proc: ProcessFacts, scrapes: Scrapes | undefined, windowSeconds: number): Exhaustion {
+  const unknown = (reason: string): Exhaustion => ({ known: false, windowSeconds, now: [], byResource: [], reason });
+  if (!proc.up || !scrapes) return unknown('the process does not answer');
+  if (!scrapes.last) return unknown(scrapes.error ?? 'no metrics');
+  if (proc.components && !('sink' in proc.components)) return unknown('the process at --url runs no sink (a receiver only)');
+  const last = byLabel(scrapes.last, EXHAUSTED, 'resource');
+  if (last.size === 0) return unknown(`the process's /metrics have no ${EXHAUSTED} (an older callstream?)`);
+  const first = scrapes.first ? byLabel(scrapes.first, EXHAUSTED, 'resource') : undefined;
+  const now = [...byLabel(scrapes.last, EXHAUSTED_NOW, 'resource')].filter(([, value]) => value > 0).map(([resource]) => resource);
+  const byResource = [...last].map(([resource, total]) => {
+    if (!first) return { resource, total, inWindow: null };
+    const before = first.get(resource) ?? 0;
+    return { resource, total, inWindow: total >= before ? total - before : total }; // smaller: the process restarted in between
+  });
+  return { known: true, windowSeconds, now, byResource };
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

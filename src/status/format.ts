@@ -17,6 +17,9 @@ export function formatStatus(r: StatusReport): string {
   parts.push(['sink group', g.id, g.error ? g.error : `${g.state}, ${count(g.members?.length ?? 0, 'member')}${members ? ` (${members})` : ''}`]);
   const w = r.lastWrite;
   parts.push(['last write', '', !w.known ? `not known: ${w.reason}` : w.at ? `${w.at} (${seconds(w.idleSeconds ?? 0)} ago)` : `none since the process started${w.idleSeconds === null ? '' : ` ${seconds(w.idleSeconds)} ago`}`]);
+  const x = r.exhaustion;
+  const attempts = x.byResource.map((e) => `${e.resource} ${e.total}`).join(', ');
+  parts.push(['warehouse', '', !x.known ? `not known: ${x.reason}` : `${x.now.length > 0 ? `OUT OF ${x.now.join(' AND ').toUpperCase()} now` : 'not exhausted'} (failed attempts since start: ${attempts})`]);
   out.push(...table(parts.map(([a, b, c]) => [a, b ? `${b}: ${c}` : c])), '');
 
   if (r.lag.total !== null) {

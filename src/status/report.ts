@@ -101,6 +101,25 @@ export interface Refusals {
   reason?: string;
 }
 
+export interface ResourceExhaustion {
+  resource: string;
+  /** callstream_sink_warehouse_exhausted_total{resource}: failed write attempts since the process started. */
+  total: number;
+  /** The increase between the two scrapes; null with --window 0. */
+  inWindow: number | null;
+}
+
+/** The warehouse out of memory or disk (SINK_WAREHOUSE_EXHAUSTED), from the sink's /metrics. */
+export interface Exhaustion {
+  /** Whether the process's /metrics tell (a process without the sink, or an older one, cannot). */
+  known: boolean;
+  windowSeconds: number;
+  /** The resources the last write attempt ran out of (callstream_sink_warehouse_exhausted = 1). */
+  now: string[];
+  byResource: ResourceExhaustion[];
+  reason?: string;
+}
+
 export interface StatusFacts {
   checkedAt: string;
   process: ProcessFacts;
@@ -111,6 +130,7 @@ export interface StatusFacts {
   deadLetters: { total: number | null; topics: DeadLetterTopic[] };
   lastWrite: LastWrite;
   refusals: Refusals;
+  exhaustion: Exhaustion;
 }
 
 /** What --json prints. */
@@ -121,13 +141,19 @@ export interface StatusReport extends StatusFacts {
   thresholds: StatusThresholds;
 }
 
+/** What an operator does about each exhausted resource. */
+const REMEDY: Record<string, string> = {
+  disk: 'free space where the warehouse file is',
+  memory: 'give the warehouse more memory, or write smaller flushes (CALLSTREAM_FLUSH_MAX_RECORDS)',
+};
+
 /** The refusal codes that mean the receiver could not store what it was sent (503). */
 const STORE_FAILURES = ['RCV_BROKER_UNAVAILABLE'];
 
 export function judge(facts: StatusFacts, thresholds: StatusThresholds): StatusReport {
   const problems: string[] = [];
   const warnings: string[] = [];
-  const { process: proc, kafka, group, lag, deadLetters, lastWrite, refusals } = facts;
+  const { process: proc, kafka, group, lag, deadLetters, lastWrite, refusals, exhaustion } = facts;
 
   if (!proc.up) problems.push(`receiver down: nothing answers at ${proc.url}/readyz (${proc.error ?? 'no answer'})`);
   else if (!proc.ready) {
@@ -170,6 +196,16 @@ export function judge(facts: StatusFacts, thresholds: StatusThresholds): StatusR
   for (const r of refusals.byCode) {
     if (STORE_FAILURES.includes(r.code) && (r.inWindow ?? 0) > 0) {
       warnings.push(`${r.inWindow} request(s) refused with ${r.code} in the last ${refusals.windowSeconds} s: the receiver could not store them (the senders retry)`);
+    }
+  }
+  for (const r of exhaustion.byResource) {
+    if (exhaustion.now.includes(r.resource)) {
+      problems.push(
+        `warehouse out of ${r.resource} (SINK_WAREHOUSE_EXHAUSTED): the last write failed for want of it, ${r.total} failed attempt(s) since the process started; ` +
+          `the sink retries in smaller pieces and reopens the warehouse, and goes on by itself once there is room: ${REMEDY[r.resource] ?? 'give the warehouse more of it'} (docs/operations.md, CallstreamWarehouseExhausted)`,
+      );
+    } else if ((r.inWindow ?? 0) > 0) {
+      warnings.push(`${r.inWindow} warehouse write attempt(s) ran out of ${r.resource} in the last ${exhaustion.windowSeconds} s (SINK_WAREHOUSE_EXHAUSTED); the writes since succeeded`);
     }
   }
   const { checkedAt, ...parts } = facts;

@@ -29,6 +29,13 @@ export interface Warehouse {
   eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number>;
   /** The distinct non-null values of a column among the rows matching (what an erasure resolves its subject into). */
   distinctValues(spec: TableSpec, match: RowMatch, column: string): Promise<string[]>;
+  /**
+   * After SINK_WAREHOUSE_EXHAUSTED: gives back what the warehouse holds, before the sink writes
+   * again. DuckDB closes and reopens its file (a fresh buffer pool and stage tables; a database
+   * that a checkpoint on a full disk invalidated is attached again); queries wait meanwhile.
+   * Absent where there is nothing to give back (BigQuery): the sink then only writes smaller pieces.
+   */
+  recover?(): Promise<void>;
   close(): Promise<void>;
 }
 

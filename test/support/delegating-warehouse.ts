@@ -36,6 +36,10 @@ export class DelegatingWarehouse implements Warehouse {
     return this.inner.query(sql);
   }
 
+  async recover(): Promise<void> {
+    await this.inner.recover?.();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

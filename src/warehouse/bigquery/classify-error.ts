@@ -18,14 +18,21 @@ const INVALID_REASONS = new Set(['invalid', 'invalidQuery']);
  * required partition filter, a column or table that is gone. Retried (an operator fixes them),
  * never bisected into dead letters.
  */
-const TABLE_REASONS = new Set(['bytesBilledLimitExceeded', 'billingTierLimitExceeded', 'resourcesExceeded', 'notFound', 'accessDenied', 'responseTooLarge']);
-const TABLE_MESSAGES = [/filter over column/i, /partition elimination/i, /bytes billed/i, /resources exceeded/i, /Unrecognized name/i, /not found/i, /does not have a schema/i];
+const TABLE_REASONS = new Set(['bytesBilledLimitExceeded', 'billingTierLimitExceeded', 'notFound', 'accessDenied', 'responseTooLarge']);
+const TABLE_MESSAGES = [/filter over column/i, /partition elimination/i, /bytes billed/i, /Unrecognized name/i, /not found/i, /does not have a schema/i];
+/**
+ * The MERGE needed more than its slots' memory ("Resources exceeded during query execution"):
+ * SINK_WAREHOUSE_EXHAUSTED of memory, so the sink writes the batch in smaller pieces.
+ */
+const EXHAUSTED_REASON = 'resourcesExceeded';
+const EXHAUSTED_MESSAGE = /resources exceeded/i;
 
 /**
  * Maps a client error to callstream's codes, by the error's reason and message, never by
  * how many rows failed. Invalid requests (HTTP 400, reason invalid or invalidQuery) about
  * the data become SINK_ROW_REJECTED, which the sink narrows down to the rows at fault;
- * 400s about the table (TABLE_REASONS, TABLE_MESSAGES) wait like an outage. Everything else is SINK_WAREHOUSE_UNAVAILABLE and retried: rate limits, 5xx,
+ * 400s about the table (TABLE_REASONS, TABLE_MESSAGES) wait like an outage; resourcesExceeded is
+ * SINK_WAREHOUSE_EXHAUSTED (memory), written again in smaller pieces. Everything else is SINK_WAREHOUSE_UNAVAILABLE and retried: rate limits, 5xx,
  * backend errors, serialization conflicts between concurrent DML, an endpoint that is
  * down, and also 401/403/404 (credentials, permissions, a dropped dataset), which need
  * an operator, not a dead-letter topic.
@@ -36,6 +43,9 @@ export function classifyBigQueryError(err: unknown, what: string): CallstreamErr
   const status = typeof e.code === 'number' ? e.code : e.response?.status;
   const reasons = (e.errors ?? []).map((x) => x.reason ?? '');
   const text = [e.message ?? String(err), ...(e.errors ?? []).map((x) => x.message ?? '')].join(' | ');
+  if (reasons.includes(EXHAUSTED_REASON) || EXHAUSTED_MESSAGE.test(text)) {
+    return new CallstreamError('SINK_WAREHOUSE_EXHAUSTED', `${what}: ${text.slice(0, 1000)}`, { cause: err, details: { resource: 'memory' } });
+  }
   const transient =
     status === 429 ||
     (typeof status === 'number' && status >= 500) ||

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallstreamError } from '../../../src/errors.js';
+import { CallstreamError, type ExhaustedResource } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { FlushCoordinator } from '../../../src/sink/index.js';
 import { CALL_EVENTS, type Row, type TableSpec, type Warehouse } from '../../../src/warehouse/index.js';
@@ -192,5 +192,89 @@ describe('FlushCoordinator', () => {
       await pending;
       expect(warehouse.writes.flat()).toHaveLength(3);
     });
+  });
+  describe('a warehouse out of memory or disk (SINK_WAREHOUSE_EXHAUSTED)', () => {
+    /**
+     * Takes at most `room` rows per upsert and fails the way DuckDB does beyond it; recover()
+     * (the reopen) gives room back, unless `full` (the disk stays full: recover fails too).
+     */
+    class ExhaustibleWarehouse extends FakeWarehouse {
+      room: number;
+      full = false;
+      recoveries = 0;
+      failedRecoveries = 0;
+      attempts: number[] = [];
+      constructor(room: number, readonly resource: ExhaustedResource = 'memory', readonly roomAfterRecovery = room) {
+        super();
+        this.room = room;
+      }
+      override async upsert(spec: TableSpec, rows: Row[]): Promise<number> {
+        this.attempts.push(rows.length);
+        if (this.full || rows.length > this.room) throw new CallstreamError('SINK_WAREHOUSE_EXHAUSTED', `Out of room for ${rows.length} rows`, { details: { resource: this.resource } });
+        return super.upsert(spec, rows);
+      }
+      async recover(): Promise<void> {
+        if (this.full) {
+          this.failedRecoveries++;
+          throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'Could not open DuckDB: No space left on device');
+        }
+        this.recoveries++;
+        this.room = this.roomAfterRecovery;
+      }
+    }
+    const ids = (n: number, prefix = 'r') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+    it('does not retry the same batch as is: it recovers the warehouse and writes smaller pieces, every row once', async () => {
+      const warehouse = new ExhaustibleWarehouse(3);
+      const exhausted: Array<{ resource: ExhaustedResource; attempt: number }> = [];
+      const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 0 }, logger, { onExhausted: ({ resource, attempt }) => exhausted.push({ resource, attempt }) });
+      expect(await flusher.add(rows(...ids(10)))).toEqual([]);
+      expect(warehouse.writes.flat().map((r) => r.call_id).sort()).toEqual(ids(10).sort());
+      expect(Math.max(...warehouse.writes.map((w) => w.length))).toBeLessThanOrEqual(3);
+      expect(exhausted[0]).toEqual({ resource: 'memory', attempt: 0 });
+      expect(warehouse.recoveries).toBe(exhausted.length);
+    }, 10_000);
+
+    it('recovers before the retry: a reopen that gives the room back lets the whole batch in', async () => {
+      const warehouse = new ExhaustibleWarehouse(0, 'memory', 1_000);
+      const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 0 }, logger);
+      await flusher.add(rows(...ids(8)));
+      expect(warehouse.recoveries).toBe(1);
+      expect(warehouse.writes.flat().map((r) => r.call_id).sort()).toEqual(ids(8).sort());
+    }, 10_000);
+
+    it('goes on by itself once the disk has room again: a recover() that fails is tried again before each attempt', async () => {
+      const warehouse = new ExhaustibleWarehouse(1_000, 'disk');
+      warehouse.full = true;
+      const exhausted: ExhaustedResource[] = [];
+      let written = 0;
+      const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 0 }, logger, {
+        onExhausted: ({ resource }) => exhausted.push(resource),
+        onWrite: ({ rows }) => (written += rows),
+      });
+      const done = flusher.add(rows(...ids(6)));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(written).toBe(0);
+      expect(exhausted[0]).toBe('disk');
+      expect(warehouse.failedRecoveries).toBeGreaterThanOrEqual(1);
+      warehouse.full = false; // space freed
+      await done;
+      expect(warehouse.recoveries).toBe(1);
+      expect(written).toBe(6);
+      expect(warehouse.writes.flat().map((r) => r.call_id).sort()).toEqual(ids(6).sort());
+    }, 15_000);
+
+    it('writes whole batches again once writes succeed: the pieces grow back', async () => {
+      const warehouse = new ExhaustibleWarehouse(4, 'memory', 1_000);
+      warehouse.recover = async () => undefined; // no room given back: only the pieces help
+      const flusher = new FlushCoordinator(warehouse, { maxRecords: 16, intervalMs: 0 }, logger);
+      await flusher.add(rows(...ids(16, 'a')));
+      expect(Math.max(...warehouse.writes.map((w) => w.length))).toBeLessThanOrEqual(4);
+      warehouse.room = 1_000;
+      warehouse.writes = [];
+      for (let n = 0; n < 4; n++) await flusher.add(rows(...ids(16, `b${n}-`)));
+      expect(warehouse.writes.at(-1)).toHaveLength(16);
+      expect(warehouse.writes.flat()).toHaveLength(64);
+    }, 10_000);
   });
 });

@@ -29,6 +29,15 @@ function facts(change: (f: StatusFacts) => void = () => undefined): StatusFacts 
     },
     lastWrite: { known: true, at: '2026-11-27T08:59:58.000Z', idleSeconds: 2, processStartedAt: '2026-11-27T08:00:00.000Z' },
     refusals: { known: true, windowSeconds: 5, total: 3, inWindow: 1, byCode: [{ code: 'RCV_SCHEMA_INVALID', total: 3, inWindow: 1, perSecond: 0.2 }] },
+    exhaustion: {
+      known: true,
+      windowSeconds: 5,
+      now: [],
+      byResource: [
+        { resource: 'memory', total: 0, inWindow: 0 },
+        { resource: 'disk', total: 0, inWindow: 0 },
+      ],
+    },
   };
   change(f);
   return f;
@@ -108,6 +117,24 @@ describe('judge: the verdict of `callstream status`', () => {
     const r = judge(facts((f) => f.refusals.byCode.push({ code: 'RCV_BROKER_UNAVAILABLE', total: 9, inWindow: 4, perSecond: 0.8 })), THRESHOLDS);
     expect(r).toMatchObject({ healthy: true, warnings: ['4 request(s) refused with RCV_BROKER_UNAVAILABLE in the last 5 s: the receiver could not store them (the senders retry)'] });
   });
+
+  it('a warehouse out of disk or memory now is a problem naming the resource; faults it got over in the window are a warning', () => {
+    const full = judge(
+      facts((f) => {
+        f.exhaustion.now = ['disk'];
+        f.exhaustion.byResource[1] = { resource: 'disk', total: 14, inWindow: 2 };
+      }),
+      THRESHOLDS,
+    );
+    expect(full.healthy).toBe(false);
+    expect(full.problems).toEqual([
+      'warehouse out of disk (SINK_WAREHOUSE_EXHAUSTED): the last write failed for want of it, 14 failed attempt(s) since the process started; the sink retries in smaller pieces and reopens the warehouse, and goes on by itself once there is room: free space where the warehouse file is (docs/operations.md, CallstreamWarehouseExhausted)',
+    ]);
+    const over = judge(facts((f) => (f.exhaustion.byResource[0] = { resource: 'memory', total: 3, inWindow: 1 })), THRESHOLDS);
+    expect(over).toMatchObject({ healthy: true, warnings: ['1 warehouse write attempt(s) ran out of memory in the last 5 s (SINK_WAREHOUSE_EXHAUSTED); the writes since succeeded'] });
+    const before = judge(facts((f) => (f.exhaustion.byResource[0] = { resource: 'memory', total: 3, inWindow: 0 })), THRESHOLDS);
+    expect(before).toMatchObject({ healthy: true, warnings: [] });
+  });
 });
 
 describe('formatStatus', () => {
@@ -118,6 +145,11 @@ describe('formatStatus', () => {
     expect(text).toContain('  process     http://127.0.0.1:8080: ready: receiver up, producer up, sink up');
     expect(text).toContain('  sink group  callstream-sink: Stable, 1 member (callstream@/127.0.0.1)');
     expect(text).toContain('  last write  2026-11-27T08:59:58.000Z (2 s ago)');
+    expect(text).toContain('  warehouse   not exhausted (failed attempts since start: memory 0, disk 0)');
+    const full = formatStatus(judge(facts((f) => Object.assign(f.exhaustion, { now: ['disk'], byResource: [{ resource: 'memory', total: 0, inWindow: 0 }, { resource: 'disk', total: 14, inWindow: 2 }] })), THRESHOLDS));
+    expect(full).toContain('  warehouse   OUT OF DISK now (failed attempts since start: memory 0, disk 14)');
+    const unknown = formatStatus(judge(facts((f) => (f.exhaustion = { known: false, windowSeconds: 5, now: [], byResource: [], reason: 'the process at --url runs no sink (a receiver only)' })), THRESHOLDS));
+    expect(unknown).toContain('  warehouse   not known: the process at --url runs no sink (a receiver only)');
     expect(text).toMatch(/^ {2}callstream\.callaro\.events\s+0\s+10\s+111\s+101$/m);
     expect(text).toMatch(/^ {2}callstream\.callaro\.events\s+total\s+101$/m);
     expect(text).toMatch(/^ {2}RCV_SCHEMA_INVALID\s+3\s+1\s+0\.20$/m);
@@ -138,6 +170,13 @@ describe('reading /metrics', () => {
     expect(valueOf(later, 'callstream_sink_last_write_timestamp_seconds')).toBe(1_764_230_400.5);
     expect(valueOf(later, 'callstream_process_process_start_time_seconds')).toBeGreaterThan(1_700_000_000);
     expect(byLabel(later, 'callstream_requests_rejected_total', 'code')).toEqual(new Map([['RCV_SCHEMA_INVALID', 3], ['RCV_AUTH_REQUIRED', 1]]));
+  });
+
+  it('serves the exhaustion counter and gauge for each resource from the start, at 0', async () => {
+    const m = new Metrics();
+    const samples = parseMetrics((await m.render()).body);
+    expect(byLabel(samples, 'callstream_sink_warehouse_exhausted_total', 'resource')).toEqual(new Map([['memory', 0], ['disk', 0]]));
+    expect(byLabel(samples, 'callstream_sink_warehouse_exhausted', 'resource')).toEqual(new Map([['memory', 0], ['disk', 0]]));
   });
 
   it('reads escaped label values and skips what it cannot read', () => {

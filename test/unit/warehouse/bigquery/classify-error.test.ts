@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { exhaustedResource } from '../../../../src/errors.js';
 import { classifyBigQueryError } from '../../../../src/warehouse/bigquery/classify-error.js';
 
 const apiError = (code: number | string, reason?: string, message = 'boom') => Object.assign(new Error(message), { code, errors: reason ? [{ reason, message }] : [] });
@@ -24,5 +25,13 @@ describe('classifyBigQueryError', () => {
     const mapped = classifyBigQueryError(err, 'MERGE');
     expect(mapped.code).toBe(code);
     expect(mapped.cause).toBe(err);
+  });
+
+  it('resourcesExceeded (a MERGE too big for its slots) is SINK_WAREHOUSE_EXHAUSTED of memory: the sink writes smaller pieces', () => {
+    const err = apiError(400, 'resourcesExceeded', 'Resources exceeded during query execution: The query could not be executed in the allotted memory. Peak usage: 160% of limit.');
+    const mapped = classifyBigQueryError(err, 'MERGE');
+    expect(mapped.code).toBe('SINK_WAREHOUSE_EXHAUSTED');
+    expect(exhaustedResource(mapped)).toBe('memory');
+    expect(exhaustedResource(classifyBigQueryError(apiError(400, 'invalidQuery', 'Resources exceeded during query execution: too many subqueries'), 'MERGE'))).toBe('memory');
   });
 });
