@@ -63,7 +63,7 @@ export async function erase(deps: EraseDeps, subject: ErasureSubject, options: {
   };
 }
 
-/** The subject's scope: its own identifier, and the calls (ids, telephony ids) it is part of. */
+/** The subject's scope: its own identifier, and the calls (ids, telephony ids, tenants) it is part of. */
 async function resolve({ warehouse, pii }: EraseDeps, subject: ErasureSubject): Promise<Erasure> {
   const stored = subject.kind === 'phone' ? pii.storedNumber(subject.value) : subject.value;
   const scope: ErasureScope = {
@@ -73,17 +73,34 @@ async function resolve({ warehouse, pii }: EraseDeps, subject: ErasureSubject): 
     tenants: subject.kind === 'tenant' ? [Number(subject.value)] : [],
   };
   const calls = tableMatch(CALL_EVENTS, scope);
-  const callIds = [...(await warehouse.distinctValues(CALL_EVENTS, calls, 'call_id')), ...(await warehouse.distinctValues(COMPLIANCE_EVENTS, tableMatch(COMPLIANCE_EVENTS, scope), 'call_id'))];
+  const compliance = tableMatch(COMPLIANCE_EVENTS, scope);
+  const callIds = [...(await warehouse.distinctValues(CALL_EVENTS, calls, 'call_id')), ...(await warehouse.distinctValues(COMPLIANCE_EVENTS, compliance, 'call_id'))];
   const callSids = [...(await warehouse.distinctValues(CALL_EVENTS, calls, 'call_sid')), ...(await warehouse.distinctValues(TELEPHONY_CALLBACKS, tableMatch(TELEPHONY_CALLBACKS, scope), 'call_sid'))];
-  const unique = (values: string[]) => [...new Set(values)].sort();
   return {
     ...scope,
     callIds: unique([...scope.callIds, ...callIds]),
     callSids: unique(callSids),
+    callTenants: await callTenants(warehouse, subject, scope),
     key: erasureKey(subject.kind, stored),
     kind: subject.kind,
     erasedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * The tenants of the calls a subject resolved to, which their ids are bound to: a tenant's own;
+ * a number's, those of the calls it took part in. None for a call id: the id is the subject, in
+ * whatever tenant.
+ */
+async function callTenants(warehouse: Warehouse, subject: ErasureSubject, scope: ErasureScope): Promise<number[] | undefined> {
+  if (subject.kind === 'call') return undefined;
+  if (subject.kind === 'tenant') return scope.tenants;
+  const tenants = [...(await warehouse.distinctValues(CALL_EVENTS, tableMatch(CALL_EVENTS, scope), 'tenant_id')), ...(await warehouse.distinctValues(COMPLIANCE_EVENTS, tableMatch(COMPLIANCE_EVENTS, scope), 'tenant_id'))];
+  return [...new Set(tenants.map(Number))].sort((a, b) => a - b);
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)].sort();
 }
 
 /** The receipt for people. */

@@ -21,7 +21,11 @@ export function parseErasure(value: Buffer | null): Erasure | null {
   const parsed = JSON.parse(value.toString('utf8')) as Partial<Erasure>;
   const list = <T>(v: T[] | undefined): T[] => (Array.isArray(v) ? v : []);
   if (typeof parsed.key !== 'string') return null;
-  return { key: parsed.key, kind: parsed.kind ?? 'call', erasedAt: String(parsed.erasedAt ?? ''), phones: list(parsed.phones), callIds: list(parsed.callIds), callSids: list(parsed.callSids), tenants: list(parsed.tenants) };
+  const kind = parsed.kind ?? 'call';
+  const tenants = list(parsed.tenants);
+  // Written before calls were bound to tenants: a tenant's calls are its own; a number's may be any tenant's.
+  const callTenants = Array.isArray(parsed.callTenants) ? parsed.callTenants : kind === 'tenant' ? tenants : undefined;
+  return { key: parsed.key, kind, erasedAt: String(parsed.erasedAt ?? ''), phones: list(parsed.phones), callIds: list(parsed.callIds), callSids: list(parsed.callSids), tenants, ...(callTenants ? { callTenants } : {}) };
 }
 
 /**
