@@ -3,8 +3,8 @@ import { callIdsOf, erasureSlots, type Erasure, type ErasureSlot, type ScopeList
 
 /**
  * How many calls the set learns (refused calls of an erased number or tenant) before it forgets
- * the one refused longest ago. About 0.3 KB each (measured by bench/load/erasure-set.js), so the
- * limit holds the set near 30 MB however many calls an erased tenant keeps making.
+ * the one refused longest ago. About 350 bytes of heap each (bench/load/erasure-set.js), so the
+ * limit holds them near 35 MB however many calls an erased tenant keeps making.
  */
 export const LEARNED_CALLS_LIMIT = 100_000;
 
@@ -109,10 +109,13 @@ export class ErasureSet {
     for (const slot of this.slots.get(spec) ?? []) {
       const entries = this.index[slot.list];
       if (entries.size === 0) continue;
-      const tenant = slot.owner ? row[slot.owner] : null;
-      const values = 'column' in slot ? [row[slot.column]] : valuesAt(slot, row);
-      for (const value of values) {
-        const cover = entries.get(value)?.find((c) => tenant == null || !c.tenants || c.tenants.includes(Number(tenant)));
+      if ('column' in slot) {
+        const cover = ownCover(entries.get(row[slot.column]), slot, row);
+        if (cover) return cover;
+        continue;
+      }
+      for (const value of valuesAt(slot, row)) {
+        const cover = ownCover(entries.get(value), slot, row);
         if (cover) return cover;
       }
     }
@@ -176,4 +179,12 @@ export class ErasureSet {
     if (left.length === 0) this.index[list].delete(value);
     else this.index[list].set(value, left);
   }
+}
+
+/** The first of an identifier's covers that owns the row: any, unless the slot names the row's tenant and the cover is bound to others. */
+function ownCover(covers: Cover[] | undefined, slot: ErasureSlot, row: Row): Cover | undefined {
+  if (!covers) return undefined;
+  const tenant = slot.owner ? row[slot.owner] : null;
+  if (tenant == null) return covers[0];
+  return covers.find((c) => !c.tenants || c.tenants.includes(Number(tenant)));
 }
