@@ -1,6 +1,6 @@
 import type { PiiPolicy } from '../sink/pii.js';
 import { CALL_EVENTS, COMPLIANCE_EVENTS, TABLES, TELEPHONY_CALLBACKS, type Warehouse } from '../warehouse/index.js';
-import { erasureKey, tableMatch, type Erasure, type ErasureScope, type ErasureSubject } from './erasure.js';
+import { erasureKey, mergeErasures, tableMatch, type Erasure, type ErasureScope, type ErasureSubject } from './erasure.js';
 
 /** What an erasure needs: the warehouse, how numbers are stored, and where it is recorded. */
 export interface EraseDeps {
@@ -8,6 +8,11 @@ export interface EraseDeps {
   pii: PiiPolicy;
   /** Records the erasure durably (the erasures topic) and makes the sink honour it; before any row is deleted. */
   record(erasure: Erasure): Promise<void>;
+  /**
+   * The erasure in force under a key (the erasures topic's latest record for it): a rerun merges
+   * with it, so an erasure only ever grows. Absent: nothing to merge with (a dry run from here).
+   */
+  recorded?(key: string): Promise<Erasure | undefined>;
   /**
    * Set when a sink may run in another process (it honours the erasure once it has read the
    * record): after this long the rows are deleted once more, catching any it wrote meanwhile.
@@ -26,8 +31,10 @@ export interface EraseReceipt {
   subject: ErasureSubject;
   key: string;
   dryRun: boolean;
-  /** The calls the subject resolved to (their rows in every table are erased too). */
+  /** The calls the erasure covers: those the subject resolved to now and those it covered before (their rows in every table are erased too). */
   matched: { callIds: string[]; callSids: string[] };
+  /** When the erasure this run grew was recorded; absent for a first erasure. */
+  mergedWith?: string;
   /** Rows deleted per table (with dryRun: that would be). */
   rows: Record<string, number>;
   total: number;
@@ -38,10 +45,13 @@ export interface EraseReceipt {
 /**
  * Erases a subject: resolves it into the calls it covers, records the erasure (so that no
  * replay, redelivery or late event writes its rows again), then deletes the rows of every
- * table. Idempotent: running it again deletes what is left and records the same key again.
+ * table. Idempotent: running it again deletes what is left and records the same key again,
+ * merged with what it recorded before (never less).
  */
 export async function erase(deps: EraseDeps, subject: ErasureSubject, options: { dryRun: boolean }): Promise<EraseReceipt> {
-  const erasure = await resolve(deps, subject);
+  const fresh = await resolve(deps, subject);
+  const recorded = await deps.recorded?.(fresh.key);
+  const erasure = mergeErasures(recorded, fresh);
   const rows: Record<string, number> = {};
   if (!options.dryRun) {
     await deps.record(erasure);
@@ -57,6 +67,7 @@ export async function erase(deps: EraseDeps, subject: ErasureSubject, options: {
     key: erasure.key,
     dryRun: options.dryRun,
     matched: { callIds: erasure.callIds, callSids: erasure.callSids },
+    ...(recorded ? { mergedWith: recorded.erasedAt } : {}),
     rows,
     total: Object.values(rows).reduce((a, b) => a + b, 0),
     at: erasure.erasedAt,
@@ -109,6 +120,7 @@ export function formatReceipt(receipt: EraseReceipt): string {
     `${receipt.dryRun ? 'Dry run: would erase' : 'Erased'} ${receipt.subject.kind} ${receipt.subject.value} (erasures key ${receipt.key}) at ${receipt.at}`,
     `Calls matched: ${receipt.matched.callIds.length === 0 ? 'none' : receipt.matched.callIds.join(', ')}`,
     `Telephony call ids matched: ${receipt.matched.callSids.length === 0 ? 'none' : receipt.matched.callSids.join(', ')}`,
+    ...(receipt.mergedWith ? [`Grows the erasure recorded at ${receipt.mergedWith} (an erasure never covers less on a rerun)`] : []),
     'Rows per table:',
     ...Object.entries(receipt.rows).map(([table, n]) => `  ${table.padEnd(20)} ${n}`),
     `  ${'total'.padEnd(20)} ${receipt.total}`,

@@ -5,7 +5,7 @@ import { CallstreamError, describeError } from '../errors.js';
 import { connectKafkaClient, type OutgoingMessage } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import type { Erasure } from './erasure.js';
-import type { ErasureSet } from './erasure-set.js';
+import { ErasureSet } from './erasure-set.js';
 
 /** Longest wait at start for the erasures topic to be read to its end: the sink writes nothing before. */
 const LOAD_TIMEOUT_MS = 60_000;
@@ -83,5 +83,17 @@ export class ErasureFollower {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
+  }
+}
+
+/** The erasure recorded under a key: reads the erasures topic to its end (what a rerun of `erase` from here merges with). */
+export async function readRecordedErasure(kafka: Kafka, config: Config, logger: Logger, key: string): Promise<Erasure | undefined> {
+  const erasures = new ErasureSet();
+  const follower = new ErasureFollower(kafka, config, erasures, logger);
+  try {
+    await follower.start();
+    return erasures.recorded(key);
+  } finally {
+    await follower.stop();
   }
 }

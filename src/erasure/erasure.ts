@@ -48,6 +48,26 @@ export const E164_SUBJECT = /^\+[1-9]\d{6,14}$/;
 export const ID_SUBJECT = /^[A-Za-z0-9._:@+-]{1,256}$/;
 export const TENANT_SUBJECT = /^-?\d{1,16}$/;
 
+/**
+ * An erasure run again, merged with the one recorded under its key: every list the union of
+ * both, so a rerun (which resolves its calls from a warehouse the first run emptied) never
+ * drops what the first one covered. The calls' tenants stay unbound if either side's are.
+ */
+export function mergeErasures(recorded: Erasure | undefined, fresh: Erasure): Erasure {
+  if (!recorded) return fresh;
+  const strings = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
+  const numbers = (a: number[], b: number[]) => [...new Set([...a, ...b])].sort((x, y) => x - y);
+  const callTenants = recorded.callTenants && fresh.callTenants ? numbers(recorded.callTenants, fresh.callTenants) : undefined;
+  return {
+    ...fresh,
+    phones: strings(recorded.phones, fresh.phones),
+    callIds: strings(recorded.callIds, fresh.callIds),
+    callSids: strings(recorded.callSids, fresh.callSids),
+    tenants: numbers(recorded.tenants, fresh.tenants),
+    callTenants,
+  };
+}
+
 /** The topic key of a subject; a phone's is its stored form, so hash mode keeps no number in the topic. */
 export function erasureKey(kind: SubjectKind, stored: string): string {
   return `${kind}:${stored}`;
