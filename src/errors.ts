@@ -61,6 +61,7 @@ export const ErrorCodes = {
   WH_ERASE_FAILED: { status: 503, retriable: true, message: 'The erasure could not count or delete the matching rows; run it again (an erasure is idempotent).' },
   // Erasure (callstream erase).
   ERASE_SUBJECT_INVALID: { status: 400, retriable: false, message: 'Expected one subject to erase: a phone number in E.164, a call id or a tenant id.' },
+  ERASE_REQUEST_INVALID: { status: 400, retriable: false, message: 'The erase request is not {subject: {kind, value}, dryRun}; details.issues names each problem. Nothing was erased.' },
   ERASE_PUBLISH_FAILED: { status: 503, retriable: true, message: 'The erasure could not be recorded in the erasures topic; nothing was deleted. Retry.' },
   // Configuration and start-up.
   CFG_INVALID: { status: 500, retriable: false, message: 'The configuration is invalid.' },

@@ -1,6 +1,6 @@
 import type { PiiPolicy } from '../sink/pii.js';
 import { CALL_EVENTS, COMPLIANCE_EVENTS, TABLES, TELEPHONY_CALLBACKS, type Warehouse } from '../warehouse/index.js';
-import { erasureKey, tableMatch, type Erasure, type ErasureScope, type ErasureSubject } from './erasure.js';
+import { erasureKey, mergeErasures, tableMatch, type Erasure, type ErasureScope, type ErasureSubject } from './erasure.js';
 
 /** What an erasure needs: the warehouse, how numbers are stored, and where it is recorded. */
 export interface EraseDeps {
@@ -8,6 +8,11 @@ export interface EraseDeps {
   pii: PiiPolicy;
   /** Records the erasure durably (the erasures topic) and makes the sink honour it; before any row is deleted. */
   record(erasure: Erasure): Promise<void>;
+  /**
+   * The erasure in force under a key (the erasures topic's latest record for it): a rerun merges
+   * with it, so an erasure only ever grows. Absent: nothing to merge with (a dry run from here).
+   */
+  recorded?(key: string): Promise<Erasure | undefined>;
   /**
    * Set when a sink may run in another process (it honours the erasure once it has read the
    * record): after this long the rows are deleted once more, catching any it wrote meanwhile.
@@ -26,8 +31,10 @@ export interface EraseReceipt {
   subject: ErasureSubject;
   key: string;
   dryRun: boolean;
-  /** The calls the subject resolved to (their rows in every table are erased too). */
+  /** The calls the erasure covers: those the subject resolved to now and those it covered before (their rows in every table are erased too). */
   matched: { callIds: string[]; callSids: string[] };
+  /** When the erasure this run grew was recorded; absent for a first erasure. */
+  mergedWith?: string;
   /** Rows deleted per table (with dryRun: that would be). */
   rows: Record<string, number>;
   total: number;
@@ -38,10 +45,13 @@ export interface EraseReceipt {
 /**
  * Erases a subject: resolves it into the calls it covers, records the erasure (so that no
  * replay, redelivery or late event writes its rows again), then deletes the rows of every
- * table. Idempotent: running it again deletes what is left and records the same key again.
+ * table. Idempotent: running it again deletes what is left and records the same key again,
+ * merged with what it recorded before (never less).
  */
 export async function erase(deps: EraseDeps, subject: ErasureSubject, options: { dryRun: boolean }): Promise<EraseReceipt> {
-  const erasure = await resolve(deps, subject);
+  const fresh = await resolve(deps, subject);
+  const recorded = await deps.recorded?.(fresh.key);
+  const erasure = mergeErasures(recorded, fresh);
   const rows: Record<string, number> = {};
   if (!options.dryRun) {
     await deps.record(erasure);
@@ -57,13 +67,14 @@ export async function erase(deps: EraseDeps, subject: ErasureSubject, options: {
     key: erasure.key,
     dryRun: options.dryRun,
     matched: { callIds: erasure.callIds, callSids: erasure.callSids },
+    ...(recorded ? { mergedWith: recorded.erasedAt } : {}),
     rows,
     total: Object.values(rows).reduce((a, b) => a + b, 0),
     at: erasure.erasedAt,
   };
 }
 
-/** The subject's scope: its own identifier, and the calls (ids, telephony ids) it is part of. */
+/** The subject's scope: its own identifier, and the calls (ids, telephony ids, tenants) it is part of. */
 async function resolve({ warehouse, pii }: EraseDeps, subject: ErasureSubject): Promise<Erasure> {
   const stored = subject.kind === 'phone' ? pii.storedNumber(subject.value) : subject.value;
   const scope: ErasureScope = {
@@ -73,17 +84,34 @@ async function resolve({ warehouse, pii }: EraseDeps, subject: ErasureSubject): 
     tenants: subject.kind === 'tenant' ? [Number(subject.value)] : [],
   };
   const calls = tableMatch(CALL_EVENTS, scope);
-  const callIds = [...(await warehouse.distinctValues(CALL_EVENTS, calls, 'call_id')), ...(await warehouse.distinctValues(COMPLIANCE_EVENTS, tableMatch(COMPLIANCE_EVENTS, scope), 'call_id'))];
+  const compliance = tableMatch(COMPLIANCE_EVENTS, scope);
+  const callIds = [...(await warehouse.distinctValues(CALL_EVENTS, calls, 'call_id')), ...(await warehouse.distinctValues(COMPLIANCE_EVENTS, compliance, 'call_id'))];
   const callSids = [...(await warehouse.distinctValues(CALL_EVENTS, calls, 'call_sid')), ...(await warehouse.distinctValues(TELEPHONY_CALLBACKS, tableMatch(TELEPHONY_CALLBACKS, scope), 'call_sid'))];
-  const unique = (values: string[]) => [...new Set(values)].sort();
   return {
     ...scope,
     callIds: unique([...scope.callIds, ...callIds]),
     callSids: unique(callSids),
+    callTenants: await callTenants(warehouse, subject, scope),
     key: erasureKey(subject.kind, stored),
     kind: subject.kind,
     erasedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * The tenants of the calls a subject resolved to, which their ids are bound to: a tenant's own;
+ * a number's, those of the calls it took part in. None for a call id: the id is the subject, in
+ * whatever tenant.
+ */
+async function callTenants(warehouse: Warehouse, subject: ErasureSubject, scope: ErasureScope): Promise<number[] | undefined> {
+  if (subject.kind === 'call') return undefined;
+  if (subject.kind === 'tenant') return scope.tenants;
+  const tenants = [...(await warehouse.distinctValues(CALL_EVENTS, tableMatch(CALL_EVENTS, scope), 'tenant_id')), ...(await warehouse.distinctValues(COMPLIANCE_EVENTS, tableMatch(COMPLIANCE_EVENTS, scope), 'tenant_id'))];
+  return [...new Set(tenants.map(Number))].sort((a, b) => a - b);
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)].sort();
 }
 
 /** The receipt for people. */
@@ -92,6 +120,7 @@ export function formatReceipt(receipt: EraseReceipt): string {
     `${receipt.dryRun ? 'Dry run: would erase' : 'Erased'} ${receipt.subject.kind} ${receipt.subject.value} (erasures key ${receipt.key}) at ${receipt.at}`,
     `Calls matched: ${receipt.matched.callIds.length === 0 ? 'none' : receipt.matched.callIds.join(', ')}`,
     `Telephony call ids matched: ${receipt.matched.callSids.length === 0 ? 'none' : receipt.matched.callSids.join(', ')}`,
+    ...(receipt.mergedWith ? [`Grows the erasure recorded at ${receipt.mergedWith} (an erasure never covers less on a rerun)`] : []),
     'Rows per table:',
     ...Object.entries(receipt.rows).map(([table, n]) => `  ${table.padEnd(20)} ${n}`),
     `  ${'total'.padEnd(20)} ${receipt.total}`,

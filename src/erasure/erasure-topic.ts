@@ -5,7 +5,7 @@ import { CallstreamError, describeError } from '../errors.js';
 import { connectKafkaClient, type OutgoingMessage } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import type { Erasure } from './erasure.js';
-import type { ErasureSet } from './erasure-set.js';
+import { ErasureSet } from './erasure-set.js';
 
 /** Longest wait at start for the erasures topic to be read to its end: the sink writes nothing before. */
 const LOAD_TIMEOUT_MS = 60_000;
@@ -21,7 +21,11 @@ export function parseErasure(value: Buffer | null): Erasure | null {
   const parsed = JSON.parse(value.toString('utf8')) as Partial<Erasure>;
   const list = <T>(v: T[] | undefined): T[] => (Array.isArray(v) ? v : []);
   if (typeof parsed.key !== 'string') return null;
-  return { key: parsed.key, kind: parsed.kind ?? 'call', erasedAt: String(parsed.erasedAt ?? ''), phones: list(parsed.phones), callIds: list(parsed.callIds), callSids: list(parsed.callSids), tenants: list(parsed.tenants) };
+  const kind = parsed.kind ?? 'call';
+  const tenants = list(parsed.tenants);
+  // Written before calls were bound to tenants: a tenant's calls are its own; a number's may be any tenant's.
+  const callTenants = Array.isArray(parsed.callTenants) ? parsed.callTenants : kind === 'tenant' ? tenants : undefined;
+  return { key: parsed.key, kind, erasedAt: String(parsed.erasedAt ?? ''), phones: list(parsed.phones), callIds: list(parsed.callIds), callSids: list(parsed.callSids), tenants, ...(callTenants ? { callTenants } : {}) };
 }
 
 /**
@@ -79,5 +83,17 @@ export class ErasureFollower {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
+  }
+}
+
+/** The erasure recorded under a key: reads the erasures topic to its end (what a rerun of `erase` from here merges with). */
+export async function readRecordedErasure(kafka: Kafka, config: Config, logger: Logger, key: string): Promise<Erasure | undefined> {
+  const erasures = new ErasureSet();
+  const follower = new ErasureFollower(kafka, config, erasures, logger);
+  try {
+    await follower.start();
+    return erasures.recorded(key);
+  } finally {
+    await follower.stop();
   }
 }

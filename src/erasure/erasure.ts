@@ -1,5 +1,5 @@
 import { CALLBACK_NUMBER_FIELDS } from '../sink/pii.js';
-import { CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, DEAD_LETTERS, REQUESTS, TELEPHONY_CALLBACKS, type Row, type RowMatch, type TableSpec } from '../warehouse/index.js';
+import { CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, DEAD_LETTERS, REQUESTS, TELEPHONY_CALLBACKS, type Place, type Row, type RowMatch, type TableSpec } from '../warehouse/index.js';
 
 /** What `callstream erase` is asked to erase. */
 export type SubjectKind = 'phone' | 'call' | 'tenant';
@@ -18,7 +18,22 @@ export interface ErasureScope {
   /** The calls' telephony ids (call_events.call_sid, the callbacks' provider call id). */
   callSids: string[];
   tenants: number[];
+  /**
+   * The tenants the calls of callIds and callSids belong to: a row naming another tenant is
+   * another call, even with the same id, and is not covered. Absent: the ids cover every row
+   * holding them (an erasure of a call id, whose id is the subject; records written before).
+   */
+  callTenants?: number[];
 }
+
+/** The lists of a scope that rows are matched against. */
+export type ScopeList = 'phones' | 'callIds' | 'callSids' | 'tenants';
+
+/**
+ * A place in a table's rows where an erasure's identifiers show, and the list of the scope it is
+ * matched against; `owner`: the column naming the row's tenant, which a call's ids are bound to.
+ */
+export type ErasureSlot = Place & { list: ScopeList; owner?: 'tenant_id' };
 
 /** An erasure as the erasures topic holds it (JSON), keyed by `key`: compaction keeps the latest per subject. */
 export interface Erasure extends ErasureScope {
@@ -33,52 +48,89 @@ export const E164_SUBJECT = /^\+[1-9]\d{6,14}$/;
 export const ID_SUBJECT = /^[A-Za-z0-9._:@+-]{1,256}$/;
 export const TENANT_SUBJECT = /^-?\d{1,16}$/;
 
+/**
+ * An erasure run again, merged with the one recorded under its key: every list the union of
+ * both, so a rerun (which resolves its calls from a warehouse the first run emptied) never
+ * drops what the first one covered. The calls' tenants stay unbound if either side's are.
+ */
+export function mergeErasures(recorded: Erasure | undefined, fresh: Erasure): Erasure {
+  if (!recorded) return fresh;
+  const strings = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
+  const numbers = (a: number[], b: number[]) => [...new Set([...a, ...b])].sort((x, y) => x - y);
+  const callTenants = recorded.callTenants && fresh.callTenants ? numbers(recorded.callTenants, fresh.callTenants) : undefined;
+  return {
+    ...fresh,
+    phones: strings(recorded.phones, fresh.phones),
+    callIds: strings(recorded.callIds, fresh.callIds),
+    callSids: strings(recorded.callSids, fresh.callSids),
+    tenants: numbers(recorded.tenants, fresh.tenants),
+    callTenants,
+  };
+}
+
 /** The topic key of a subject; a phone's is its stored form, so hash mode keeps no number in the topic. */
 export function erasureKey(kind: SubjectKind, stored: string): string {
   return `${kind}:${stored}`;
 }
 
 /**
- * The rows of a table an erasure covers. One definition serves the DELETE on either
- * warehouse and the sink's refusal to write such a row again.
+ * Where each table holds what an erasure is about. One declaration serves the DELETE on either
+ * warehouse (tableMatch) and the sink's refusal to write such a row again (ErasureSet's index).
  */
-export function tableMatch(spec: TableSpec, scope: ErasureScope): RowMatch {
-  const { phones, callIds, callSids, tenants } = scope;
-  const keys = [...phones, ...callIds, ...callSids];
+export function erasureSlots(spec: TableSpec): readonly ErasureSlot[] {
   switch (spec.name) {
     case CALL_EVENTS.name:
       return [
-        { column: 'call_id', in: callIds },
-        { column: 'from_e164', in: phones },
-        { column: 'to_e164', in: phones },
-        { column: 'call_sid', in: callSids },
-        { column: 'tenant_id', in: tenants },
+        { list: 'callIds', column: 'call_id', owner: 'tenant_id' },
+        { list: 'phones', column: 'from_e164' },
+        { list: 'phones', column: 'to_e164' },
+        { list: 'callSids', column: 'call_sid', owner: 'tenant_id' },
+        { list: 'tenants', column: 'tenant_id' },
       ];
     case CAMPAIGN_EVENTS.name:
-      return [{ column: 'tenant_id', in: tenants }];
+      return [{ list: 'tenants', column: 'tenant_id' }];
     case COMPLIANCE_EVENTS.name:
       return [
-        { column: 'subject_id', in: [...phones, ...callIds] },
-        { column: 'number_e164', in: phones },
-        { column: 'call_id', in: callIds },
-        { column: 'tenant_id', in: tenants },
+        { list: 'phones', column: 'subject_id' },
+        { list: 'callIds', column: 'subject_id', owner: 'tenant_id' },
+        { list: 'phones', column: 'number_e164' },
+        { list: 'callIds', column: 'call_id', owner: 'tenant_id' },
+        { list: 'tenants', column: 'tenant_id' },
       ];
     case TELEPHONY_CALLBACKS.name:
       return [
-        { column: 'call_sid', in: callSids },
-        { column: 'provider_call_id', in: callSids },
-        { json: 'fields', keys: CALLBACK_NUMBER_FIELDS, in: phones },
+        { list: 'callSids', column: 'call_sid' },
+        { list: 'callSids', column: 'provider_call_id' },
+        { list: 'phones', json: 'fields', keys: CALLBACK_NUMBER_FIELDS },
       ];
     case REQUESTS.name:
       return [
-        { column: 'entity_key', in: keys },
-        { column: 'call_sid', in: callSids },
+        { list: 'phones', column: 'entity_key' },
+        { list: 'callIds', column: 'entity_key' },
+        { list: 'callSids', column: 'entity_key' },
+        { list: 'callSids', column: 'call_sid' },
       ];
     case DEAD_LETTERS.name:
-      return [{ column: 'entity_key', in: keys }];
+      return [
+        { list: 'phones', column: 'entity_key' },
+        { list: 'callIds', column: 'entity_key' },
+        { list: 'callSids', column: 'entity_key' },
+      ];
     default:
       return [];
   }
+}
+
+/**
+ * The rows of a table an erasure covers, for the DELETE on either warehouse: each slot with the
+ * scope's list, a call's ids bound to the calls' tenants where the table names one.
+ */
+export function tableMatch(spec: TableSpec, scope: ErasureScope): RowMatch {
+  return erasureSlots(spec).map(({ list, owner, ...place }) => ({
+    ...place,
+    in: scope[list],
+    ...(owner && scope.callTenants ? { owner: { column: owner, in: scope.callTenants } } : {}),
+  }));
 }
 
 /** A call_events row's ids: the sink adds them to the scope when it refuses the row, so the call's callbacks and requests follow. */

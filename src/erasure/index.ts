@@ -1,4 +1,5 @@
-export { E164_SUBJECT, ID_SUBJECT, TENANT_SUBJECT, erasureKey, tableMatch, type Erasure, type ErasureScope, type ErasureSubject, type SubjectKind } from './erasure.js';
-export { ErasureSet } from './erasure-set.js';
-export { ErasureFollower, erasureRecord, parseErasure } from './erasure-topic.js';
+export { E164_SUBJECT, ID_SUBJECT, TENANT_SUBJECT, erasureKey, erasureSlots, mergeErasures, tableMatch, type Erasure, type ErasureScope, type ErasureSlot, type ErasureSubject, type ScopeList, type SubjectKind } from './erasure.js';
+export { ErasureSet, LEARNED_CALLS_LIMIT, type ErasureSetOptions, type ErasureSetStats } from './erasure-set.js';
+export { ErasureFollower, erasureRecord, parseErasure, readRecordedErasure } from './erasure-topic.js';
 export { erase, formatReceipt, type EraseDeps, type EraseReceipt } from './erase.js';
+export { parseEraseRequest, type EraseRequest } from './erase-request.js';

@@ -42,6 +42,11 @@ export class Metrics {
     help: 'Times the sink waited for an unavailable schema registry before decoding a batch (nothing is committed meanwhile).',
     registers: [this.registry],
   });
+  readonly erasureLearnedEvicted = new Counter({
+    name: 'callstream_sink_erasure_learned_evicted_total',
+    help: 'Refused calls of erased subjects the sink forgot to stay within its limit (their later callbacks and requests are no longer refused by it).',
+    registers: [this.registry],
+  });
   readonly deadLettered = new Counter({ name: 'callstream_sink_dead_lettered_total', help: 'Records sent to the dead-letter topic.', registers: [this.registry] });
   readonly replayed = new Counter({
     name: 'callstream_sink_replayed_records_total',

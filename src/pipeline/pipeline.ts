@@ -123,6 +123,7 @@ export class Pipeline {
           });
           sink.erasures.apply(erasure.key, erasure);
         },
+        recorded: async (key) => sink.erasures.recorded(key),
         settle: () => sink.writtenSoFar(),
       },
       subject,

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { CallstreamError, ErrorCodes, type ErrorCode } from '../errors.js';
-import type { EraseReceipt, ErasureSubject } from '../erasure/index.js';
+import { parseEraseRequest, type EraseReceipt, type ErasureSubject } from '../erasure/index.js';
 import type { Logger } from '../logger.js';
 import type { QueryAnswer } from '../warehouse/duckdb/duckdb-warehouse.js';
 import type { Warehouse } from '../warehouse/index.js';
@@ -29,13 +29,14 @@ export async function serveQueries(path: string, warehouse: Queryable, logger: L
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const text = Buffer.concat(chunks).toString('utf8');
       if (req.url === '/erase') {
         if (!erase) throw new CallstreamError('ERASE_SUBJECT_INVALID', 'This process runs no sink: it cannot erase');
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await erase(body)));
+        const receipt = await erase(parseEraseRequest(text));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(receipt));
         return;
       }
-      const { sql } = body as { sql: string };
+      const { sql } = JSON.parse(text) as { sql: string };
       const answer = warehouse.boundedQuery ? await warehouse.boundedQuery(sql) : { rows: await warehouse.query(sql), truncated: false };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     } catch (err) {

@@ -50,7 +50,7 @@ export interface SinkDeps {
  */
 export class SinkConnector {
   /** The erasures honoured: a row they cover is never written (replays, redeliveries, late events). */
-  readonly erasures = new ErasureSet();
+  readonly erasures: ErasureSet;
   private readonly erasureFollower: ErasureFollower;
   private readonly consumer: Consumer;
   private readonly flusher: FlushCoordinator;
@@ -76,6 +76,7 @@ export class SinkConnector {
     const { kafka, config, logger } = deps;
     this.streams = new Map(sinkStreams(config).map((s) => [s.topic, s]));
     this.progress = new SinkProgress(deps.metrics, logger);
+    this.erasures = new ErasureSet({ onEvict: (count) => this.learnedEvicted(count) });
     this.erasureFollower = new ErasureFollower(kafka, config, this.erasures, logger.child({ component: 'erasures' }));
     this.consumer = kafka.consumer({
       groupId: config.consumerGroup,
@@ -275,6 +276,14 @@ export class SinkConnector {
     // Fetching goes on from here; what is written is committed by the tail above.
     resolveOffset(last);
     await this.waitForRoom(heartbeat);
+  }
+
+  /** Counts the refused calls the erasure set forgot; the first one is logged (the metric counts the rest). */
+  private learnedEvicted(count: number): void {
+    if (this.erasures.stats().evicted === count) {
+      this.deps.logger.warn({ limit: this.erasures.stats().learnedLimit }, 'the erasure set forgets the refused calls of erased subjects it met longest ago; their later callbacks and requests are written (callstream_sink_erasure_learned_evicted_total)');
+    }
+    this.deps.metrics.erasureLearnedEvicted.inc(count);
   }
 
   /**

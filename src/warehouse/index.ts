@@ -5,4 +5,4 @@
 export { TABLES, EVENT_TABLES, REQUESTS, DEAD_LETTERS, CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS, tableForFamily, type TableSpec, type Column, type ColumnType, type Row } from './tables.js';
 export { newestPerKey, isNewer, newerSql, type Warehouse } from './warehouse.js';
 export { createWarehouse } from './create-warehouse.js';
-export { compileMatch, matchSql, type Condition, type MatchDialect, type RowMatch } from './row-match.js';
+export { compileMatch, matchSql, valuesAt, type Condition, type MatchDialect, type OwnerGuard, type Place, type RowMatch } from './row-match.js';

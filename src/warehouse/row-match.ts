@@ -6,10 +6,24 @@ import type { Row } from './tables.js';
  * same match deletes rows in SQL (matchSql, on either warehouse) and keeps the sink from
  * writing them again (rowMatches), so the two can never disagree.
  */
-export type Condition =
-  | { column: string; in: ReadonlyArray<string | number> }
-  /** A string (or an array holding one) at any of these top-level keys of a JSON column. */
-  | { json: string; keys: readonly string[]; in: readonly string[] };
+export type Condition = Place & {
+  in: ReadonlyArray<string | number>;
+  /** Set: the row must also name no other owner (e.g. `tenant_id` null or one of these). */
+  owner?: OwnerGuard;
+};
+
+/** Where a condition looks: a column, or a string (or an array holding one) at any of these top-level keys of a JSON column. */
+export type Place = { column: string } | { json: string; keys: readonly string[] };
+
+/**
+ * Narrows a condition to the rows of one owner: those whose `column` is null (they name none,
+ * so they cannot be told apart) or holds one of `in`. A call id of one tenant is not the same
+ * call as that id in another tenant's row.
+ */
+export interface OwnerGuard {
+  column: string;
+  in: readonly number[];
+}
 
 /** Rows matching any one of the conditions (none: no row). */
 export type RowMatch = readonly Condition[];
@@ -25,11 +39,18 @@ export function compileMatch(match: RowMatch): (row: Row) => boolean {
   const tests = match
     .filter((c) => c.in.length > 0)
     .map((c): ((row: Row) => boolean) => {
-      const values = new Set<string | number>(c.in);
-      if ('column' in c) return (row) => values.has(row[c.column] as string | number);
-      return (row) => jsonKeys(row[c.json], c.keys).some((v) => typeof v === 'string' && values.has(v));
+      const values = new Set<unknown>(c.in);
+      const owner = c.owner && new Set<unknown>(c.owner.in);
+      const owned = (row: Row) => !c.owner || row[c.owner.column] == null || owner!.has(row[c.owner.column]);
+      if ('column' in c) return (row) => values.has(row[c.column]) && owned(row);
+      return (row) => jsonKeys(row[c.json], c.keys).some((v) => typeof v === 'string' && values.has(v)) && owned(row);
     });
   return (row) => tests.some((test) => test(row));
+}
+
+/** The values of a row at a place: the column's value, or the strings at the JSON keys. */
+export function valuesAt(place: Place, row: Row): unknown[] {
+  return 'column' in place ? [row[place.column]] : jsonKeys(row[place.json], place.keys);
 }
 
 /** The values at these top-level keys of a JSON object column (an array's elements each). */
@@ -46,6 +67,12 @@ function jsonKeys(text: Row[string], keys: readonly string[]): unknown[] {
   return keys.flatMap((key) => (Object.hasOwn(object, key) ? [object[key]].flat() : []));
 }
 
+/** The rows of a guard's owner: its column null, or one of its values (none: null only). */
+function ownerSql(owner: OwnerGuard, dialect: MatchDialect): string {
+  const column = dialect.quote(owner.column);
+  return owner.in.length === 0 ? `${column} IS NULL` : `${column} IS NULL OR ${column} IN ${dialect.list(owner.in, 'INT64')}`;
+}
+
 /** What differs between the warehouses' SQL for a match. */
 export interface MatchDialect {
   quote(name: string): string;
@@ -60,13 +87,14 @@ export function matchSql(match: RowMatch, dialect: MatchDialect): string {
   const parts: string[] = [];
   for (const c of match) {
     if (c.in.length === 0) continue;
+    const owned = c.owner ? ` AND (${ownerSql(c.owner, dialect)})` : '';
     if ('column' in c) {
-      parts.push(`${dialect.quote(c.column)} IN ${dialect.list(c.in, typeof c.in[0] === 'number' ? 'INT64' : 'STRING')}`);
+      parts.push(`${dialect.quote(c.column)} IN ${dialect.list(c.in, typeof c.in[0] === 'number' ? 'INT64' : 'STRING')}${owned}`);
       continue;
     }
     for (const key of c.keys) {
       if (!PLAIN_KEY.test(key)) throw new Error(`JSON key "${key}" cannot be matched in SQL`);
-      parts.push(`${dialect.jsonString(dialect.quote(c.json), key)} IN ${dialect.list(c.in, 'STRING')}`);
+      parts.push(`${dialect.jsonString(dialect.quote(c.json), key)} IN ${dialect.list(c.in, 'STRING')}${owned}`);
     }
   }
   return parts.length === 0 ? 'FALSE' : parts.map((p) => `(${p})`).join(' OR ');

@@ -253,6 +253,17 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
       expect(await warehouse.eraseRows(CALL_EVENTS, [], { dryRun: false })).toBe(0); // no condition: no row
     });
 
+    it('erases by a call id only the rows of the tenants a match binds it to, and rows naming no tenant', async () => {
+      await warehouse.upsert(CALL_EVENTS, [callRow('c-own-1', 1, { tenant_id: 911 }), callRow('c-own-2', 2, { tenant_id: 912 }), callRow('c-own-3', 3, { tenant_id: null })]);
+      const calls = [{ column: 'call_id', in: ['c-own-1', 'c-own-2', 'c-own-3'], owner: { column: 'tenant_id', in: [911] } }];
+      expect(await warehouse.distinctValues(CALL_EVENTS, calls, 'call_id')).toEqual(expect.arrayContaining(['c-own-1', 'c-own-3']));
+      expect(await warehouse.eraseRows(CALL_EVENTS, calls, { dryRun: true })).toBe(2);
+      expect(await warehouse.eraseRows(CALL_EVENTS, calls, { dryRun: false })).toBe(2);
+      expect((await read(['c-own-1', 'c-own-2', 'c-own-3'])).map((r) => r.k)).toEqual(['c-own-2']);
+      const noTenant = [{ column: 'call_id', in: ['c-own-2'], owner: { column: 'tenant_id', in: [] } }];
+      expect(await warehouse.eraseRows(CALL_EVENTS, noTenant, { dryRun: false })).toBe(0);
+    });
+
     it('creates tables idempotently', async () => {
       await warehouse.ensureTables(TABLES);
       expect((await read(['c-insert'])).length).toBe(1);

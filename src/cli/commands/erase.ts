@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { BigQuerySettings, Config } from '../../config/index.js';
-import { erase, erasureRecord, formatReceipt, type EraseReceipt, type ErasureSubject } from '../../erasure/index.js';
+import { erase, erasureRecord, formatReceipt, readRecordedErasure, type EraseReceipt, type ErasureSubject } from '../../erasure/index.js';
 import { CallstreamError } from '../../errors.js';
 import { connectKafkaClient, createKafka, ensureTopics, IdempotentProducer, Publisher } from '../../kafka/index.js';
 import { createLogger, type Logger } from '../../logger.js';
@@ -62,6 +62,8 @@ async function eraseHere(config: Config, bigquery: BigQuerySettings | undefined,
           publisher!.publish([erasureRecord(config.topicErasures, erasure)]).catch((cause) => {
             throw new CallstreamError('ERASE_PUBLISH_FAILED', undefined, { cause });
           }),
+        // A dry run from here reads no topic (it needs no broker): it counts what the subject resolves to now.
+        recorded: options.dryRun ? undefined : (key) => readRecordedErasure(kafka, config, logger, key),
         settleMs: config.warehouse === 'bigquery' ? BIGQUERY_SETTLE_MS : undefined,
       },
       options.subject,
