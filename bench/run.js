@@ -11,6 +11,9 @@
 // Options: --smoke (or BENCH_SMOKE=1), --out <file.json>, --only receiver,sink,e2e,bigquery,bigquery-staged,trace,history
 //          (history: a year of it on the DuckDB write path, 10 million rows, ~1 h; not in the default run),
 //          --chart <file.svg> (history: where its chart goes; default next to the results),
+//          --history-reuse <dir> (history: take the write path's reports, filtered.jsonl and merge.jsonl,
+//          and the warehouse file keep-filtered.duckdb of an earlier bench/load/history.js run from
+//          <dir>; the end to end and the chart are measured and drawn anew),
 //          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/),
 //          --sink-sizes 200000[,1000000] (backlog sizes of the sink section, one run each).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,7 +28,7 @@ import { formatReport } from './lib/report.js';
 import { historyChart } from './lib/history-chart.js';
 
 const { values: args } = parseArgs({
-  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, chart: { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
+  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, chart: { type: 'string' }, 'history-reuse': { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
 });
 const smoke = args.smoke || process.env.BENCH_SMOKE === '1';
 const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery,bigquery-staged,trace').split(','));
@@ -381,10 +384,13 @@ async function historySection(admin) {
   const dir = tempDir('history');
   const history = (writePath, rows, step, keep) =>
     runJsonReport([join(ROOT, 'bench/load/history.js'), JSON.stringify({ rows, step, probes: plan.probes, writePath, dir, keep })], { name: `history (${writePath})`, timeoutMs: 6 * 3600_000 });
-  log(`history: the DuckDB write path from 0 to ${plan.rows} call_events rows (and as many requests rows), measured every ${plan.step}`);
-  const filtered = await history('filtered', plan.rows, plan.step, true);
-  log(`history: the same with the whole-table MERGE (the design before), to ${plan.baselineRows} rows`);
-  const merge = await history('merge', plan.baselineRows, plan.baselineStep, false);
+  const reuse = args['history-reuse'];
+  const reported = (file) => JSON.parse(readFileSync(join(reuse, file), 'utf8').trim().split('\n').at(-1)).report;
+  if (reuse) log(`history: the write path's reports and warehouse file from ${reuse}`);
+  else log(`history: the DuckDB write path from 0 to ${plan.rows} call_events rows (and as many requests rows), measured every ${plan.step}`);
+  const filtered = reuse ? { ...reported('filtered.jsonl'), file: join(reuse, 'keep-filtered.duckdb') } : await history('filtered', plan.rows, plan.step, true);
+  if (!reuse) log(`history: the same with the whole-table MERGE (the design before), to ${plan.baselineRows} rows`);
+  const merge = reuse ? reported('merge.jsonl') : await history('merge', plan.baselineRows, plan.baselineStep, false);
   log(`history: end to end at ${plan.e2e.rate} webhooks/s into the warehouse holding ${filtered.stored} rows, then into an empty one`);
   const full = filtered.file ? await e2eRun(admin, 'hfull', plan.e2e, filtered.file) : undefined;
   const empty = await e2eRun(admin, 'hempty', plan.e2e);

@@ -23,14 +23,14 @@ import { eventRecordAt } from '../lib/payload.js';
 import { percentile } from '../lib/stats.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit } = options;
+const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit, checkpointThreshold } = options;
 const RUN = 'history';
 const PROBE_ROWS = 100;
 const MAX_TRIES = 3;
 
 const dir = mkdtempSync(join(baseDir, 'callstream-history-'));
 const file = join(dir, 'warehouse.duckdb');
-const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit });
+const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit, checkpointThreshold });
 await warehouse.ensureTables([CALL_EVENTS, REQUESTS]);
 
 let delivery = 0; // the next delivery of the payload (call i, or a redelivery of a recent one)
