@@ -11,7 +11,8 @@
 //
 // Usage: node bench/load/large-backlog.js ['{"count":2000,"recordKb":900,"capMb":4096}']
 //   optional: "flushIntervalMs" (CALLSTREAM_FLUSH_INTERVAL_MS, e.g. 60000 for a slow warehouse),
-//   "bufferBytes" (CALLSTREAM_SINK_BUFFER_BYTES), "partitions" (6), "keep" (keep topics, group, DuckDB file)
+//   "bufferBytes" (CALLSTREAM_SINK_BUFFER_BYTES), "env" (more settings of the sink, e.g.
+//   {"CALLSTREAM_DUCKDB_MEMORY_LIMIT":"1GB"}), "partitions" (6), "keep" (keep topics, group, DuckDB file)
 // Needs dist/ (npm run build) and a broker (scripts/kafka.sh start, or KAFKA_BROKERS).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,6 +141,7 @@ try {
     CALLSTREAM_TOPIC_ERASURES: topics.erasures,
     ...(opts.flushIntervalMs !== undefined && { CALLSTREAM_FLUSH_INTERVAL_MS: String(opts.flushIntervalMs) }),
     ...(opts.bufferBytes !== undefined && { CALLSTREAM_SINK_BUFFER_BYTES: String(opts.bufferBytes) }),
+    ...opts.env,
   };
   sink = await startCallstream('sink', settings);
   const joined = await sink.waitFor((l) => l.msg === 'sink joined the consumer group', 60_000, 'group join');
@@ -194,7 +196,7 @@ try {
         records: end,
         meanRecordBytes: Math.round(fill.bytes / fill.records),
         backlogMB: Math.round(fill.bytes / MB),
-        settings: { flushIntervalMs: opts.flushIntervalMs ?? '(default)', bufferBytes: opts.bufferBytes ?? '(default)' },
+        settings: { flushIntervalMs: opts.flushIntervalMs ?? '(default)', bufferBytes: opts.bufferBytes ?? '(default)', ...opts.env },
         killed,
         stalled,
         committed,

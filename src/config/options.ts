@@ -172,7 +172,7 @@ export const OPTIONS = {
   sinkBufferBytes: option(
     'CALLSTREAM_SINK_BUFFER_BYTES',
     int(1024 * 1024).default(64 * 1024 * 1024),
-    'Memory budget of the sink, in bytes of Kafka records (key + value) fetched and not yet written: it writes once its buffer holds a share of it (half with DuckDB; 1/(1 + writes in flight)) and fetches no more while it is full; kafkajs fetches up to a quarter of it ahead (at most 16 MiB). A record larger than the budget is still written, alone. The process holds about 2-3 times these bytes (docs/performance.md).',
+    'Memory budget of the sink, in bytes of Kafka records (key + value) fetched and not yet written: it writes once its buffer holds a share of it (half with DuckDB; 1/(1 + writes in flight)) and fetches no more while it is full; kafkajs fetches up to a quarter of it ahead (at most 16 MiB). A record larger than the budget is still written, alone. The process holds about twice these bytes, besides the warehouse\'s own memory (docs/operations.md).',
     '`67108864` (64 MiB)',
   ),
   warehouse: option('CALLSTREAM_WAREHOUSE', z.enum(['duckdb', 'bigquery']).default('duckdb'), 'Warehouse of the sink: the embedded DuckDB or BigQuery (see connectors/).'),
