@@ -49,7 +49,7 @@ export function buildProgram(version: string, done: Done): Command {
     .action(run({ sink: false }));
   subcommand(program, 'sink', 'Run only the sink: Kafka -> the warehouse; health and metrics on HOST:PORT.')
     .addOption(connectorOption())
-    .addHelpText('after', environmentHelp([...RUN_ENV, 'consumerGroup', 'topicEvents', 'flushMaxRecords', 'flushIntervalMs']) + example('KAFKA_BROKERS=broker-1:9092 callstream sink --connector connectors/bigquery-sink.json'))
+    .addHelpText('after', environmentHelp([...RUN_ENV, 'consumerGroup', 'topicEvents', 'flushMaxRecords', 'flushIntervalMs', 'sinkBufferBytes']) + example('KAFKA_BROKERS=broker-1:9092 callstream sink --connector connectors/bigquery-sink.json'))
     .action(run({ receiver: false }));
 
   defineReplay(subcommand(program, 'replay', 'Rewind the sink\'s consumer group to reprocess records (stop every sink of the group first).'), done);

@@ -40,7 +40,7 @@ const bigQuerySettings = z.strictObject({
     .min(1)
     .max(1_000)
     .default(16)
-    .describe('Staged mode: flushes the sink may have appended, or be appending, while earlier ones wait for their MERGE (they share it). The sink then holds up to (1 + this) × flush.maxRecords records not yet merged.'),
+    .describe('Staged mode: flushes the sink may have appended, or be appending, while earlier ones wait for their MERGE (they share it). The sink then holds up to (1 + this) × flush.maxRecords records not yet merged, and at most flush.bufferBytes of them.'),
   stagedAppendsInFlight: z
     .number()
     .int()
@@ -73,6 +73,13 @@ const connectorSchema = z.strictObject({
     .strictObject({
       maxRecords: z.number().int().min(1).optional().meta({ docDefault: 'CALLSTREAM_FLUSH_MAX_RECORDS' }).describe('A flush (merge mode: a MERGE; staged: an append) runs when this many records wait ...'),
       intervalMs: z.number().int().min(0).optional().meta({ docDefault: 'CALLSTREAM_FLUSH_INTERVAL_MS' }).describe('... or this long after the first of them.'),
+      bufferBytes: z
+        .number()
+        .int()
+        .min(1024 * 1024)
+        .optional()
+        .meta({ docDefault: 'CALLSTREAM_SINK_BUFFER_BYTES' })
+        .describe('... or when the buffer holds its share of this memory budget (bytes of records fetched and not yet written; the sink fetches no more while it is full). Staged mode: the flushes waiting for their MERGE count against it.'),
     })
     .optional(),
   dataDir: z.string().optional().meta({ docDefault: 'CALLSTREAM_DATA_DIR' }).describe('Folder of the DuckDB file and the query socket.'),
@@ -118,6 +125,7 @@ export function loadConnector(path: string): { connector: ConnectorConfig; overr
   if (connector.consumerGroup) overrides.consumerGroup = connector.consumerGroup;
   if (connector.flush?.maxRecords !== undefined) overrides.flushMaxRecords = connector.flush.maxRecords;
   if (connector.flush?.intervalMs !== undefined) overrides.flushIntervalMs = connector.flush.intervalMs;
+  if (connector.flush?.bufferBytes !== undefined) overrides.sinkBufferBytes = connector.flush.bufferBytes;
   if (connector.dataDir) overrides.dataDir = connector.dataDir;
   if (connector.schemaRegistry) {
     overrides.schemaRegistryUrl = connector.schemaRegistry.url;

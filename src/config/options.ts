@@ -169,6 +169,12 @@ export const OPTIONS = {
   publishLingerMs: option('CALLSTREAM_PUBLISH_LINGER_MS', int(0, 1000).default(2), 'How long the producer gathers concurrent requests into one batch.'),
   flushMaxRecords: option('CALLSTREAM_FLUSH_MAX_RECORDS', int(1).default(5_000), 'The sink writes as soon as this many records are buffered.'),
   flushIntervalMs: option('CALLSTREAM_FLUSH_INTERVAL_MS', int(0).default(100), 'The sink writes at the latest this long after the first buffered record.'),
+  sinkBufferBytes: option(
+    'CALLSTREAM_SINK_BUFFER_BYTES',
+    int(1024 * 1024).default(64 * 1024 * 1024),
+    'Memory budget of the sink, in bytes of Kafka records (key + value) fetched and not yet written: it writes once its buffer holds a share of it (half with DuckDB; 1/(1 + writes in flight)) and fetches no more while it is full; kafkajs fetches up to a quarter of it ahead (at most 16 MiB). A record larger than the budget is still written, alone. The process holds about twice these bytes, besides the warehouse\'s own memory (docs/operations.md).',
+    '`67108864` (64 MiB)',
+  ),
   warehouse: option('CALLSTREAM_WAREHOUSE', z.enum(['duckdb', 'bigquery']).default('duckdb'), 'Warehouse of the sink: the embedded DuckDB or BigQuery (see connectors/).'),
   duckdbMemoryLimit: option(
     'CALLSTREAM_DUCKDB_MEMORY_LIMIT',

@@ -7,6 +7,12 @@ import { ExhaustionRelief } from './exhaustion-relief.js';
 export interface FlushOptions {
   maxRecords: number;
   intervalMs: number;
+  /**
+   * The bytes (buffer-budget.ts: recordBytes) this coordinator holds at most, in the writes
+   * in flight and the buffer filling: a flush is due once the buffer holds its share.
+   * Unset: no limit in bytes.
+   */
+  bufferBytes?: number;
 }
 
 export interface FlushStats {
@@ -29,6 +35,7 @@ export interface RejectedRow {
 interface Pending {
   rows: Map<TableSpec, Row[]>;
   count: number;
+  bytes: number;
   done: Promise<RejectedRow[]>;
   resolve: (rejected: RejectedRow[]) => void;
   reject: (err: unknown) => void;
@@ -36,7 +43,8 @@ interface Pending {
 
 /**
  * Gathers the rows of the partitions being consumed concurrently into one write per
- * table, flushing when maxRecords are buffered or intervalMs after the first one.
+ * table, flushing when maxRecords or a share of bufferBytes are buffered, or intervalMs
+ * after the first one.
  * A caller's promise resolves only after the warehouse write that carried its rows
  * succeeded, so offsets are committed after the write, never before.
  * Transient write failures are retried with capped backoff until the write succeeds
@@ -68,19 +76,20 @@ export class FlushCoordinator {
   }
 
   /**
-   * Records this coordinator holds at most before its callers should wait: the writes in
-   * flight (maxWritesInFlight, each up to maxRecords) and one buffer filling. The sink's
-   * backpressure waits above it.
+   * What this coordinator holds at most before its callers should wait: the writes in
+   * flight (maxWritesInFlight, each up to maxRecords and its share of bufferBytes) and one
+   * buffer filling. The sink's backpressure (buffer-budget.ts) waits above it.
    */
-  get capacity(): number {
-    return (1 + (this.warehouse.maxWritesInFlight ?? 1)) * this.options.maxRecords;
+  get capacity(): { records: number; bytes: number } {
+    return { records: this.buffers * this.options.maxRecords, bytes: this.options.bufferBytes ?? Infinity };
   }
 
   /**
-   * Adds rows and resolves once they are written, with the rows the warehouse refused
-   * for good (found by bisecting the batch; the caller dead-letters them).
+   * Adds rows, with the bytes of the records they came from, and resolves once they are
+   * written, with the rows the warehouse refused for good (found by bisecting the batch;
+   * the caller dead-letters them).
    */
-  add(rows: Map<TableSpec, Row[]>): Promise<RejectedRow[]> {
+  add(rows: Map<TableSpec, Row[]>, bytes = 0): Promise<RejectedRow[]> {
     let count = 0;
     for (const list of rows.values()) count += list.length;
     if (count === 0) return Promise.resolve([]);
@@ -92,9 +101,18 @@ export class FlushCoordinator {
       else pending.rows.set(spec, [...list]);
     }
     pending.count += count;
-    if (pending.count >= this.options.maxRecords) this.flushNow();
+    pending.bytes += bytes;
+    if (this.full(pending)) this.flushNow();
     else this.timer ??= setTimeout(() => this.flushNow(), this.options.intervalMs);
     return pending.done;
+  }
+
+  /**
+   * Writes what is buffered now, or as soon as a write in flight ends, instead of at the
+   * interval: for a caller waiting for room, which only a write can free.
+   */
+  flushBuffered(): void {
+    if (this.pending) this.flushNow();
   }
 
   /** Writes what is buffered now and waits until nothing is left. */
@@ -132,10 +150,20 @@ export class FlushCoordinator {
     if (!batch) return;
     const write: Promise<void> = this.write(batch).finally(() => {
       this.writing.delete(write);
-      if (this.pending && (this.due || this.pending.count >= this.options.maxRecords || this.stopController.signal.aborted)) this.flushNow();
+      if (this.pending && (this.due || this.full(this.pending) || this.stopController.signal.aborted)) this.flushNow();
       else if (this.pending) this.timer ??= setTimeout(() => this.flushNow(), this.options.intervalMs);
     });
     this.writing.add(write);
+  }
+
+  /** The writes in flight at most and one buffer filling: what the budget is shared by. */
+  private get buffers(): number {
+    return 1 + (this.warehouse.maxWritesInFlight ?? 1);
+  }
+
+  /** A flush is due: maxRecords buffered, or the buffer's share of bufferBytes. */
+  private full(pending: Pending): boolean {
+    return pending.count >= this.options.maxRecords || pending.bytes >= (this.options.bufferBytes ?? Infinity) / this.buffers;
   }
 
   /**
@@ -228,5 +256,5 @@ function newPending(): Pending {
   });
   // A rejection may find no listener yet (the handler attaches right after add()).
   done.catch(() => undefined);
-  return { rows: new Map(), count: 0, done, resolve, reject };
+  return { rows: new Map(), count: 0, bytes: 0, done, resolve, reject };
 }

@@ -1,5 +1,6 @@
 export { SinkConnector, type SinkDeps } from './sink-connector.js';
 export { FlushCoordinator, type FlushOptions, type RejectedRow } from './flush-coordinator.js';
+export { BufferBudget, batchSize, fetchLimits, recordBytes, type BufferSize } from './buffer-budget.js';
 export { sinkStreams, type SinkStream } from './streams.js';
 export { callaroRow, type CallaroEventRecord } from './callaro-rows.js';
 export { telephonyRow } from './telephony-rows.js';

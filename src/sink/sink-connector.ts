@@ -7,6 +7,7 @@ import { connectKafkaClient, type OutgoingMessage, type Publisher } from '../kaf
 import type { Logger } from '../logger.js';
 import { EVENT_TABLES, TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import type { Metrics } from '../metrics/index.js';
+import { BufferBudget, batchSize, fetchLimits, type BufferSize } from './buffer-budget.js';
 import { deadLetterFor, publishDeadLetters } from './dead-letters.js';
 import { decodeRecord, fetchWriterSchemas } from './decode.js';
 import { FlushCoordinator } from './flush-coordinator.js';
@@ -38,7 +39,10 @@ export interface SinkDeps {
  * Fetching and writing overlap: a batch is handed to the flush coordinator and the
  * consumer fetches on, while the batch's commit waits, in batch order, for its write.
  * At most two flushes' worth of records wait unwritten (more when the warehouse takes
- * several writes at once); beyond that the consumer waits too (backpressure, bounded memory).
+ * several writes at once), and at most CALLSTREAM_SINK_BUFFER_BYTES of them; a batch that
+ * does not fit waits for room before it is decoded (backpressure, bounded memory:
+ * buffer-budget.ts), and kafkajs, which fetches again only once every batch it handed out
+ * returned, fetches at most a share of that ahead.
  *
  * Because a batch's write outlives its eachBatch call, kafkajs's own guarantees around a
  * stop or a rebalance (it waits for running eachBatch calls, then leaves or rejoins) do not
@@ -65,8 +69,8 @@ export class SinkConnector {
   private readonly progress: SinkProgress;
   /** The after-write work (dead letters, commit) of every batch handed on, in batch order. */
   private tail: Promise<void> = Promise.resolve();
-  /** Records handed to the flusher whose after-write work has not finished. */
-  private unwritten = 0;
+  /** Records handed to the flusher whose after-write work has not finished, in records and bytes. */
+  private readonly budget: BufferBudget;
   /** Set when a batch's write failed for good, or stop() gave up its dead letters: nothing more is committed. */
   private broken?: unknown;
   /** Aborted by stop(): dead letters still being retried are given up (their batch stays uncommitted). */
@@ -82,14 +86,14 @@ export class SinkConnector {
       groupId: config.consumerGroup,
       sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: HEARTBEAT_EVERY_MS,
-      maxBytesPerPartition: 2 * 1024 * 1024,
-      maxBytes: 16 * 1024 * 1024,
+      ...fetchLimits(config.sinkBufferBytes),
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
     });
     this.commits = new OffsetCommits((offsets) => this.consumer.commitOffsets(offsets), logger, (c) => this.progress.committed(c.topic, c.partition, c.offset, c.highWatermark));
     const m = deps.metrics;
-    this.flusher = new FlushCoordinator(deps.warehouse, { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs }, logger, {
+    const flush = { maxRecords: config.flushMaxRecords, intervalMs: config.flushIntervalMs, bufferBytes: config.sinkBufferBytes };
+    this.flusher = new FlushCoordinator(deps.warehouse, flush, logger, {
       onWrite: ({ rows, changed, duplicates, ms, receivedAt }) => {
         m.batches.inc();
         m.rowsUpserted.inc(rows);
@@ -108,6 +112,7 @@ export class SinkConnector {
       },
       counts: (spec) => EVENT_TABLES.includes(spec),
     });
+    this.budget = new BufferBudget(this.flusher.capacity);
     const { GROUP_JOIN, REBALANCING, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.joined = true;
@@ -216,8 +221,14 @@ export class SinkConnector {
     const epoch = this.commits.epoch;
     const stream = this.streams.get(batch.topic)!;
     if (stream.schema && !(await fetchWriterSchemas(this.deps, batch.messages, heartbeat, () => this.running))) return;
+    // Before decoding: the rows count against the budget too.
+    const size = batchSize(batch.messages);
+    if (!(await this.waitForRoom(size, heartbeat))) return;
     // No await from this check to the tail's extension below, so once stop() has begun the tail it awaits is complete.
-    if (!this.running) return;
+    if (!this.running) {
+      this.budget.release(size);
+      return;
+    }
     const now = Date.now();
     const rows = new Map<TableSpec, Row[]>();
     const sources = new Map<Row, KafkaMessage>();
@@ -242,10 +253,8 @@ export class SinkConnector {
     if (stream.kind === 'events') this.deps.metrics.recordsConsumed.inc(batch.messages.length);
     this.progress.consumed(batch.messages.length);
 
-    const written = this.flusher.add(rows);
-    const count = batch.messages.length;
+    const written = this.flusher.add(rows, size.bytes);
     const last = batch.lastOffset();
-    this.unwritten += count;
     this.tail = this.tail.then(async () => {
       try {
         if (this.broken) return; // an earlier batch failed: committing past it would skip it
@@ -270,12 +279,11 @@ export class SinkConnector {
         this.deps.logger.error({ err, error: describeError(err), topic: batch.topic, partition: batch.partition }, 'a batch could not be written; the sink stops committing');
         if (this.running) this.deps.onFatal?.(err);
       } finally {
-        this.unwritten -= count;
+        this.budget.release(size);
       }
     });
     // Fetching goes on from here; what is written is committed by the tail above.
     resolveOffset(last);
-    await this.waitForRoom(heartbeat);
   }
 
   /** Counts the refused calls the erasure set forgot; the first one is logged (the metric counts the rest). */
@@ -287,14 +295,20 @@ export class SinkConnector {
   }
 
   /**
-   * Backpressure: waits (heartbeating) while more records are unwritten than the flush
-   * coordinator holds (its writes in flight and one buffer filling).
+   * Backpressure: waits (heartbeating) until the batch fits the budget, in records (what the
+   * flush coordinator holds: its writes in flight and one buffer filling) and in bytes; what
+   * is buffered meanwhile is written without waiting for the flush interval, since only a
+   * write frees room. False when the sink began stopping or broke meanwhile.
    */
-  private async waitForRoom(heartbeat: () => Promise<void>): Promise<void> {
-    while (this.unwritten > this.flusher.capacity && !this.broken && this.running) {
-      await Promise.race([this.tail, new Promise((r) => setTimeout(r, HEARTBEAT_EVERY_MS))]);
-      await heartbeat().catch(() => undefined);
-    }
+  private waitForRoom(size: BufferSize, heartbeat: () => Promise<void>): Promise<boolean> {
+    return this.budget.take(size, {
+      idle: async () => {
+        this.flusher.flushBuffered();
+        await heartbeat().catch(() => undefined);
+      },
+      idleEveryMs: HEARTBEAT_EVERY_MS,
+      proceed: () => this.running && !this.broken,
+    });
   }
 
   /**

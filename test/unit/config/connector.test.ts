@@ -20,6 +20,11 @@ describe('loadConnector', () => {
     expect(connector.bigquery).toMatchObject({ credentials: 'adc', createTables: true, maxRequestBytes: 8_000_000 });
   });
 
+  it('gives the staged BigQuery connector a buffer budget for its flushes in flight (flush.bufferBytes)', () => {
+    const { overrides } = loadConnector(join(connectorsDir, 'bigquery-staged-sink.json'));
+    expect(overrides).toMatchObject({ flushMaxRecords: 10_000, sinkBufferBytes: 1024 * 1024 * 1024 });
+  });
+
   it('takes the schema registry from the connector (URL and auto-registration; credentials only from the environment)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'callstream-conn-'));
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ name: 'x', warehouse: 'duckdb', schemaRegistry: { url: 'https://registry.internal:8081', autoRegister: false } }));
