@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import { CallstreamError, describeError } from '../errors.js';
-import { connectKafkaClient, type OutgoingMessage } from '../kafka/index.js';
+import { connectKafkaClient, fetchTopicOffsetsWhenReady, type OutgoingMessage } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import type { Erasure } from './erasure.js';
 import { ErasureSet } from './erasure-set.js';
@@ -48,7 +48,7 @@ export class ErasureFollower {
     const topic = this.config.topicErasures;
     const admin = this.kafka.admin();
     await connectKafkaClient(admin, this.config);
-    const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+    const ends = await fetchTopicOffsetsWhenReady(admin, topic).finally(() => admin.disconnect());
     const behind = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
     const consumer = this.kafka.consumer({ groupId: `${this.config.consumerGroup}.erasures.${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
     this.consumer = consumer;

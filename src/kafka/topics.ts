@@ -111,3 +111,24 @@ function warnAboutSmallTopics(limits: ReadonlyMap<string, number>, config: Confi
     'topics accept smaller records than the body limit needs: larger requests get 413 RCV_RECORD_TOO_LARGE; raise their max.message.bytes (kafka-configs.sh --alter) or lower CALLSTREAM_MAX_BODY_BYTES',
   );
 }
+
+/** kafkajs's error types a topic just created answers with while its partitions get leaders. */
+const NOT_READY = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION']);
+
+/**
+ * admin.fetchTopicOffsets, tried again (up to ~10 s) while the topic's partitions have no leader
+ * yet: right after ensureTopics created it, a loaded broker answers "not the leader" for a moment,
+ * which failed start-up (seen on the shared CI machine).
+ */
+export async function fetchTopicOffsetsWhenReady(admin: Admin, topic: string): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (attempt >= 20 || !type || !NOT_READY.has(type)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * Math.min(attempt, 10)));
+      await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    }
+  }
+}
