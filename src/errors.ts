@@ -47,6 +47,7 @@ export const ErrorCodes = {
   SINK_WAREHOUSE_UNAVAILABLE: { status: 503, retriable: true, message: 'The warehouse write failed; it will be retried.' },
   SINK_ROW_REJECTED: { status: 500, retriable: false, message: 'The warehouse refused this record permanently.' },
   SINK_DECODE_FAILED: { status: 500, retriable: false, message: 'The record could not be decoded.' },
+  SINK_GROUP_SHARED: { status: 500, retriable: false, message: 'A sink writing to another warehouse consumes in this consumer group; a group belongs to one warehouse (set CALLSTREAM_CONSUMER_GROUP).' },
   WH_QUERY_FAILED: { status: 400, retriable: false, message: 'The query failed (queries run in a read-only transaction).' },
   WH_QUERY_REFUSED: { status: 400, retriable: false, message: 'Only one read-only SELECT statement is allowed, without file or network access.' },
   WH_QUERY_TIMEOUT: { status: 400, retriable: false, message: 'The query ran longer than CALLSTREAM_QUERY_TIMEOUT_MS and was interrupted.' },

@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { describeError } from '../errors.js';
 import { connectKafkaClient, createKafka, isPortOpen, LOCAL_BROKER } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
+import { announcedIdentity } from '../sink/index.js';
 import { byLabel, parseMetrics, valueOf, type Sample } from './prometheus.js';
 import type { DeadLetterTopic, GroupFacts, KafkaFacts, LastWrite, ProcessFacts, Refusals, StatusFacts, TopicLag } from './report.js';
 
@@ -202,7 +203,7 @@ async function describeGroup(admin: Admin, id: string): Promise<GroupFacts> {
     const { groups } = await admin.describeGroups([id]);
     const group = groups.find((g) => g.groupId === id);
     if (!group) return { id, state: 'Dead', members: [] };
-    return { id, state: group.state, members: group.members.map((m) => ({ clientId: m.clientId, host: m.clientHost })) };
+    return { id, state: group.state, members: group.members.map((m) => ({ clientId: m.clientId, host: m.clientHost, warehouse: announcedIdentity(m.memberMetadata)?.description })) };
   } catch (err) {
     return { id, error: `could not be described: ${describeError(err)}` };
   }

@@ -40,7 +40,8 @@ export interface GroupFacts {
   id: string;
   /** Stable, Empty, Dead, PreparingRebalance, CompletingRebalance or Unknown (Kafka's words). */
   state?: string;
-  members?: Array<{ clientId: string; host: string }>;
+  /** warehouse: what the member announced it writes (src/sink/group-binding.ts); absent for an older callstream. */
+  members?: Array<{ clientId: string; host: string; warehouse?: string }>;
   error?: string;
 }
 

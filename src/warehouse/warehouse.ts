@@ -29,7 +29,19 @@ export interface Warehouse {
   eraseRows(spec: TableSpec, match: RowMatch, options: { dryRun: boolean }): Promise<number>;
   /** The distinct non-null values of a column among the rows matching (what an erasure resolves its subject into). */
   distinctValues(spec: TableSpec, match: RowMatch, column: string): Promise<string[]>;
+  /**
+   * Which warehouse this is, the same for every process writing to it (DuckDB: an id made when
+   * the file is created and kept in it; BigQuery: the project, dataset and table prefix). The
+   * sink announces it to its consumer group, which belongs to one warehouse (src/sink/group-binding.ts).
+   */
+  identity(): Promise<WarehouseIdentity>;
   close(): Promise<void>;
+}
+
+/** A warehouse's identity: `id` is compared, `description` names it in messages (a file and its host, a dataset). */
+export interface WarehouseIdentity {
+  id: string;
+  description: string;
 }
 
 /**

@@ -36,6 +36,10 @@ export class DelegatingWarehouse implements Warehouse {
     return this.inner.query(sql);
   }
 
+  identity(): ReturnType<Warehouse['identity']> {
+    return this.inner.identity();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }
