@@ -43,6 +43,7 @@ export const ErrorCodes = {
   KAFKA_AUTH_FAILED: { status: 500, retriable: false, message: 'The brokers refused the SASL credentials (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD).' },
   KAFKA_TLS_FAILED: { status: 500, retriable: false, message: 'The TLS handshake with the brokers failed (KAFKA_SSL, KAFKA_SSL_CA_FILE; or TLS against a plaintext listener).' },
   KAFKA_TOPIC_SETUP_FAILED: { status: 500, retriable: true, message: 'The topics could not be created or checked.' },
+  KAFKA_TOPIC_UNSAFE: { status: 500, retriable: false, message: 'A topic\'s settings break what callstream promises (compaction, the erasures\' retention, min.insync.replicas, unclean leader election); the message names each topic, setting and the kafka-configs command that fixes it.' },
   // Sink and warehouse.
   SINK_WAREHOUSE_UNAVAILABLE: { status: 503, retriable: true, message: 'The warehouse write failed; it will be retried.' },
   SINK_ROW_REJECTED: { status: 500, retriable: false, message: 'The warehouse refused this record permanently.' },
