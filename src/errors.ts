@@ -43,6 +43,7 @@ export const ErrorCodes = {
   KAFKA_AUTH_FAILED: { status: 500, retriable: false, message: 'The brokers refused the SASL credentials (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD).' },
   KAFKA_TLS_FAILED: { status: 500, retriable: false, message: 'The TLS handshake with the brokers failed (KAFKA_SSL, KAFKA_SSL_CA_FILE; or TLS against a plaintext listener).' },
   KAFKA_TOPIC_SETUP_FAILED: { status: 500, retriable: true, message: 'The topics could not be created or checked.' },
+  KAFKA_TOPIC_UNSAFE: { status: 500, retriable: false, message: 'A topic\'s settings break what callstream promises (compaction, the erasures\' retention, min.insync.replicas, unclean leader election); the message names each topic, setting and the kafka-configs command that fixes it.' },
   // Sink and warehouse.
   SINK_WAREHOUSE_UNAVAILABLE: { status: 503, retriable: true, message: 'The warehouse write failed; it will be retried.' },
   /**
@@ -55,6 +56,7 @@ export const ErrorCodes = {
   SINK_WAREHOUSE_EXHAUSTED: { status: 503, retriable: true, message: 'The warehouse ran out of memory or disk space; the sink writes smaller pieces, recovers the warehouse and retries.' },
   SINK_ROW_REJECTED: { status: 500, retriable: false, message: 'The warehouse refused this record permanently.' },
   SINK_DECODE_FAILED: { status: 500, retriable: false, message: 'The record could not be decoded.' },
+  SINK_GROUP_SHARED: { status: 500, retriable: false, message: 'A sink writing to another warehouse consumes in this consumer group; a group belongs to one warehouse (set CALLSTREAM_CONSUMER_GROUP).' },
   WH_QUERY_FAILED: { status: 400, retriable: false, message: 'The query failed (queries run in a read-only transaction).' },
   WH_QUERY_REFUSED: { status: 400, retriable: false, message: 'Only one read-only SELECT statement is allowed, without file or network access.' },
   WH_QUERY_TIMEOUT: { status: 400, retriable: false, message: 'The query ran longer than CALLSTREAM_QUERY_TIMEOUT_MS and was interrupted.' },

@@ -2,8 +2,10 @@
 import './crc32c.js';
 import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config/index.js';
+import { LOCAL_BROKER } from './client.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { readTopicSettings, unsafeSettings, unsafeTopicsError, type TopicRole, type TopicSettings } from './topic-settings.js';
 
 // kafkajs is CommonJS, and Node's ESM loader does not find this export by name.
 const { ConfigResourceTypes } = kafkajs;
@@ -26,20 +28,29 @@ export function topicMaxMessageBytes(config: Config): number {
   return Math.max(8 * 1024 * 1024, 4 * config.maxBodyBytes + RECORD_OVERHEAD_BYTES);
 }
 
+/** A topic of the plan: how it is created, and its role (which settings it must keep: topic-settings.ts). */
+export interface PlannedTopic extends ITopicConfig {
+  role: TopicRole;
+}
+
 /**
  * The topics callstream writes and reads, with how they are created (size limit, retention
  * per kind: CALLSTREAM_RETENTION_*; a topic that exists already is left as it is): for each flow
  * (Callaro's events, the providers' callbacks) its own events, audit and dead-letter topic;
- * and the erasures topic `callstream erase` records into.
+ * and the erasures topic `callstream erase` records into. `replicas`: the replication factor
+ * they will get (CALLSTREAM_TOPIC_REPLICATION, or the broker's default for -1); with two or
+ * more, a write is acknowledged only once two replicas have it (min.insync.replicas=2).
  */
-export function topicPlan(config: Config): ITopicConfig[] {
+export function topicPlan(config: Config, replicas = config.topicReplicationFactor): PlannedTopic[] {
   const replicationFactor = config.topicReplicationFactor;
   const size = { name: 'max.message.bytes', value: String(topicMaxMessageBytes(config)) };
+  // Only where it can be met: before Kafka capped it at the replication factor (3.7), a single replica refused every acks=all write.
+  const durable = replicas >= 2 ? [{ name: 'min.insync.replicas', value: '2' }] : [];
   const retention = (days: number) => ({ name: 'retention.ms', value: String(days === -1 ? -1 : days * 86_400_000) });
-  const topic = (name: string, numPartitions: number, days: number): ITopicConfig => ({ topic: name, numPartitions, replicationFactor, configEntries: [size, retention(days)] });
-  const events = (name: string) => topic(name, config.topicPartitions, config.retentionEventsDays);
-  const raw = (name: string) => topic(name, config.topicPartitions, config.retentionRawDays);
-  const deadLetter = (name: string) => topic(name, 1, config.retentionDeadLetterDays);
+  const topic = (role: TopicRole, name: string, numPartitions: number, days: number): PlannedTopic => ({ role, topic: name, numPartitions, replicationFactor, configEntries: [size, retention(days), ...durable] });
+  const events = (name: string) => topic('events', name, config.topicPartitions, config.retentionEventsDays);
+  const raw = (name: string) => topic('audit', name, config.topicPartitions, config.retentionRawDays);
+  const deadLetter = (name: string) => topic('dead-letters', name, 1, config.retentionDeadLetterDays);
   return [
     events(config.topicEvents),
     raw(config.topicRaw),
@@ -48,8 +59,13 @@ export function topicPlan(config: Config): ITopicConfig[] {
     raw(config.topicTelephonyRaw),
     deadLetter(config.topicTelephonyDeadLetter),
     // One partition: the sink reads it whole before it writes anything. Compacted, never deleted: the latest erasure per subject stays for good.
-    { topic: config.topicErasures, numPartitions: 1, replicationFactor, configEntries: [size, { name: 'cleanup.policy', value: 'compact' }] },
+    { role: 'erasures', topic: config.topicErasures, numPartitions: 1, replicationFactor, configEntries: [size, { name: 'cleanup.policy', value: 'compact' }, ...durable] },
   ];
+}
+
+/** Each topic of the plan and its role. */
+export function topicRoles(config: Config): Map<string, TopicRole> {
+  return new Map(topicPlan(config).map((t) => [t.topic, t.role]));
 }
 
 /** What the publisher needs to know of each topic it writes. */
@@ -62,43 +78,62 @@ export interface TopicFacts {
 
 /**
  * Creates the missing topics explicitly (broker auto-create is never relied on) and
- * waits until their leaders are known. Existing topics are left as they are. `only`: these
- * topics of the plan alone (a command that writes one topic creates no other).
+ * waits until their leaders are known. Existing topics are left as they are, but their settings
+ * are checked: one that breaks a promise (compaction, the erasures' retention, a single
+ * acknowledging replica, unclean election: topic-settings.ts) stops start-up with
+ * KAFKA_TOPIC_UNSAFE, naming the topic, the setting and the command that fixes it. `only`:
+ * these topics of the plan alone (a command that writes one topic creates no other).
  */
 export async function ensureTopics(admin: Admin, config: Config, logger: Logger, only?: readonly string[]): Promise<TopicFacts> {
-  const plan = topicPlan(config).filter((t) => !only || only.includes(t.topic));
+  const wanted = (t: PlannedTopic) => !only || only.includes(t.topic);
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = plan.filter((t) => !existing.has(t.topic));
+    const missing = topicPlan(config).filter((t) => wanted(t) && !existing.has(t.topic));
     if (missing.length > 0 && !config.createTopics) {
       throw new CallstreamError('KAFKA_TOPIC_SETUP_FAILED', `Topics missing and CALLSTREAM_CREATE_TOPICS=false: ${missing.map((t) => t.topic).join(', ')}`);
     }
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing, waitForLeaders: true, timeout: 30_000 });
-      logger.info({ topics: missing.map((t) => ({ topic: t.topic, partitions: t.numPartitions })) }, 'created topics');
+      const plan = topicPlan(config, await creationReplicas(admin, config)).filter((t) => missing.some((m) => m.topic === t.topic));
+      await admin.createTopics({ topics: plan.map(({ role: _role, ...topic }) => topic), waitForLeaders: true, timeout: 30_000 });
+      logger.info({ topics: plan.map((t) => ({ topic: t.topic, partitions: t.numPartitions })) }, 'created topics');
     }
-    const { topics } = await admin.fetchTopicMetadata({ topics: plan.map((t) => t.topic) });
-    const limits = await recordLimits(admin, plan.map((t) => t.topic));
+    const names = topicPlan(config).filter(wanted).map((t) => t.topic);
+    // Every topic of the plan that exists: the erasures' retention is compared with the events'.
+    const present = new Set([...existing, ...missing.map((t) => t.topic)]);
+    const settings = await readTopicSettings(admin, new Map([...topicRoles(config)].filter(([topic]) => present.has(topic))));
+    const unsafe = unsafeSettings(settings, (config.kafkaBrokers ?? [LOCAL_BROKER]).join(','), names);
+    if (unsafe.length > 0) throw unsafeTopicsError(unsafe);
+    noteSingleReplicas(settings.filter((t) => names.includes(t.topic)), logger);
+    const limits = recordLimits(settings.filter((t) => names.includes(t.topic)));
     warnAboutSmallTopics(limits, config, logger);
+    const { topics } = await admin.fetchTopicMetadata({ topics: names });
     return { recordLimits: limits, partitions: new Map(topics.map((t) => [t.name, t.partitions.length])) };
   } catch (cause) {
     if (cause instanceof CallstreamError) throw cause;
-    throw new CallstreamError('KAFKA_TOPIC_SETUP_FAILED', `Could not create or check topics ${plan.map((t) => t.topic).join(', ')}`, { cause });
+    throw new CallstreamError('KAFKA_TOPIC_SETUP_FAILED', `Could not create or check topics ${topicPlan(config).filter(wanted).map((t) => t.topic).join(', ')}`, { cause });
   }
 }
 
-/** Each topic's effective max.message.bytes. */
-async function recordLimits(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+/** The replication factor created topics get: CALLSTREAM_TOPIC_REPLICATION, or for -1 the broker's default.replication.factor. */
+async function creationReplicas(admin: Admin, config: Config): Promise<number> {
+  if (config.topicReplicationFactor !== -1) return config.topicReplicationFactor;
+  const { brokers } = await admin.describeCluster();
   const { resources } = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+    resources: [{ type: ConfigResourceTypes.BROKER, name: String(brokers[0].nodeId), configNames: ['default.replication.factor'] }],
   });
-  const limits = new Map<string, number>();
-  for (const resource of resources) {
-    const entry = resource.configEntries.find((e) => e.configName === 'max.message.bytes');
-    limits.set(resource.resourceName, Number(entry?.configValue ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES));
-  }
-  return limits;
+  return Number(resources[0]?.configEntries.find((e) => e.configName === 'default.replication.factor')?.configValue ?? 1);
+}
+
+/** Each topic's effective max.message.bytes. */
+function recordLimits(settings: readonly TopicSettings[]): Map<string, number> {
+  return new Map(settings.map((t) => [t.topic, Number(t.configs['max.message.bytes'] ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES)]));
+}
+
+/** One replica is allowed (a single broker), and said once: an acknowledged record is then as safe as that broker's disk. */
+function noteSingleReplicas(settings: readonly TopicSettings[], logger: Logger): void {
+  const single = settings.filter((t) => t.replicationFactor < 2).map((t) => t.topic);
+  if (single.length > 0) logger.info({ topics: single }, 'topics with one replica: an acknowledged record is as safe as its broker\'s disk (CALLSTREAM_TOPIC_REPLICATION)');
 }
 
 /** A topic created before (or outside callstream) may take less than the body limit needs: say so once, at start. */

@@ -1,18 +1,19 @@
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { AvroCodec, schemasDir } from '../codec/index.js';
 import { loadTelephonyVendors, NO_TELEPHONY_VENDORS, type BigQuerySettings, type Config } from '../config/index.js';
 import { connectKafkaClient, createKafka, ensureTopics, IdempotentProducer, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/index.js';
-import { AccessPolicy, Receiver } from '../receiver/index.js';
+import { AccessPolicy, ReceiptClock, Receiver } from '../receiver/index.js';
 import { SinkConnector } from '../sink/index.js';
 import { createWarehouse, type Warehouse } from '../warehouse/index.js';
 import { erase, erasureRecord, type EraseReceipt, type ErasureSubject } from '../erasure/index.js';
 import { PiiPolicy } from '../sink/pii.js';
 import { querySocketPath, serveQueries } from './query-socket.js';
+import { newestReceiptTime, receiptTopics } from './receipt-floor.js';
 import { connectSchemaRegistry } from './schema-registry.js';
 
 export interface PipelineOptions {
@@ -29,6 +30,8 @@ export interface PipelineOptions {
   manageBroker?: boolean;
   /** Serve `callstream query` on the data folder's socket (default: when DuckDB is owned here). */
   querySocket?: boolean;
+  /** The receiver's wall clock, for tests (default Date.now): see ReceiptClock. */
+  now?: () => number;
 }
 
 /**
@@ -49,8 +52,11 @@ export class Pipeline {
   private querySocket?: Server;
   private stopping?: Promise<void>;
   private ownsWarehouse = false;
+  private readonly clock: ReceiptClock;
 
-  constructor(private readonly options: PipelineOptions) {}
+  constructor(private readonly options: PipelineOptions) {
+    this.clock = new ReceiptClock(options.now);
+  }
 
   get config(): Config {
     return this.options.config;
@@ -70,6 +76,7 @@ export class Pipeline {
     await connectKafkaClient(this.admin, config);
     const topics = await ensureTopics(this.admin, config, logger);
     await connectSchemaRegistry(this.codec, config, logger, { writes: withReceiver });
+    if (withReceiver) await this.stampAboveTopics(kafka);
 
     this.producer = new IdempotentProducer(kafka, config, logger);
     await this.producer.connect();
@@ -95,7 +102,7 @@ export class Pipeline {
     }
     // A sink-only process still serves /healthz, /readyz and /metrics on PORT.
     this.receiver = new Receiver({
-      ctx: { config, telephonyVendors, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }), metrics: this.metrics, access: new AccessPolicy(config) },
+      ctx: { config, telephonyVendors, codec: this.codec, publisher: this.publisher, logger: logger.child({ component: 'receiver' }), metrics: this.metrics, access: new AccessPolicy(config), clock: this.clock },
       readiness: () => this.readiness(),
       webhooks: withReceiver,
     });
@@ -103,6 +110,23 @@ export class Pipeline {
     logger.info({ url: `http://${address.address}:${address.port}`, webhooks: withReceiver }, withReceiver ? 'receiver listening' : 'health and metrics listening');
     await this.waitUntilReady(30_000);
     logger.info({ readiness: this.readiness().components }, 'callstream is ready');
+  }
+
+  /**
+   * Receipt times order versions, so a receiver stamps above every receipt time already on its
+   * topics, whatever this host's clock says (receipt-floor.ts); a clock behind them is logged.
+   */
+  private async stampAboveTopics(kafka: Kafka): Promise<void> {
+    const { config, logger } = this.options;
+    const topics = receiptTopics(config);
+    const newest = await newestReceiptTime(kafka, this.admin!, this.codec, topics, logger).catch((cause) => {
+      throw new CallstreamError('KAFKA_UNAVAILABLE', `Could not read the newest receipt time on ${topics.join(', ')}: a receiver reads the last record of each partition at start (read access to them, and to groups callstream-receipt-*)`, { cause });
+    });
+    this.clock.after(newest);
+    const behind = this.clock.behindBy();
+    if (behind > 0) {
+      logger.warn({ newestReceipt: new Date(newest).toISOString(), behindMs: behind }, 'this host\'s clock is behind the newest receipt time on the topics: receipt times are held above it until the clock catches up; check NTP');
+    }
   }
 
   /**

@@ -43,17 +43,6 @@ export function refusalOr<T>(work: () => T): T | { problem: CallstreamError } {
   }
 }
 
-let lastReceipt = 0;
-
-/**
- * The receipt time, which orders versions of a key (isNewer): never earlier than the last
- * one this process stamped, so a clock stepped back (NTP) cannot make a later delivery older.
- */
-function receiptTime(): number {
-  lastReceipt = Math.max(Date.now(), lastReceipt);
-  return lastReceipt;
-}
-
 /** Reads the body (up to the limit) and starts the request's audit record, with credentials redacted. */
 export async function receive(
   ctx: RouteContext,
@@ -63,7 +52,7 @@ export async function receive(
   path: string,
   secretHeaders?: ReadonlySet<string>,
 ): Promise<Intake> {
-  const receivedAt = receiptTime();
+  const receivedAt = ctx.clock.stamp();
   const { bytes, tooLarge, problem } = await readBody(req, ctx.config.maxBodyBytes);
   const audit: RawRequestRecord = {
     request_id: requestId,

@@ -6,6 +6,7 @@ import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
 import type { AccessPolicy } from './auth/index.js';
+import type { ReceiptClock } from './receipt-clock.js';
 
 /** Seconds a client is asked to wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -20,6 +21,8 @@ export interface RouteContext {
   logger: Logger;
   metrics: Metrics;
   access: AccessPolicy;
+  /** Stamps received_at (receipt-clock.ts). */
+  clock: ReceiptClock;
 }
 
 export type Answer = CallstreamError | { status: number; body: unknown };

@@ -7,3 +7,4 @@ export { telephonyRow } from './telephony-rows.js';
 export { type RecordPosition } from './rows.js';
 export { backoffDelay } from './backoff.js';
 export { PiiPolicy, lastFour, CALLBACK_NUMBER_FIELDS } from './pii.js';
+export { announcedIdentity } from './group-binding.js';

@@ -2,15 +2,16 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { ErasureFollower, ErasureSet } from '../erasure/index.js';
-import { CallstreamError, describeError, EXHAUSTED_RESOURCES } from '../errors.js';
+import { CallstreamError, describeError, EXHAUSTED_RESOURCES, isCallstreamError } from '../errors.js';
 import { connectKafkaClient, type OutgoingMessage, type Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
-import { EVENT_TABLES, TABLES, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
+import { EVENT_TABLES, TABLES, type Row, type TableSpec, type Warehouse, type WarehouseIdentity } from '../warehouse/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { BufferBudget, batchSize, fetchLimits, type BufferSize } from './buffer-budget.js';
 import { deadLetterFor, publishDeadLetters } from './dead-letters.js';
 import { decodeRecord, fetchWriterSchemas } from './decode.js';
 import { FlushCoordinator } from './flush-coordinator.js';
+import { bindingAssigner, checkGroupBinding } from './group-binding.js';
 import { OffsetCommits } from './offset-commits.js';
 import { SinkProgress } from './progress.js';
 import { sinkStreams, type SinkStream } from './streams.js';
@@ -50,7 +51,7 @@ export interface SinkDeps {
  *
  * Around it: decode.ts (record to row, waiting for the schema registry), dead-letters.ts,
  * flush-coordinator.ts (when to write), offset-commits.ts (what to commit, per epoch),
- * progress.ts (lag and progress lines).
+ * progress.ts (lag and progress lines), group-binding.ts (one warehouse per consumer group).
  */
 export class SinkConnector {
   /** The erasures honoured: a row they cover is never written (replays, redeliveries, late events). */
@@ -75,6 +76,11 @@ export class SinkConnector {
   private broken?: unknown;
   /** Aborted by stop(): dead letters still being retried are given up (their batch stays uncommitted). */
   private readonly stopRetries = new AbortController();
+  /** The warehouse's identity, announced to the group (read at start, before joining). */
+  private identity?: WarehouseIdentity;
+  /** The check of the group's leader after the latest join (group-binding.ts); start() waits for the first. */
+  private leaderCheck: Promise<void> = Promise.resolve();
+  private started = false;
 
   constructor(private readonly deps: SinkDeps) {
     const { kafka, config, logger } = deps;
@@ -89,6 +95,7 @@ export class SinkConnector {
       ...fetchLimits(config.sinkBufferBytes),
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
+      partitionAssigners: [bindingAssigner(() => this.identity!)],
     });
     this.commits = new OffsetCommits((offsets) => this.consumer.commitOffsets(offsets), logger, (c) => this.progress.committed(c.topic, c.partition, c.offset, c.highWatermark));
     const m = deps.metrics;
@@ -119,6 +126,12 @@ export class SinkConnector {
       this.commits.assign(e.payload.memberAssignment);
       this.progress.forgetRevoked((topic, partition) => this.commits.owns(topic, partition));
       logger.info({ memberAssignment: e.payload.memberAssignment }, 'sink joined the consumer group');
+      if (!e.payload.isLeader) {
+        // Only the latest join's check is awaited (by start()); an earlier one superseded by a rejoin must not go unhandled.
+        const check = this.checkBinding(e.payload.leaderId);
+        check.catch(() => undefined);
+        this.leaderCheck = check;
+      }
     });
     // kafkajs rejoins next: what was fetched before must not be committed under the generation it brings.
     this.consumer.on(REBALANCING, () => this.commits.revokeAll());
@@ -149,6 +162,9 @@ export class SinkConnector {
   async start(): Promise<void> {
     const { config, warehouse } = this.deps;
     await warehouse.ensureTables(TABLES);
+    this.identity = await warehouse.identity();
+    // Before joining: a group another warehouse's sinks consume is not joined (nor disturbed).
+    await this.checkBinding();
     // Read whole before the first fetch: a replay must not write a row an erasure covers.
     await this.erasureFollower.start();
     await connectKafkaClient(this.consumer, config);
@@ -161,6 +177,32 @@ export class SinkConnector {
       partitionsConsumedConcurrently: Math.max(1, Math.min(config.topicPartitions, 16)),
       eachBatch: (payload) => this.handleBatch(payload),
     });
+    // Joined: with two sinks starting at once, the leader's warehouse keeps the group and this one got no partitions.
+    await this.leaderCheck;
+    this.started = true;
+  }
+
+  /** Throws SINK_GROUP_SHARED when the group (after a join: its leader) announces another warehouse; after start-up, stops the sink. */
+  private async checkBinding(leaderId?: string): Promise<void> {
+    const { kafka, config, logger } = this.deps;
+    const admin = kafka.admin();
+    try {
+      await connectKafkaClient(admin, config);
+      await checkGroupBinding(admin, config.consumerGroup, this.identity!, leaderId);
+    } catch (err) {
+      const refused = isCallstreamError(err, 'SINK_GROUP_SHARED');
+      if (!refused && leaderId === undefined) throw err; // before joining: Kafka's own failure stops start-up
+      if (!refused) {
+        // After joining the leader's own assigner already kept another warehouse's sinks out; the check is made again at the next join.
+        logger.warn({ error: describeError(err) }, 'could not check the warehouse of the group\'s leader');
+        return;
+      }
+      if (!this.started) throw err;
+      logger.error({ error: describeError(err) }, 'the consumer group belongs to another warehouse; the sink stops');
+      this.deps.onFatal?.(err);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   /**

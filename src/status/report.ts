@@ -1,3 +1,5 @@
+import type { UnsafeSetting } from '../kafka/index.js';
+
 /**
  * What `callstream status` finds, and the verdict on it. collect.ts gathers the facts (HTTP and
  * Kafka); judge() here turns them into problems (unhealthy: exit 1) and warnings (healthy, but
@@ -40,7 +42,8 @@ export interface GroupFacts {
   id: string;
   /** Stable, Empty, Dead, PreparingRebalance, CompletingRebalance or Unknown (Kafka's words). */
   state?: string;
-  members?: Array<{ clientId: string; host: string }>;
+  /** warehouse: what the member announced it writes (src/sink/group-binding.ts); absent for an older callstream. */
+  members?: Array<{ clientId: string; host: string; warehouse?: string }>;
   error?: string;
 }
 
@@ -131,6 +134,8 @@ export interface StatusFacts {
   lastWrite: LastWrite;
   refusals: Refusals;
   exhaustion: Exhaustion;
+  /** Topic settings that break a promise (the start-up check, KAFKA_TOPIC_UNSAFE), each with its fix; absent when Kafka was not asked. */
+  unsafeTopics?: UnsafeSetting[];
 }
 
 /** What --json prints. */
@@ -177,6 +182,7 @@ export function judge(facts: StatusFacts, thresholds: StatusThresholds): StatusR
     else if (group.state === 'Empty' || (group.members?.length ?? 0) === 0) problems.push(`no sink consumes: group ${group.id} has no members (${group.state})${backlog}`);
     else if (group.state !== 'Stable') warnings.push(`group ${group.id} is ${group.state} (rebalancing); run status again in a few seconds`);
 
+    for (const u of facts.unsafeTopics ?? []) problems.push(`topic ${u.topic}: ${u.setting}=${u.value}: ${u.why}; fix: ${u.fix}`);
     if (lag.total !== null && lag.total > thresholds.maxLag) {
       const perTopic = lag.topics.filter((t) => t.exists).map((t) => `${t.topic} ${t.total}`).join(', ');
       problems.push(`lag ${lag.total} record(s) above --max-lag ${thresholds.maxLag} (${perTopic})`);

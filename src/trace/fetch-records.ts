@@ -15,6 +15,8 @@ export interface FetchOptions {
   onProgress?: (found: number, total: number) => void;
   /** Gives up on what is still missing after this long (default 30 s). */
   timeoutMs?: number;
+  /** Prefix of the throwaway group's name (default callstream-trace): what ACLs for it name. */
+  groupPrefix?: string;
 }
 
 const placeKey = (p: RecordPlace) => `${p.topic}\u0000${p.partition}\u0000${p.offset}`;
@@ -41,7 +43,7 @@ export async function fetchRecords(kafka: Kafka, places: readonly RecordPlace[],
   if (total === 0) return found;
 
   const admin = kafka.admin();
-  const groupId = `callstream-trace-${randomUUID()}`;
+  const groupId = `${options.groupPrefix ?? 'callstream-trace'}-${randomUUID()}`;
   await admin.connect();
   try {
     const topics = [...new Set(places.map((p) => p.topic))];

@@ -3,6 +3,6 @@
 // only the one the config names: a receiver process never loads DuckDB or the BigQuery
 // client (about 40 MB of RSS and 200 ms of start-up).
 export { TABLES, EVENT_TABLES, REQUESTS, DEAD_LETTERS, CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS, tableForFamily, type TableSpec, type Column, type ColumnType, type Row } from './tables.js';
-export { newestPerKey, isNewer, newerSql, type Warehouse } from './warehouse.js';
+export { newestPerKey, isNewer, newerSql, type Warehouse, type WarehouseIdentity } from './warehouse.js';
 export { createWarehouse } from './create-warehouse.js';
 export { compileMatch, matchSql, valuesAt, type Condition, type MatchDialect, type OwnerGuard, type Place, type RowMatch } from './row-match.js';

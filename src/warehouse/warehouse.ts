@@ -36,7 +36,19 @@ export interface Warehouse {
    * Absent where there is nothing to give back (BigQuery): the sink then only writes smaller pieces.
    */
   recover?(): Promise<void>;
+  /**
+   * Which warehouse this is, the same for every process writing to it (DuckDB: an id made when
+   * the file is created and kept in it; BigQuery: the project, dataset and table prefix). The
+   * sink announces it to its consumer group, which belongs to one warehouse (src/sink/group-binding.ts).
+   */
+  identity(): Promise<WarehouseIdentity>;
   close(): Promise<void>;
+}
+
+/** A warehouse's identity: `id` is compared, `description` names it in messages (a file and its host, a dataset). */
+export interface WarehouseIdentity {
+  id: string;
+  description: string;
 }
 
 /**

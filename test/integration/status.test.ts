@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
 import type { StatusReport } from '../../src/status/index.js';
@@ -89,7 +90,7 @@ describe('callstream status', () => {
     expect(report.healthy).toBe(true);
     expect(report.process).toMatchObject({ url: t.url, up: true, ready: true, httpStatus: 200, components: { receiver: true, producer: true, sink: true } });
     expect(report.kafka).toMatchObject({ up: true, brokers: expect.any(Number) });
-    expect(report.group).toMatchObject({ id: t.config.consumerGroup, state: 'Stable', members: [expect.objectContaining({ clientId: expect.any(String) })] });
+    expect(report.group).toMatchObject({ id: t.config.consumerGroup, state: 'Stable', members: [expect.objectContaining({ clientId: expect.any(String), warehouse: expect.stringContaining(`DuckDB file ${join(t.config.dataDir, 'callstream.duckdb')} on `) })] });
     expect(report.lag.total).toBe(0);
     const events = report.lag.topics.find((x) => x.topic === t.config.topicEvents)!;
     expect(events).toMatchObject({ exists: true, total: 0 });

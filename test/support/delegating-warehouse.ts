@@ -40,6 +40,10 @@ export class DelegatingWarehouse implements Warehouse {
     await this.inner.recover?.();
   }
 
+  identity(): ReturnType<Warehouse['identity']> {
+    return this.inner.identity();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -50,7 +50,7 @@ export function isolatedConfig(overrides: Partial<Record<OptionKey, unknown>> = 
   );
 }
 
-export async function startTestPipeline(options: { config?: Config; warehouse?: Warehouse; receiver?: boolean; sink?: boolean; querySocket?: boolean } = {}) {
+export async function startTestPipeline(options: { config?: Config; warehouse?: Warehouse; receiver?: boolean; sink?: boolean; querySocket?: boolean; now?: () => number } = {}) {
   await requireBroker();
   const config = options.config ?? isolatedConfig();
   const pipeline = new Pipeline({
@@ -61,6 +61,7 @@ export async function startTestPipeline(options: { config?: Config; warehouse?: 
     receiver: options.receiver,
     sink: options.sink,
     querySocket: options.querySocket ?? false,
+    now: options.now,
   });
   await pipeline.start();
   const address = pipeline.receiver?.server.address();

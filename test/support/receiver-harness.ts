@@ -5,7 +5,7 @@ import { CallstreamError } from '../../src/errors.js';
 import { recordBytes, type OutgoingMessage, type Publisher } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics/index.js';
-import { AccessPolicy, Receiver } from '../../src/receiver/index.js';
+import { AccessPolicy, ReceiptClock, Receiver } from '../../src/receiver/index.js';
 
 /** A publisher that keeps what it is given (or fails / hangs on demand): for receiver unit tests. */
 export class MemoryPublisher {
@@ -42,7 +42,7 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
   const metrics = new Metrics({ defaultMetrics: false });
   let producerReady = true;
   const receiver = new Receiver({
-    ctx: { config, telephonyVendors, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics, access: new AccessPolicy(config) },
+    ctx: { config, telephonyVendors, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics, access: new AccessPolicy(config), clock: new ReceiptClock() },
     readiness: () => ({ ready: producerReady, components: { producer: producerReady } }),
   });
   const address: AddressInfo = await receiver.listen();

@@ -5,7 +5,7 @@ import { CallstreamError } from '../../errors.js';
 import { isStorableTime } from '../../events/index.js';
 import type { Logger } from '../../logger.js';
 import type { ColumnType, Row, TableSpec } from '../tables.js';
-import { newestPerKey, type Warehouse } from '../warehouse.js';
+import { newestPerKey, type Warehouse, type WarehouseIdentity } from '../warehouse.js';
 import { BIGQUERY_DIALECT, DEFAULT_VIEW_SETTINGS, viewStatements, type ViewSettings } from '../views/index.js';
 import { matchSql, type RowMatch } from '../row-match.js';
 import { classifyBigQueryError } from './classify-error.js';
@@ -217,6 +217,12 @@ export class BigQueryWarehouse implements Warehouse {
     } catch (err) {
       throw new CallstreamError('WH_ERASE_FAILED', `BigQuery erasure lookup in ${this.tableName(spec)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
+  }
+
+  /** The dataset and the table prefix: every sink writing them is the same warehouse (and may share a consumer group). */
+  async identity(): Promise<WarehouseIdentity> {
+    const { projectId, dataset, tablePrefix } = this.settings;
+    return { id: `bigquery:${projectId}.${dataset}.${tablePrefix}`, description: `BigQuery dataset ${projectId}.${dataset}${tablePrefix ? ` (tables ${tablePrefix}*)` : ''}` };
   }
 
   async close(): Promise<void> {}

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { blobValue, DuckDBBlobValue, DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { OPTIONS } from '../../config/options.js';
 import { CallstreamError } from '../../errors.js';
@@ -7,7 +9,7 @@ import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
 import { matchSql, type RowMatch } from '../row-match.js';
 import { classifyDuckDbError } from './classify-error.js';
 import { KeyFilter, type LayerState } from './key-filter.js';
-import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse } from '../warehouse.js';
+import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse, type WarehouseIdentity } from '../warehouse.js';
 import { DEFAULT_VIEW_SETTINGS, DUCKDB_DIALECT, viewStatements, type ViewSettings } from '../views/index.js';
 
 const TARGET_TYPE: Record<ColumnType, string> = { STRING: 'VARCHAR', INT64: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', JSON: 'JSON' };
@@ -35,6 +37,8 @@ const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * the filter is built again from the table.
  */
 const SAVED_FILTERS = 'callstream_state.key_filters';
+/** The file's identity (one row, made when the file is first written): see identity(). */
+const IDENTITY = 'callstream_state.warehouse_identity';
 
 export interface DuckDbOptions {
   /** Attach the file READ_ONLY: `callstream query` with no pipeline running. */
@@ -328,6 +332,22 @@ export class DuckDbWarehouse implements Warehouse {
     const answer = this.readerQueue.then(() => runReadOnly(this.reader, sql, this.limits));
     this.readerQueue = answer.catch(() => undefined);
     return answer;
+  }
+
+  /**
+   * A random id made the first time it is asked for and kept in the file, so it moves with the
+   * file and a new file (another data folder, a deleted one) is another warehouse. The
+   * description names the file and this host, for the message of a refused sink.
+   */
+  identity(): Promise<WarehouseIdentity> {
+    return this.serial(async () => {
+      await this.writer.run('CREATE SCHEMA IF NOT EXISTS callstream_state');
+      await this.writer.run(`CREATE TABLE IF NOT EXISTS ${IDENTITY} (id VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL)`);
+      await this.writer.run(`INSERT INTO ${IDENTITY} SELECT $1, now() WHERE NOT EXISTS (SELECT 1 FROM ${IDENTITY})`, [randomUUID()]);
+      const id = String((await this.writer.runAndReadAll(`SELECT min(id) AS id FROM ${IDENTITY}`)).getRowObjects()[0].id);
+      const file = this.path === ':memory:' ? 'an in-memory DuckDB' : `DuckDB file ${resolve(this.path)}`;
+      return { id: `duckdb:${id}`, description: `${file} on ${hostname()} (id ${id})` };
+    });
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ function emptyWarehouse(): Warehouse & { erased: Map<string, RowMatch> } {
     query: async () => [],
     eraseRows: async (spec: TableSpec, match: RowMatch) => (erased.set(spec.name, match), 0),
     distinctValues: async () => [],
+    identity: async () => ({ id: 'test-warehouse', description: 'an empty test warehouse' }),
     close: async () => undefined,
   };
 }

@@ -31,6 +31,9 @@ class FakeWarehouse implements Warehouse {
   async distinctValues(): Promise<string[]> {
     return [];
   }
+  async identity() {
+    return { id: 'fake', description: 'a fake warehouse' };
+  }
   async close(): Promise<void> {}
 }
 
