@@ -29,10 +29,10 @@ describe('DuckDbWarehouse', () => {
     await warehouse.close();
   });
 
-  it('caps its buffer pool at memoryLimit (CALLSTREAM_DUCKDB_MEMORY_LIMIT), 256 MB by default', async () => {
-    for (const [options, expected] of [[{}, '244.1 MiB'], [{ memoryLimit: '64MB' }, '61.0 MiB']] as const) {
+  it('caps its buffer pool at memoryLimit (CALLSTREAM_DUCKDB_MEMORY_LIMIT), 256 MB by default, and checkpoints at a quarter of it', async () => {
+    for (const [options, memory, checkpoint] of [[{}, '244.1 MiB', '61.0 MiB'], [{ memoryLimit: '64MB' }, '61.0 MiB', '15.2 MiB'], [{ memoryLimit: '2GiB' }, '2.0 GiB', '244.1 MiB']] as const) {
       const warehouse = await DuckDbWarehouse.open(':memory:', options);
-      expect(await warehouse.query("SELECT current_setting('memory_limit') AS m")).toEqual([{ m: expected }]);
+      expect(await warehouse.query("SELECT current_setting('memory_limit') AS m, current_setting('checkpoint_threshold') AS c")).toEqual([{ m: memory, c: checkpoint }]);
       await warehouse.close();
     }
   });
@@ -146,6 +146,22 @@ describe('DuckDbWarehouse: the filtered write path', () => {
     await warehouse.ensureTables([CALL_EVENTS]);
     expect(await warehouse.upsert(CALL_EVENTS, [row('c', 3), row('d', 3)])).toBe(2);
     expect(Number((await warehouse.query('SELECT count(*) AS n FROM call_events'))[0].n)).toBe(4);
+    await warehouse.close();
+  });
+
+  it('writes 120,000 rows of 2 KB under a 64 MB pool (checkpoints at a quarter of it)', { timeout: 120_000 }, async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callstream-small-pool-')), 'w.duckdb');
+    const warehouse = await DuckDbWarehouse.open(file, { memoryLimit: '64MB' });
+    await warehouse.ensureTables([CALL_EVENTS]);
+    const payload = JSON.stringify({ transcript: 'words '.repeat(340) });
+    for (let b = 0; b < 120; b++) {
+      const rows = Array.from({ length: 1_000 }, (_, i) => rowFor(CALL_EVENTS, { call_id: `p_${b}_${i}`, event_type: 'call.completed', request_id: `r${b}`, received_at: T0 + b, event_time: T0 + b, payload }));
+      // Every tenth row again, newer: the lookup path too.
+      if (b > 0) rows.push(...Array.from({ length: 100 }, (_, i) => rowFor(CALL_EVENTS, { call_id: `p_${b - 1}_${i * 10}`, event_type: 'call.completed', request_id: `r${b}`, received_at: T0 + b, event_time: T0 + b - 1, payload })));
+      await warehouse.upsert(CALL_EVENTS, rows);
+    }
+    expect(await warehouse.query('SELECT count(*) AS n, count(DISTINCT call_id) AS keys FROM call_events')).toEqual([{ n: '120000', keys: '120000' }]);
+    expect(await warehouse.query("SELECT current_setting('checkpoint_threshold') AS c")).toEqual([{ c: '15.2 MiB' }]);
     await warehouse.close();
   });
 

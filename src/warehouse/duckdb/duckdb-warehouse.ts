@@ -23,11 +23,24 @@ const MEMORY_LIMIT = OPTIONS.duckdbMemoryLimit.schema.parse(undefined);
 /**
  * WAL size that triggers a checkpoint (DuckDB's default: 16 MB). A checkpoint compresses
  * and rewrites every row group that received rows, so with a flush of ~5,000 rows of 2-4 KB
- * (~20 MB of WAL) the default checkpointed after every flush. 256 MB: the sink's DuckDB
- * throughput went from ~8,800 to ~15,000 rows/s over 1M rows (bench/load/duckdb-upsert.js), at
- * the cost of a longer pause every ~60,000 rows and a longer WAL replay after a crash.
+ * (~20 MB of WAL) the default checkpointed after every flush. Until a checkpoint, what was
+ * written stays in the buffer pool (or spills), and the checkpoint works on it there: a
+ * threshold as large as the pool ran the history bench out of memory after 5 million rows
+ * (256 MB of each). So a quarter of the pool (64 MB for the default 256 MB), at most 256 MB,
+ * which measured ~15,000 against ~8,800 rows/s for 16 MB over 1M rows (bench/load/duckdb-upsert.js).
  */
-const CHECKPOINT_THRESHOLD = '256MB';
+export function checkpointThreshold(memoryLimit: string): string {
+  const megabytes = Math.floor(sizeInBytes(memoryLimit) / 4 / 1_000_000);
+  return `${Math.max(16, Math.min(256, megabytes))}MB`;
+}
+
+/** A DuckDB size setting (256MB, 1GiB, ...) in bytes; DuckDB reads MB and GB as powers of 1,000 (and KiB... of 1,024). */
+function sizeInBytes(size: string): number {
+  const [, amount, unit, binary] = /^(\d+(?:\.\d+)?)\s*([KMG])(i?)B$/i.exec(size.trim()) ?? [];
+  if (!amount) return 256 * 1_000_000;
+  const power = { K: 1, M: 2, G: 3 }[unit.toUpperCase() as 'K' | 'M' | 'G'];
+  return Number(amount) * (binary ? 1024 : 1000) ** power;
+}
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -46,7 +59,7 @@ export interface DuckDbOptions {
   /** See CALLSTREAM_QUERY_TIMEOUT_MS and CALLSTREAM_QUERY_MAX_ROWS (their defaults when unset). */
   queryTimeoutMs?: number;
   queryMaxRows?: number;
-  /** Instead of CHECKPOINT_THRESHOLD (bench/load/duckdb-upsert.js measures others; settings are locked after open). */
+  /** Instead of checkpointThreshold(memoryLimit) (bench/load/duckdb-upsert.js measures others; settings are locked after open). */
   checkpointThreshold?: string;
   /** DuckDB's memory_limit, instead of CALLSTREAM_DUCKDB_MEMORY_LIMIT's default. */
   memoryLimit?: string;
@@ -110,7 +123,7 @@ export class DuckDbWarehouse implements Warehouse {
    * attached with small row groups: at each checkpoint DuckDB rewrites the row group that
    * received rows, and with 2-4 KB rows its default (122,880 rows, ~400 MB) made every
    * checkpoint slower as the table grew (measured by `npm run bench`); checkpoints wait for
-   * 256 MB of WAL (see CHECKPOINT_THRESHOLD). The buffer pool is
+   * a quarter of the pool's size of WAL (see checkpointThreshold). The buffer pool is
    * capped so that the sink's memory stays bounded whatever the table's size (DuckDB's
    * default is 80 % of the machine's RAM); larger work spills to `<file>.tmp`.
    *
@@ -173,8 +186,7 @@ export class DuckDbWarehouse implements Warehouse {
         const columns = spec.columns.map((c) => `${quote(c.name)} ${TARGET_TYPE[c.type]}${c.required ? ' NOT NULL' : ''}`);
         await this.writer.run(`CREATE TABLE IF NOT EXISTS ${quote(spec.name)} (${columns.join(', ')})`);
         await this.addMissingColumns(spec);
-        const stage = spec.columns.map((c) => `${quote(c.name)} ${STAGE_TYPE[c.type]}`);
-        await this.writer.run(`CREATE TEMP TABLE IF NOT EXISTS ${quote(stageName(spec))} (${stage.join(', ')})`);
+        await this.writer.run(stageTableSql(spec));
       }
       for (const view of viewStatements(DUCKDB_DIALECT, this.views, quote, specs)) await this.writer.run(view.sql);
       if (this.writePath === 'filtered') {
@@ -244,9 +256,14 @@ export class DuckDbWarehouse implements Warehouse {
     return changed;
   }
 
-  /** Replaces what the table's stage holds by these rows. */
+  /**
+   * Replaces what the table's stage holds by these rows. The stage is made anew each time: a
+   * DELETE from a temp table gives none of its space back (measured: 400 stages of 5,000 rows of
+   * 2 KB, deleted each time, held the whole 256 MB pool and spilled 1.36 GB; made anew, 11 MB),
+   * which is what ran the sink out of memory after a few million rows, whatever the pool.
+   */
   private async stage(spec: TableSpec, rows: Row[]): Promise<void> {
-    await this.writer.run(`DELETE FROM ${quote(stageName(spec))}`);
+    await this.writer.run(stageTableSql(spec));
     const appender = await this.writer.createAppender(stageName(spec), 'main', 'temp');
     try {
       for (const row of rows) {
@@ -384,7 +401,8 @@ export class DuckDbWarehouse implements Warehouse {
 async function connectFile(path: string, options: DuckDbOptions): Promise<{ instance: DuckDBInstance; writer: DuckDBConnection; reader: DuckDBConnection }> {
   const inMemory = path === ':memory:';
   try {
-    const settings: Record<string, string> = { memory_limit: options.memoryLimit ?? MEMORY_LIMIT, checkpoint_threshold: options.checkpointThreshold ?? CHECKPOINT_THRESHOLD };
+    const memoryLimit = options.memoryLimit ?? MEMORY_LIMIT;
+    const settings: Record<string, string> = { memory_limit: memoryLimit, checkpoint_threshold: options.checkpointThreshold ?? checkpointThreshold(memoryLimit) };
     if (!inMemory) settings.temp_directory = `${path}.tmp`;
     const instance = await DuckDBInstance.create(':memory:', settings);
     const writer = await instance.connect();
@@ -468,6 +486,11 @@ async function runReadOnly(reader: DuckDBConnection, sql: string, limits: QueryL
 
 function refused(reason: string, cause?: unknown): CallstreamError {
   return new CallstreamError('WH_QUERY_REFUSED', `Only one read-only SELECT statement is allowed; ${reason}`, { cause });
+}
+
+/** The stage of a table, empty: raw transport values (see STAGE_TYPE); the statements convert them. */
+function stageTableSql(spec: TableSpec): string {
+  return `CREATE OR REPLACE TEMP TABLE ${quote(stageName(spec))} (${spec.columns.map((c) => `${quote(c.name)} ${STAGE_TYPE[c.type]}`).join(', ')})`;
 }
 
 function stageName(spec: TableSpec): string {
