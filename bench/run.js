@@ -12,8 +12,8 @@
 //          (history: a year of it on the DuckDB write path, 10 million rows, ~1 h; not in the default run),
 //          --chart <file.svg> (history: where its chart goes; default next to the results),
 //          --history-reuse <dir> (history: take the write path's reports, filtered.jsonl and merge.jsonl,
-//          and the warehouse file keep-filtered.duckdb of an earlier bench/load/history.js run from
-//          <dir>; the end to end and the chart are measured and drawn anew),
+//          of earlier bench/load/history.js runs from <dir>, and the warehouse file the first kept
+//          ("keep":true; else <dir>/keep-filtered.duckdb); the end to end and the chart are new),
 //          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/),
 //          --sink-sizes 200000[,1000000] (backlog sizes of the sink section, one run each).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -388,7 +388,8 @@ async function historySection(admin) {
   const reported = (file) => JSON.parse(readFileSync(join(reuse, file), 'utf8').trim().split('\n').at(-1)).report;
   if (reuse) log(`history: the write path's reports and warehouse file from ${reuse}`);
   else log(`history: the DuckDB write path from 0 to ${plan.rows} call_events rows (and as many requests rows), measured every ${plan.step}`);
-  const filtered = reuse ? { ...reported('filtered.jsonl'), file: join(reuse, 'keep-filtered.duckdb') } : await history('filtered', plan.rows, plan.step, true);
+  const reusedFile = (report) => report.file ?? join(reuse, 'keep-filtered.duckdb');
+  const filtered = reuse ? ((r) => ({ ...r, file: reusedFile(r) }))(reported('filtered.jsonl')) : await history('filtered', plan.rows, plan.step, true);
   if (!reuse) log(`history: the same with the whole-table MERGE (the design before), to ${plan.baselineRows} rows`);
   const merge = reuse ? reported('merge.jsonl') : await history('merge', plan.baselineRows, plan.baselineStep, false);
   log(`history: end to end at ${plan.e2e.rate} webhooks/s into the warehouse holding ${filtered.stored} rows, then into an empty one`);

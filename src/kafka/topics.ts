@@ -100,13 +100,13 @@ export async function ensureTopics(admin: Admin, config: Config, logger: Logger,
     const names = topicPlan(config).filter(wanted).map((t) => t.topic);
     // Every topic of the plan that exists: the erasures' retention is compared with the events'.
     const present = new Set([...existing, ...missing.map((t) => t.topic)]);
-    const settings = await readTopicSettings(admin, new Map([...topicRoles(config)].filter(([topic]) => present.has(topic))));
+    const settings = await whenTopicsReady(admin, names, () => readTopicSettings(admin, new Map([...topicRoles(config)].filter(([topic]) => present.has(topic)))));
     const unsafe = unsafeSettings(settings, (config.kafkaBrokers ?? [LOCAL_BROKER]).join(','), names);
     if (unsafe.length > 0) throw unsafeTopicsError(unsafe);
     noteSingleReplicas(settings.filter((t) => names.includes(t.topic)), logger);
     const limits = recordLimits(settings.filter((t) => names.includes(t.topic)));
     warnAboutSmallTopics(limits, config, logger);
-    const { topics } = await admin.fetchTopicMetadata({ topics: names });
+    const { topics } = await whenTopicsReady(admin, names, () => admin.fetchTopicMetadata({ topics: names }));
     return { recordLimits: limits, partitions: new Map(topics.map((t) => [t.name, t.partitions.length])) };
   } catch (cause) {
     if (cause instanceof CallstreamError) throw cause;
@@ -150,20 +150,32 @@ function warnAboutSmallTopics(limits: ReadonlyMap<string, number>, config: Confi
 /** kafkajs's error types a topic just created answers with while its partitions get leaders. */
 const NOT_READY = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION']);
 
+/** kafkajs's error type, also when wrapped (a KafkaJSNumberOfRetriesExceeded keeps the last one). */
+function errorType(err: unknown): string | undefined {
+  const e = err as { type?: string; originalError?: { type?: string } } | undefined;
+  return e?.type ?? e?.originalError?.type;
+}
+
 /**
- * admin.fetchTopicOffsets, tried again (up to ~10 s) while the topic's partitions have no leader
- * yet: right after ensureTopics created it, a loaded broker answers "not the leader" for a moment,
- * which failed start-up (seen on the shared CI machine).
+ * Runs work again (up to ~15 s, the metadata refreshed between tries) while the topics' partitions
+ * have no leader known yet: right after a topic is created, or a broker started, a loaded broker
+ * answers "not the leader" or "does not host this topic-partition" for a moment, which failed
+ * start-up (seen on the shared CI machine and on a freshly started local broker).
  */
-export async function fetchTopicOffsetsWhenReady(admin: Admin, topic: string): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+export async function whenTopicsReady<T>(admin: Admin, topics: string[], work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await admin.fetchTopicOffsets(topic);
+      return await work();
     } catch (err) {
-      const type = (err as { type?: string }).type;
+      const type = errorType(err);
       if (attempt >= 20 || !type || !NOT_READY.has(type)) throw err;
       await new Promise((resolve) => setTimeout(resolve, 100 * Math.min(attempt, 10)));
-      await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+      await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
     }
   }
+}
+
+/** admin.fetchTopicOffsets once the topic's partitions have leaders (see whenTopicsReady). */
+export function fetchTopicOffsetsWhenReady(admin: Admin, topic: string): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+  return whenTopicsReady(admin, [topic], () => admin.fetchTopicOffsets(topic));
 }

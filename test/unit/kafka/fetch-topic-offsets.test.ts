@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fetchTopicOffsetsWhenReady } from '../../../src/kafka/index.js';
 
 /** An admin whose fetchTopicOffsets throws the given errors first, then answers. */
-function admin(errors: Array<{ type?: string; message: string }>) {
+function admin(errors: Array<{ type?: string; message: string; originalError?: { type: string } }>) {
   let calls = 0;
   let metadata = 0;
   const fake = {
@@ -26,6 +26,12 @@ describe('fetchTopicOffsetsWhenReady', () => {
     expect(await fetchTopicOffsetsWhenReady(a.admin, 't')).toEqual([{ partition: 0, offset: '5', high: '5', low: '0' }]);
     expect(a.calls()).toBe(3);
     expect(a.metadata()).toBe(2);
+  });
+
+  it('looks inside kafkajs\'s retries-exceeded error for the type (a broker just started: "does not host this topic-partition")', async () => {
+    const a = admin([{ message: 'retries exceeded', originalError: { type: 'UNKNOWN_TOPIC_OR_PARTITION' } }]);
+    expect(await fetchTopicOffsetsWhenReady(a.admin, 't')).toHaveLength(1);
+    expect(a.calls()).toBe(2);
   });
 
   it('fails at once on any other error', async () => {
