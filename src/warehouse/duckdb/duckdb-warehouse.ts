@@ -220,9 +220,8 @@ export class DuckDbWarehouse implements Warehouse {
         }
         const fresh: Row[] = [];
         const known: Row[] = [];
-        for (const row of unique) (filter.mightContain(keyOf(spec, row)) ? known : fresh).push(row);
-        // Before the write: a key in the filter whose write then failed only costs a lookup later.
-        for (const row of fresh) filter.add(keyOf(spec, row));
+        // Added before the write: a key in the filter whose write then failed only costs a lookup later.
+        for (const row of unique) (filter.addIfAbsent(keyOf(spec, row)) ? fresh : known).push(row);
         await this.writer.run('BEGIN TRANSACTION');
         try {
           let changed = 0;

@@ -73,14 +73,23 @@ export class KeyFilter {
   }
 
   add(key: string): void {
+    this.addIfAbsent(key);
+  }
+
+  /**
+   * Adds the key unless the filter may hold it already, in one hashing: true when it was
+   * certainly new (what upsert inserts without a lookup), false for a "maybe".
+   */
+  addIfAbsent(key: string): boolean {
     const [h1, h2] = hashes(key);
-    if (this.layers.some((layer) => layer.has(h1, h2))) return;
+    if (this.layers.some((layer) => layer.has(h1, h2))) return false;
     let last = this.layers[this.layers.length - 1];
     if (last.count >= last.capacity) {
       last = new Layer(last.capacity * 2);
       this.layers.push(last);
     }
     last.set(h1, h2);
+    return true;
   }
 
   /** false: the key was never added; true: it probably was. */

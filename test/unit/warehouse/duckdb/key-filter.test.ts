@@ -23,6 +23,14 @@ describe('KeyFilter', () => {
     expect(keys.filter((key) => !filter.mightContain(key))).toEqual([]);
   });
 
+  it('addIfAbsent says whether a key was new, and adds it', () => {
+    const filter = new KeyFilter(0, 100);
+    expect(filter.addIfAbsent('a')).toBe(true);
+    expect(filter.addIfAbsent('a')).toBe(false);
+    expect(filter.mightContain('a')).toBe(true);
+    expect(filter.keys).toBe(1);
+  });
+
   it('counts a key added twice once', () => {
     const filter = new KeyFilter(0, 100);
     filter.add('a');
