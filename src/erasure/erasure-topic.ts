@@ -42,6 +42,8 @@ export class ErasureFollower {
     private readonly config: Config,
     private readonly erasures: ErasureSet,
     private readonly logger: Logger,
+    /** Called after each erasure applied (not a tombstone), during the load and after it. */
+    private readonly onErasure?: (erasure: Erasure) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -62,7 +64,9 @@ export class ErasureFollower {
       eachMessage: async ({ partition, message }) => {
         const key = message.key?.toString('utf8') ?? '';
         try {
-          this.erasures.apply(key, parseErasure(message.value));
+          const erasure = parseErasure(message.value);
+          this.erasures.apply(key, erasure);
+          if (erasure) this.onErasure?.(erasure);
         } catch (err) {
           this.logger.error({ partition, offset: message.offset, error: describeError(err) }, 'an erasures record could not be read; it is passed over');
         }

@@ -47,6 +47,12 @@ export class Metrics {
     help: 'Refused calls of erased subjects the sink forgot to stay within its limit (their later callbacks and requests are no longer refused by it).',
     registers: [this.registry],
   });
+  readonly erasedLate = new Counter({
+    name: 'callstream_sink_erased_late_rows_total',
+    help: 'Rows an erasure recorded while the sink held them covers: dropped from a buffered or retried write (stage="buffered"), or deleted by the sink after a write under way wrote them (stage="in_flight").',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
   readonly deadLettered = new Counter({ name: 'callstream_sink_dead_lettered_total', help: 'Records sent to the dead-letter topic.', registers: [this.registry] });
   readonly replayed = new Counter({
     name: 'callstream_sink_replayed_records_total',

@@ -23,6 +23,13 @@ export interface FlushStats {
   onRetry?: (info: { attempt: number; error: unknown }) => void;
   /** A write attempt failed for want of memory or disk (SINK_WAREHOUSE_EXHAUSTED); onRetry follows. */
   onExhausted?: (info: { resource: ExhaustedResource; attempt: number; error: unknown }) => void;
+  /**
+   * Rows that must no longer be written (an erasure recorded since they were taken in): asked
+   * before every attempt, so a row buffered or retried meanwhile is dropped, not written.
+   */
+  dropAtWrite?: (spec: TableSpec, row: Row) => boolean;
+  /** Rows dropAtWrite dropped from a write. */
+  onDropped?: (count: number) => void;
 }
 
 /** A row the warehouse refused for good, with the reason: the sink dead-letters its record. */
@@ -65,6 +72,8 @@ export class FlushCoordinator {
   private readonly stopController = new AbortController();
   /** Out of memory or disk: recover the warehouse, write smaller pieces (exhaustion-relief.ts). */
   private readonly relief: ExhaustionRelief;
+  /** The write attempts under way, each with the rows it carries (attemptsUnderWay). */
+  private readonly attempts = new Map<Promise<RejectedRow[]>, ReadonlyArray<[TableSpec, Row[]]>>();
 
   constructor(
     private readonly warehouse: Warehouse,
@@ -121,6 +130,17 @@ export class FlushCoordinator {
       this.flushNow();
       await Promise.all(this.writing);
     }
+  }
+
+  /**
+   * Resolves once the write attempts under way now have ended (written or failed), with the
+   * rows they carried: an erasure recorded meanwhile, which the next attempts honour
+   * (dropAtWrite), may still have been written over by these.
+   */
+  async attemptsUnderWay(): Promise<Array<[TableSpec, Row[]]>> {
+    const now = [...this.attempts];
+    await Promise.allSettled(now.map(([attempt]) => attempt));
+    return now.flatMap(([, tables]) => tables);
   }
 
   /** Stops retrying: waiting callers are rejected, so their offsets stay uncommitted. */
@@ -194,33 +214,12 @@ export class FlushCoordinator {
         batch.reject(new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'The sink stopped before the write succeeded'));
         return;
       }
-      const started = Date.now();
+      this.dropErased(batch);
+      const tables = [...batch.rows].map(([spec, rows]) => ({ spec, rows, unique: newestPerKey(spec, rows) }));
+      const underWay = this.attempt(tables);
+      this.attempts.set(underWay, tables.map(({ spec, unique }): [TableSpec, Row[]] => [spec, unique]));
       try {
-        await this.relief.beforeAttempt();
-        const rejected: RejectedRow[] = [];
-        let written = 0;
-        let changed = 0;
-        let duplicates = 0;
-        const receivedAt: number[] = [];
-        const tables = [...batch.rows].map(([spec, rows]) => ({ spec, rows, unique: newestPerKey(spec, rows) }));
-        // A warehouse that takes several writes at once takes the tables of one flush at once
-        // too: in staged BigQuery each waits for its table's MERGE, which then run side by side.
-        const outcomes =
-          (this.warehouse.maxWritesInFlight ?? 1) > 1
-            ? await Promise.all(tables.map(({ spec, unique }) => this.upsertIsolating(spec, unique)))
-            : await sequentially(tables.map(({ spec, unique }) => () => this.upsertIsolating(spec, unique)));
-        for (const [k, { spec, rows, unique }] of tables.entries()) {
-          const outcome = outcomes[k];
-          rejected.push(...outcome.rejected);
-          if (this.stats.counts && !this.stats.counts(spec)) continue;
-          changed += outcome.changed;
-          written += unique.length - outcome.rejected.length;
-          duplicates += rows.length - unique.length;
-          for (const row of unique) receivedAt.push(Number(row.received_at));
-        }
-        this.relief.landed();
-        this.stats.onWrite?.({ rows: written, changed, duplicates, ms: Date.now() - started, receivedAt });
-        batch.resolve(rejected);
+        batch.resolve(await underWay);
         return;
       } catch (err) {
         if (isCallstreamError(err) && !err.retriable && err.code !== 'SINK_ROW_REJECTED') {
@@ -236,8 +235,54 @@ export class FlushCoordinator {
         this.stats.onRetry?.({ attempt, error: err });
         this.logger.warn({ err, attempt, retryInMs: delay, error: describeError(err) }, 'warehouse write failed; retrying');
         await sleep(delay, this.stopController.signal);
+      } finally {
+        this.attempts.delete(underWay);
       }
     }
+  }
+
+  /** Drops the rows an erasure recorded since they were taken in covers (dropAtWrite), before an attempt. */
+  private dropErased(batch: Pending): void {
+    const drop = this.stats.dropAtWrite;
+    if (!drop) return;
+    let dropped = 0;
+    for (const [spec, rows] of batch.rows) {
+      const kept = rows.filter((row) => !drop(spec, row));
+      if (kept.length === rows.length) continue;
+      dropped += rows.length - kept.length;
+      if (kept.length === 0) batch.rows.delete(spec);
+      else batch.rows.set(spec, kept);
+    }
+    if (dropped > 0) this.stats.onDropped?.(dropped);
+  }
+
+  /** One attempt at writing every table of a flush; resolves with the rows refused for good. */
+  private async attempt(tables: Array<{ spec: TableSpec; rows: Row[]; unique: Row[] }>): Promise<RejectedRow[]> {
+    const started = Date.now();
+    await this.relief.beforeAttempt();
+    const rejected: RejectedRow[] = [];
+    let written = 0;
+    let changed = 0;
+    let duplicates = 0;
+    const receivedAt: number[] = [];
+    // A warehouse that takes several writes at once takes the tables of one flush at once
+    // too: in staged BigQuery each waits for its table's MERGE, which then run side by side.
+    const outcomes =
+      (this.warehouse.maxWritesInFlight ?? 1) > 1
+        ? await Promise.all(tables.map(({ spec, unique }) => this.upsertIsolating(spec, unique)))
+        : await sequentially(tables.map(({ spec, unique }) => () => this.upsertIsolating(spec, unique)));
+    for (const [k, { spec, rows, unique }] of tables.entries()) {
+      const outcome = outcomes[k];
+      rejected.push(...outcome.rejected);
+      if (this.stats.counts && !this.stats.counts(spec)) continue;
+      changed += outcome.changed;
+      written += unique.length - outcome.rejected.length;
+      duplicates += rows.length - unique.length;
+      for (const row of unique) receivedAt.push(Number(row.received_at));
+    }
+    this.relief.landed();
+    this.stats.onWrite?.({ rows: written, changed, duplicates, ms: Date.now() - started, receivedAt });
+    return rejected;
   }
 }
 

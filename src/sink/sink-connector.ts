@@ -1,12 +1,13 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
-import { ErasureFollower, ErasureSet } from '../erasure/index.js';
+import { callIdsOf, ErasureFollower, ErasureSet, tableMatch, type Erasure, type ErasureScope } from '../erasure/index.js';
 import { CallstreamError, describeError, EXHAUSTED_RESOURCES, isCallstreamError } from '../errors.js';
 import { connectKafkaClient, type OutgoingMessage, type Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { EVENT_TABLES, TABLES, type Row, type TableSpec, type Warehouse, type WarehouseIdentity } from '../warehouse/index.js';
 import type { Metrics } from '../metrics/index.js';
+import { backoffDelay, sleep } from './backoff.js';
 import { BufferBudget, batchSize, fetchLimits, type BufferSize } from './buffer-budget.js';
 import { deadLetterFor, publishDeadLetters } from './dead-letters.js';
 import { decodeRecord, fetchWriterSchemas } from './decode.js';
@@ -87,7 +88,7 @@ export class SinkConnector {
     this.streams = new Map(sinkStreams(config).map((s) => [s.topic, s]));
     this.progress = new SinkProgress(deps.metrics, logger);
     this.erasures = new ErasureSet({ onEvict: (count) => this.learnedEvicted(count) });
-    this.erasureFollower = new ErasureFollower(kafka, config, this.erasures, logger.child({ component: 'erasures' }));
+    this.erasureFollower = new ErasureFollower(kafka, config, this.erasures, logger.child({ component: 'erasures' }), (erasure) => void this.eraseWrittenMeanwhile(erasure));
     this.consumer = kafka.consumer({
       groupId: config.consumerGroup,
       sessionTimeout: config.sessionTimeoutMs,
@@ -118,6 +119,9 @@ export class SinkConnector {
         m.exhaustedNow.set({ resource }, 1);
       },
       counts: (spec) => EVENT_TABLES.includes(spec),
+      // An erasure recorded while rows wait in the buffer or for a retry: they are not written.
+      dropAtWrite: (spec, row) => this.erasures.covers(spec, row),
+      onDropped: (count) => m.erasedLate.inc({ stage: 'buffered' }, count),
     });
     this.budget = new BufferBudget(this.flusher.capacity);
     const { GROUP_JOIN, REBALANCING, CRASH, STOP, DISCONNECT } = this.consumer.events;
@@ -326,6 +330,45 @@ export class SinkConnector {
     });
     // Fetching goes on from here; what is written is committed by the tail above.
     resolveOffset(last);
+  }
+
+  /**
+   * An erasure just read from the topic: what is buffered or retried from now on is dropped at
+   * its write (dropAtWrite), but a write attempt already under way, its rows checked before,
+   * may land them after `callstream erase` deleted (another process, as on BigQuery). Once the
+   * attempts under way have ended, the rows of theirs it covers are deleted here, with their
+   * calls' rows in every table: no acknowledged row of an erased subject outlives the erasure.
+   */
+  private async eraseWrittenMeanwhile(erasure: Erasure): Promise<void> {
+    const carried = await this.flusher.attemptsUnderWay();
+    const scope: ErasureScope = { ...erasure, callIds: [...erasure.callIds], callSids: [...erasure.callSids] };
+    let covered = 0;
+    for (const [spec, rows] of carried) {
+      for (const row of rows) {
+        if (!this.erasures.covers(spec, row)) continue;
+        covered++;
+        const { callId, callSid } = callIdsOf(spec, row);
+        if (callId) scope.callIds.push(callId);
+        if (callSid) scope.callSids.push(callSid);
+      }
+    }
+    if (covered === 0) return;
+    const { warehouse, logger, metrics } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        let deleted = 0;
+        for (const spec of TABLES) deleted += await warehouse.eraseRows(spec, tableMatch(spec, scope), { dryRun: false });
+        metrics.erasedLate.inc({ stage: 'in_flight' }, deleted);
+        logger.info({ erasure: erasure.key, deleted }, 'rows of an erasure written by a write under way when it was recorded were deleted');
+        return;
+      } catch (err) {
+        if (attempt >= 4 || !this.running) {
+          logger.error({ erasure: erasure.key, error: describeError(err) }, 'rows of an erasure written by a write under way when it was recorded could not be deleted: run callstream erase again');
+          return;
+        }
+        await sleep(backoffDelay(attempt), this.stopRetries.signal).catch(() => undefined);
+      }
+    }
   }
 
   /** Counts the refused calls the erasure set forgot; the first one is logged (the metric counts the rest). */

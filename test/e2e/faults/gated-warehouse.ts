@@ -3,7 +3,7 @@ import type { Row, TableSpec } from '../../../src/warehouse/index.js';
 import { DelegatingWarehouse } from '../../support/delegating-warehouse.js';
 
 /**
- * A warehouse (DuckDB in the fault tests) whose writes can be held at a gate (a write in
+ * A warehouse (DuckDB or BigQuery in the fault tests) whose writes can be held at a gate (a write in
  * flight for exactly as long as a test wants) or made to fail (a warehouse that is down).
  */
 export class GatedWarehouse extends DelegatingWarehouse {
@@ -12,6 +12,8 @@ export class GatedWarehouse extends DelegatingWarehouse {
   held = 0;
   /** Rows that reached the warehouse. */
   written = 0;
+  /** Writes refused while failing. */
+  refused = 0;
   private gate?: { promise: Promise<void>; open: () => void };
 
   /** Holds every write from now on until open(). */
@@ -31,7 +33,7 @@ export class GatedWarehouse extends DelegatingWarehouse {
       this.held++;
       await this.gate.promise.finally(() => this.held--);
     }
-    if (this.failing) throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'injected outage');
+    if (this.failing && ++this.refused) throw new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'injected outage');
     const changed = await this.inner.upsert(spec, rows);
     this.written += rows.length;
     return changed;

@@ -47,6 +47,43 @@ describe('FlushCoordinator', () => {
     expect(warehouse.writes.map((w) => w.map((r) => r.call_id))).toEqual([['a', 'b', 'c']]);
   });
 
+  it('drops before each attempt the rows dropAtWrite names (an erasure recorded while they waited for a retry)', async () => {
+    const warehouse = new FakeWarehouse();
+    warehouse.failuresLeft = 1;
+    const erased = new Set<string>();
+    const dropped: number[] = [];
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 100, intervalMs: 5 }, logger, {
+      onRetry: () => erased.add('b'),
+      dropAtWrite: (_spec, row) => erased.has(String(row.call_id)),
+      onDropped: (n) => dropped.push(n),
+    });
+    await flusher.add(rows('a', 'b', 'c'));
+    expect(warehouse.writes.map((w) => w.map((r) => r.call_id))).toEqual([['a', 'c']]);
+    expect(dropped).toEqual([1]);
+  });
+
+  it('hands the rows of the attempts under way once they ended, and none when nothing is written', async () => {
+    const warehouse = new FakeWarehouse();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const upsert = warehouse.upsert.bind(warehouse);
+    warehouse.upsert = async (spec, list) => {
+      await gate;
+      return upsert(spec, list);
+    };
+    const flusher = new FlushCoordinator(warehouse, { maxRecords: 2, intervalMs: 60_000 }, logger);
+    expect(await flusher.attemptsUnderWay()).toEqual([]);
+    const written = flusher.add(rows('a', 'b'));
+    let ended = false;
+    const underWay = flusher.attemptsUnderWay().then((carried) => ((ended = true), carried));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ended).toBe(false);
+    release();
+    const carried = await underWay;
+    expect(carried.map(([spec, list]) => [spec.name, list.map((r) => r.call_id)])).toEqual([[CALL_EVENTS.name, ['a', 'b']]]);
+    await written;
+  });
+
   it('writes at once when maxRecords are buffered', async () => {
     const warehouse = new FakeWarehouse();
     const flusher = new FlushCoordinator(warehouse, { maxRecords: 2, intervalMs: 60_000 }, logger);
