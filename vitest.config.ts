@@ -17,6 +17,8 @@ export default defineConfig({
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
+      // A failing test must not also hide the coverage report (.ci/run then counts it as a second failure).
+      reportOnFailure: true,
     },
   },
 });
