@@ -192,6 +192,21 @@ export const OPTIONS = {
     'extracted_data fields the calls view flattens into typed columns: comma-separated name:TYPE, TYPE one of STRING, INT64, FLOAT64, BOOL, TIMESTAMP, e.g. `sentiment:STRING,score:INT64` (a value that does not convert is NULL).',
     '(none)',
   ),
+  gapsUnreportedMinutes: option(
+    'CALLSTREAM_GAPS_UNREPORTED_MINUTES',
+    int(1, 525_600).default(30),
+    'Minutes after a call ended (its provider\'s terminal status) with no call.completed, or after a call.completed with no callback, before the call_gaps view lists it (unreported, no_provider). Callaro retries for a while; senders that give up do so within minutes.',
+  ),
+  gapsStuckHours: option(
+    'CALLSTREAM_GAPS_STUCK_HOURS',
+    int(1, 8_760).default(4),
+    'Hours after a call\'s last provider status (queued, ringing, in-progress: not terminal) before call_gaps lists it as stuck. Longer than any call you place.',
+  ),
+  gapsWindowDays: option(
+    'CALLSTREAM_GAPS_WINDOW_DAYS',
+    int(1, 366).default(7),
+    'How many days back, by event time, the call_gaps view reads (BigQuery: the partitions it scans). Older calls are never listed.',
+  ),
   queryTimeoutMs: option(
     'CALLSTREAM_QUERY_TIMEOUT_MS',
     int(100).default(10_000),

@@ -4,6 +4,7 @@ import { BigQueryWarehouse } from '../../src/warehouse/bigquery/bigquery-warehou
 import { emulatorWarehouse, requireEmulator } from '../support/bigquery-emulator.js';
 import { bigQueryDialect } from '../support/dialects.js';
 import { callRow, warehouseContract } from './warehouse-contract.js';
+import { gapsContract } from './gaps-contract.js';
 import { viewsContract } from './views-contract.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -81,3 +82,13 @@ describe('BigQueryWarehouse', () => {
     expect(count.n).toBe(40);
   });
 });
+
+const gapsDataset = emulatorWarehouse().settings;
+gapsContract(
+  'bigquery (official client against the emulator)',
+  async (views) => {
+    await requireEmulator();
+    return Object.assign(new BigQueryWarehouse(gapsDataset, createLogger({ level: 'silent' })), { viewSettings: views });
+  },
+  bigQueryDialect,
+);

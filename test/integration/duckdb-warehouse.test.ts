@@ -7,6 +7,7 @@ import { CALL_EVENTS, DEAD_LETTERS, newestPerKey, REQUESTS, type Row, type Table
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { duckdbDialect } from '../support/dialects.js';
 import { rowFor } from '../support/table-rows.js';
+import { gapsContract } from './gaps-contract.js';
 import { viewsContract } from './views-contract.js';
 import { warehouseContract } from './warehouse-contract.js';
 
@@ -180,3 +181,6 @@ describe('DuckDbWarehouse: the filtered write path', () => {
 });
 
 viewsContract('duckdb', (views) => DuckDbWarehouse.open(viewsFile, { views }), duckdbDialect);
+
+const gapsFile = join(mkdtempSync(join(tmpdir(), 'callstream-gaps-')), 'w.duckdb');
+gapsContract('duckdb', (views) => DuckDbWarehouse.open(gapsFile, { views }), duckdbDialect);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TABLES, TELEPHONY_CALLBACKS, type Row, type TableSpec, type Warehouse } from '../../src/warehouse/index.js';
-import { VIEWS, type ViewSettings, type ViewSpec } from '../../src/warehouse/views/index.js';
+import { DEFAULT_VIEW_SETTINGS, VIEWS, type ViewSettings, type ViewSpec } from '../../src/warehouse/views/index.js';
 import type { Dialect } from '../support/dialects.js';
 import { rowFor } from '../support/table-rows.js';
 import { callbackRow, callRow } from './warehouse-contract.js';
@@ -12,6 +12,7 @@ const DAY = 24 * HOUR;
 
 /** Non-default settings, so that the contract covers the configuration too. */
 export const CONTRACT_VIEW_SETTINGS: ViewSettings = {
+  ...DEFAULT_VIEW_SETTINGS,
   outcomeField: 'result',
   callsFields: [
     { name: 'score', type: 'INT64' },
@@ -128,7 +129,8 @@ export function viewsContract(name: string, open: (views: ViewSettings) => Promi
     }
 
     it.each(VIEWS.map((v) => [v.name, v] as const))('%s has the documented columns, in order', async (_name, view) => {
-      const [first] = await warehouse.query(`SELECT * FROM ${view.name}`);
+      // Joined to one row, so that a view with no rows here (call_gaps: its rows are relative to now) shows its columns too.
+      const [first] = await warehouse.query(`SELECT v.* FROM (SELECT 1 AS one) AS o LEFT JOIN ${view.name} AS v ON TRUE`);
       expect(Object.keys(first ?? {})).toEqual(view.columns(CONTRACT_VIEW_SETTINGS).map((c) => c.name));
     });
 
@@ -218,7 +220,7 @@ export function viewsContract(name: string, open: (views: ViewSettings) => Promi
 
     it('replaces the views when their settings change, and creating them again changes nothing', async () => {
       await warehouse.close();
-      warehouse = await open({ outcomeField: 'sentiment', callsFields: [{ name: 'result', type: 'STRING' }] });
+      warehouse = await open({ ...DEFAULT_VIEW_SETTINGS, outcomeField: 'sentiment', callsFields: [{ name: 'result', type: 'STRING' }] });
       await warehouse.ensureTables(TABLES);
       await warehouse.ensureTables(TABLES);
       const [first] = await warehouse.query('SELECT * FROM calls');

@@ -28,6 +28,12 @@ export interface SqlDialect {
   epochMs(timestamp: string): string;
   /** `expr` converted to `type`, NULL when it does not convert (instead of an error). */
   safeCast(expr: string, type: FieldType): string;
+  /** `expr` converted to `type` (an error when it does not convert): e.g. a typed NULL. */
+  cast(expr: string, type: FieldType): string;
+  /** The time the query runs, a TIMESTAMP. */
+  now(): string;
+  /** A TIMESTAMP `minutes` (a whole number, from the settings) before `timestamp`. */
+  minutesBefore(timestamp: string, minutes: number): string;
 }
 
 const DUCKDB_TYPE: Record<FieldType, string> = { STRING: 'VARCHAR', INT64: 'BIGINT', FLOAT64: 'DOUBLE', BOOL: 'BOOLEAN', TIMESTAMP: 'TIMESTAMPTZ' };
@@ -49,6 +55,9 @@ export const DUCKDB_DIALECT: SqlDialect = {
   utcDate: (timestamp) => `CAST(timezone('UTC', ${timestamp}) AS DATE)`,
   epochMs: (timestamp) => `epoch_ms(${timestamp})`,
   safeCast: (expr, type) => `TRY_CAST(${expr} AS ${DUCKDB_TYPE[type]})`,
+  cast: (expr, type) => `CAST(${expr} AS ${DUCKDB_TYPE[type]})`,
+  now: () => 'now()',
+  minutesBefore: (timestamp, minutes) => `(${timestamp} - INTERVAL ${wholeMinutes(minutes)} MINUTE)`,
 };
 
 /** BigQuery's spelling (GoogleSQL). */
@@ -63,7 +72,16 @@ export const BIGQUERY_DIALECT: SqlDialect = {
   utcDate: (timestamp) => `DATE(${timestamp})`,
   epochMs: (timestamp) => `UNIX_MILLIS(${timestamp})`,
   safeCast: (expr, type) => `SAFE_CAST(${expr} AS ${type})`,
+  cast: (expr, type) => `CAST(${expr} AS ${type})`,
+  now: () => 'CURRENT_TIMESTAMP()',
+  minutesBefore: (timestamp, minutes) => `TIMESTAMP_SUB(${timestamp}, INTERVAL ${wholeMinutes(minutes)} MINUTE)`,
 };
+
+/** A number of minutes as SQL: a whole non-negative number only, so a setting can never become SQL. */
+function wholeMinutes(minutes: number): number {
+  if (!Number.isSafeInteger(minutes) || minutes < 0) throw new Error(`expected a whole number of minutes, got ${minutes}`);
+  return minutes;
+}
 
 /** Seconds from one TIMESTAMP to another, with the milliseconds (FLOAT64; NULL if either is NULL). */
 export function secondsBetween(d: SqlDialect, from: string, to: string): string {

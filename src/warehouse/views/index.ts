@@ -2,6 +2,7 @@
 // dialect.ts, the settings they read in settings.ts. Both warehouses create them with
 // viewStatements() at the end of ensureTables().
 import type { TableSpec } from '../tables.js';
+import { CALL_GAPS } from './call-gaps.js';
 import { CALL_LIFECYCLE } from './call-lifecycle.js';
 import { CALL_OUTCOMES_DAILY } from './call-outcomes-daily.js';
 import { CALLS } from './calls.js';
@@ -13,12 +14,13 @@ import { TOOL_CALL_FACTS } from './tool-call-facts.js';
 import type { ViewSpec } from './view-spec.js';
 
 export { DUCKDB_DIALECT, BIGQUERY_DIALECT, type SqlDialect } from './dialect.js';
-export { DEFAULT_VIEW_SETTINGS, FIELD_TYPES, parseCallsFields, viewSettings, type CallsField, type FieldType, type ViewSettings } from './settings.js';
+export { DEFAULT_GAP_SETTINGS, DEFAULT_VIEW_SETTINGS, FIELD_TYPES, parseCallsFields, viewSettings, type CallsField, type FieldType, type GapSettings, type ViewSettings } from './settings.js';
 export { type ViewSpec, type ViewColumn, type ViewColumnType } from './view-spec.js';
-export { CALLS, CALL_OUTCOMES_DAILY, TOOL_CALL_FACTS, CALL_LIFECYCLE, CAMPAIGN_STATUS, NUMBER_HEALTH_LATEST };
+export { CALLS, CALL_OUTCOMES_DAILY, TOOL_CALL_FACTS, CALL_LIFECYCLE, CAMPAIGN_STATUS, NUMBER_HEALTH_LATEST, CALL_GAPS };
+export { GAP_KINDS, type GapKind } from './call-gaps.js';
 
 /** Every view, each after the views it reads. */
-export const VIEWS: readonly ViewSpec[] = [CALL_LIFECYCLE, CALLS, CALL_OUTCOMES_DAILY, TOOL_CALL_FACTS, CAMPAIGN_STATUS, NUMBER_HEALTH_LATEST];
+export const VIEWS: readonly ViewSpec[] = [CALL_LIFECYCLE, CALLS, CALL_OUTCOMES_DAILY, TOOL_CALL_FACTS, CAMPAIGN_STATUS, NUMBER_HEALTH_LATEST, CALL_GAPS];
 
 /** A view's name and the statement that creates or replaces it. */
 export interface ViewStatement {

@@ -10,13 +10,29 @@ export interface CallsField {
   type: FieldType;
 }
 
-/** What the analysts' views read from the configuration (CALLSTREAM_VIEWS_*). */
+/** When a call counts as a gap (the `call_gaps` view, CALLSTREAM_GAPS_*). */
+export interface GapSettings {
+  /** A call that ended this long ago with no call.completed (or the reverse) is listed. */
+  unreportedMinutes: number;
+  /** A call whose last provider status is not terminal after this long is listed as stuck. */
+  stuckMinutes: number;
+  /** How far back the view looks, by event time: the rows older than that are never read. */
+  windowDays: number;
+  /** Whether a provider is configured to send callbacks (CALLSTREAM_TELEPHONY_VENDORS): only then is a report without any callback a gap. */
+  providerExpected: boolean;
+}
+
+/** What the analysts' views read from the configuration (CALLSTREAM_VIEWS_*, CALLSTREAM_GAPS_*). */
 export interface ViewSettings {
   /** The `extracted_data` field that is a call's outcome. */
   outcomeField: string;
   /** The `extracted_data` fields `calls` flattens, in column order. */
   callsFields: readonly CallsField[];
+  gaps: GapSettings;
 }
+
+/** The gap settings' defaults: reports are late after 30 minutes, calls stuck after 4 hours, a week looked at. */
+export const DEFAULT_GAP_SETTINGS: GapSettings = Object.freeze({ unreportedMinutes: 30, stuckMinutes: 240, windowDays: 7, providerExpected: false });
 
 /**
  * A field name the views may put inside a JSON path and use as a column name. Kept to
@@ -26,7 +42,7 @@ export interface ViewSettings {
 export const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** The options' defaults: extracted_data.outcome is the outcome, no fields flattened. */
-export const DEFAULT_VIEW_SETTINGS: ViewSettings = Object.freeze({ outcomeField: 'outcome', callsFields: Object.freeze([]) });
+export const DEFAULT_VIEW_SETTINGS: ViewSettings = Object.freeze({ outcomeField: 'outcome', callsFields: Object.freeze([]), gaps: DEFAULT_GAP_SETTINGS });
 
 /**
  * Parses CALLSTREAM_VIEWS_CALLS_FIELDS: comma-separated `name:TYPE` (TYPE defaults to STRING),
@@ -72,6 +88,22 @@ export function checkViewSettings(settings: ViewSettings, reservedColumns: reado
 }
 
 /** The views' settings from the parsed configuration. */
-export function viewSettings(config: { viewsOutcomeField: string; viewsCallsFields: readonly CallsField[] }): ViewSettings {
-  return { outcomeField: config.viewsOutcomeField, callsFields: config.viewsCallsFields };
+export function viewSettings(config: {
+  viewsOutcomeField: string;
+  viewsCallsFields: readonly CallsField[];
+  gapsUnreportedMinutes: number;
+  gapsStuckHours: number;
+  gapsWindowDays: number;
+  telephonyVendors?: string;
+}): ViewSettings {
+  return {
+    outcomeField: config.viewsOutcomeField,
+    callsFields: config.viewsCallsFields,
+    gaps: {
+      unreportedMinutes: config.gapsUnreportedMinutes,
+      stuckMinutes: Math.round(config.gapsStuckHours * 60),
+      windowDays: config.gapsWindowDays,
+      providerExpected: Boolean(config.telephonyVendors),
+    },
+  };
 }

@@ -28,7 +28,10 @@ describe('view settings', () => {
   it('comes from the environment, with outcome and no fields by default', () => {
     expect(viewSettings(loadConfig({}))).toEqual(DEFAULT_VIEW_SETTINGS);
     const config = loadConfig({ CALLSTREAM_VIEWS_OUTCOME_FIELD: 'result', CALLSTREAM_VIEWS_CALLS_FIELDS: 'score:INT64' });
-    expect(viewSettings(config)).toEqual({ outcomeField: 'result', callsFields: [{ name: 'score', type: 'INT64' }] });
+    expect(viewSettings(config)).toEqual({ outcomeField: 'result', callsFields: [{ name: 'score', type: 'INT64' }], gaps: DEFAULT_VIEW_SETTINGS.gaps });
+    const gaps = loadConfig({ CALLSTREAM_GAPS_UNREPORTED_MINUTES: '45', CALLSTREAM_GAPS_STUCK_HOURS: '6', CALLSTREAM_GAPS_WINDOW_DAYS: '3', CALLSTREAM_TELEPHONY_VENDORS: 'vendors.json' });
+    expect(viewSettings(gaps).gaps).toEqual({ unreportedMinutes: 45, stuckMinutes: 360, windowDays: 3, providerExpected: true });
+    expect(() => loadConfig({ CALLSTREAM_GAPS_UNREPORTED_MINUTES: '0' })).toThrow(/CALLSTREAM_GAPS_UNREPORTED_MINUTES/);
     expect(() => loadConfig({ CALLSTREAM_VIEWS_CALLS_FIELDS: 'score:DECIMAL' })).toThrow(/CALLSTREAM_VIEWS_CALLS_FIELDS="score:DECIMAL"/);
     expect(() => loadConfig({ CALLSTREAM_VIEWS_OUTCOME_FIELD: "a'b" })).toThrow(/CALLSTREAM_VIEWS_OUTCOME_FIELD/);
   });
@@ -54,12 +57,25 @@ describe('viewStatements', () => {
 
   it('leaves out the views over tables not ensured, and those over them', () => {
     expect(viewStatements(DUCKDB_DIALECT, DEFAULT_VIEW_SETTINGS, quote, [CALL_EVENTS]).map((s) => s.name)).toEqual(['tool_call_facts']);
-    expect(viewStatements(DUCKDB_DIALECT, DEFAULT_VIEW_SETTINGS, quote, [CALL_EVENTS, TELEPHONY_CALLBACKS]).map((s) => s.name)).toEqual(['call_lifecycle', 'calls', 'call_outcomes_daily', 'tool_call_facts']);
+    expect(viewStatements(DUCKDB_DIALECT, DEFAULT_VIEW_SETTINGS, quote, [CALL_EVENTS, TELEPHONY_CALLBACKS]).map((s) => s.name)).toEqual(['call_lifecycle', 'calls', 'call_outcomes_daily', 'tool_call_facts', 'call_gaps']);
     expect(viewStatements(DUCKDB_DIALECT, DEFAULT_VIEW_SETTINGS, quote, [CAMPAIGN_EVENTS]).map((s) => s.name)).toEqual(['campaign_status']);
   });
 
+  it('bounds call_gaps to the window on both tables (BigQuery prunes partitions by event_time), with its delays as whole minutes', () => {
+    const settings = { ...DEFAULT_VIEW_SETTINGS, gaps: { unreportedMinutes: 45, stuckMinutes: 360, windowDays: 3, providerExpected: true } };
+    const sql = viewStatements(BIGQUERY_DIALECT, settings, (name) => `\`p.d.${name}\``, TABLES).find((s) => s.name === 'call_gaps')!.sql;
+    expect(sql).toMatch(/FROM `p\.d\.telephony_callbacks`\s+WHERE call_sid IS NOT NULL AND event_time >= TIMESTAMP_SUB\(CURRENT_TIMESTAMP\(\), INTERVAL 4320 MINUTE\)/);
+    expect(sql).toMatch(/FROM `p\.d\.call_events`\s+WHERE event_type = 'call\.completed' AND call_sid IS NOT NULL AND event_time >= TIMESTAMP_SUB\(CURRENT_TIMESTAMP\(\), INTERVAL 5760 MINUTE\)/);
+    expect(sql).toContain('INTERVAL 45 MINUTE');
+    expect(sql).toContain('INTERVAL 360 MINUTE');
+    expect(sql).toContain("'no_provider'");
+    const without = viewStatements(DUCKDB_DIALECT, { ...settings, gaps: { ...settings.gaps, providerExpected: false } }, quote, TABLES).find((s) => s.name === 'call_gaps')!.sql;
+    expect(without).not.toContain("'no_provider'");
+    expect(() => viewStatements(DUCKDB_DIALECT, { ...settings, gaps: { ...settings.gaps, unreportedMinutes: 1.5 } }, quote, TABLES)).toThrow(/whole number of minutes/);
+  });
+
   it('puts the settings into the calls view as JSON paths and typed columns', () => {
-    const settings = { outcomeField: 'result', callsFields: [{ name: 'score', type: 'INT64' as const }] };
+    const settings = { ...DEFAULT_VIEW_SETTINGS, outcomeField: 'result', callsFields: [{ name: 'score', type: 'INT64' as const }] };
     const [, calls] = viewStatements(DUCKDB_DIALECT, settings, quote, TABLES);
     expect(calls.sql).toContain(`json_extract_string(c.extracted_data, '$.result') AS outcome`);
     expect(calls.sql).toContain(`TRY_CAST(json_extract_string(c.extracted_data, '$.score') AS BIGINT) AS "score"`);
