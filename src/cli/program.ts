@@ -4,7 +4,7 @@ import { connectorOption, example, NAME, subcommand, usageError, withOneLineErro
 import { described, environmentHelp } from './env-help.js';
 import { defineReplay, defineReplayRaw } from './replay-commands.js';
 import { defineStatus } from './status-command.js';
-import { isoTime } from './usage.js';
+import { gapKinds, isoTime, positiveInt, sinceTime } from './usage.js';
 
 /** The variables start and sink help name first; the README's table has every one. */
 const RUN_ENV: OptionKey[] = ['kafkaBrokers', 'host', 'port', 'warehouse', 'dataDir', 'connectorFile', 'schemaRegistryUrl', 'logLevel'];
@@ -34,6 +34,7 @@ export function buildProgram(version: string, done: Done): Command {
         '  callstream status --json                             # is it healthy? exit 0 yes, 1 no',
         '  callstream trace vs_12345                            # one call\'s story: requests, dead letters, rows',
         '  callstream erase --phone +14155550100 --dry-run      # what an erasure would delete',
+        '  callstream gaps --since 24h                          # calls whose report never came; exit 1 if any',
       ].join('\n'),
     );
 
@@ -81,6 +82,21 @@ export function buildProgram(version: string, done: Done): Command {
       const { SUBJECT } = await import('../trace/index.js');
       if (!SUBJECT.test(id)) usageError(cmd, `"${id.slice(0, 80)}" is not a call_id, call_sid or request id (letters, digits and . _ : @ + - only)`);
       done(await (await import('./commands/trace.js')).trace(id, options));
+    });
+  subcommand(program, 'gaps', 'List the calls whose report never came: the provider says a call ended and no call.completed carries its call_sid, the reverse, or a call stuck.')
+    .addOption(new Option('--since <span|time>', described('only gaps whose evidence (the call\'s end, its last status, the report) is this recent: 90m, 24h, 7d or an ISO time', { default: 'the whole call_gaps window (CALLSTREAM_GAPS_WINDOW_DAYS)' })).argParser((v) => sinceTime(v)))
+    .addOption(new Option('--kind <kinds>', described('only these kinds, comma-separated: unreported, no_provider, stuck', { default: 'all' })).argParser(gapKinds))
+    .addOption(new Option('--limit <n>', described('list at most this many, oldest first (the counts are of all)', { default: '200' })).argParser(positiveInt).default(200))
+    .option('--json', described('print { counts, total, gaps } as one JSON document', { default: 'a list for people' }))
+    .addOption(connectorOption())
+    .addHelpText(
+      'after',
+      '\nReads the call_gaps view (docs/analytics.md). Exit 1 when any gap is found (a cron job can page on it), 0 when none.\n' +
+        environmentHelp(['warehouse', 'dataDir', 'connectorFile', 'gapsUnreportedMinutes', 'gapsStuckHours', 'gapsWindowDays']) +
+        example('callstream gaps', 'callstream gaps --since 24h --kind unreported', 'callstream gaps --json --connector connectors/bigquery-sink.json'),
+    )
+    .action(async (options: { since?: Date; kind?: Array<'unreported' | 'no_provider' | 'stuck'>; limit: number; json?: boolean; connector?: string }) => {
+      done(await (await import('./commands/gaps.js')).gaps({ since: options.since, kinds: options.kind, limit: options.limit, json: options.json, connector: options.connector }));
     });
   subcommand(program, 'erase', 'Erase one subject\'s rows from every table, and record the erasure so the sink never writes them again (replays, redeliveries, late events).')
     .option('--phone <e164>', described('a phone number in E.164, e.g. +14155550100: rows holding it (hashed in CALLSTREAM_PII_MODE=hash) and the calls it took part in', { default: 'none: give exactly one of --phone, --call-id, --tenant' }))

@@ -30,6 +30,37 @@ function isCalendarDate(ymd: string): boolean {
   return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
 }
 
+const DURATION = /^(\d{1,6})\s*(m|min|h|d)$/i;
+const UNIT_MS: Record<string, number> = { m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A time: a span back from now (`90m`, `24h`, `7d`) or an ISO time. */
+export function sinceTime(value: string, now = Date.now()): Date {
+  const span = DURATION.exec(value.trim());
+  if (span) return new Date(now - Number(span[1]) * UNIT_MS[span[2].toLowerCase()]);
+  try {
+    return isoTime(value);
+  } catch {
+    throw new InvalidArgumentError('expected a span back from now such as 90m, 24h or 7d, or an ISO time such as 2026-11-27T09:00:00Z');
+  }
+}
+
+/** A whole number of at least 1. */
+export function positiveInt(value: string): number {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+/** The call_gaps kinds, comma-separated; a copy of GAP_KINDS (test/unit/cli/usage.test.ts keeps it equal), not to load the warehouse's views into every CLI start. */
+export const GAP_KIND_NAMES = ['unreported', 'no_provider', 'stuck'] as const;
+
+export function gapKinds(value: string): Array<(typeof GAP_KIND_NAMES)[number]> {
+  const kinds = value.split(',').map((k) => k.trim()).filter(Boolean);
+  const unknown = kinds.filter((k) => !(GAP_KIND_NAMES as readonly string[]).includes(k));
+  if (kinds.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected one or more of ${GAP_KIND_NAMES.join(', ')}${unknown.length > 0 ? `; no such kind ${unknown.join(', ')}` : ''}`);
+  return [...new Set(kinds)] as Array<(typeof GAP_KIND_NAMES)[number]>;
+}
+
 /** "0:120,3:0": partition -> offset, with replay's own parser. */
 export function offsets(value: string): Map<number, string> {
   try {

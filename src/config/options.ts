@@ -207,6 +207,12 @@ export const OPTIONS = {
     int(1, 366).default(7),
     'How many days back, by event time, the call_gaps view reads (BigQuery: the partitions it scans). Older calls are never listed.',
   ),
+  gapsCheckIntervalMs: option(
+    'CALLSTREAM_GAPS_CHECK_INTERVAL_MS',
+    int(0).optional(),
+    'How often the sink counts the call_gaps view into the gauge callstream_call_gaps: one query over the view\'s window (on BigQuery a billed query each time, by each sink: docs/operations.md). 0: never.',
+    '60000 on DuckDB, 900000 on BigQuery',
+  ),
   queryTimeoutMs: option(
     'CALLSTREAM_QUERY_TIMEOUT_MS',
     int(100).default(10_000),

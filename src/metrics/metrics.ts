@@ -53,6 +53,17 @@ export class Metrics {
     labelNames: ['stage'],
     registers: [this.registry],
   });
+  readonly callGaps = new Gauge({
+    name: 'callstream_call_gaps',
+    help: 'Calls the call_gaps view lists now, by kind: unreported (the provider says it ended, no call.completed), no_provider, stuck. Counted by the sink every CALLSTREAM_GAPS_CHECK_INTERVAL_MS.',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly callGapsChecked = new Gauge({
+    name: 'callstream_call_gaps_checked_timestamp_seconds',
+    help: 'When the sink last counted the call_gaps view (Unix seconds): callstream_call_gaps is that fresh.',
+    registers: [this.registry],
+  });
   readonly deadLettered = new Counter({ name: 'callstream_sink_dead_lettered_total', help: 'Records sent to the dead-letter topic.', registers: [this.registry] });
   readonly replayed = new Counter({
     name: 'callstream_sink_replayed_records_total',

@@ -8,6 +8,7 @@ import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/index.js';
 import { AccessPolicy, ReceiptClock, Receiver } from '../receiver/index.js';
+import { GapMonitor, warehouseGapsSource } from '../gaps/index.js';
 import { SinkConnector } from '../sink/index.js';
 import { createWarehouse, type Warehouse } from '../warehouse/index.js';
 import { erase, erasureRecord, type EraseReceipt, type ErasureSubject } from '../erasure/index.js';
@@ -39,6 +40,9 @@ export interface PipelineOptions {
  * in the reverse order. `npm start` runs all of it; `callstream receiver` and
  * `callstream sink` run one side each.
  */
+/** How often the sink counts call_gaps unless told: each minute on DuckDB, every 15 minutes where a query is billed. */
+const GAPS_CHECK_DEFAULT_MS: Record<Warehouse['kind'], number> = { duckdb: 60_000, bigquery: 900_000 };
+
 export class Pipeline {
   receiver?: Receiver;
   sink?: SinkConnector;
@@ -53,6 +57,7 @@ export class Pipeline {
   private stopping?: Promise<void>;
   private ownsWarehouse = false;
   private readonly clock: ReceiptClock;
+  private gapMonitor?: GapMonitor;
 
   constructor(private readonly options: PipelineOptions) {
     this.clock = new ReceiptClock(options.now);
@@ -96,6 +101,8 @@ export class Pipeline {
         onFatal: () => void this.stop().then(() => process.exit(1)),
       });
       await this.sink.start();
+      this.gapMonitor = new GapMonitor(warehouseGapsSource(this.warehouse), this.metrics, logger.child({ component: 'gaps' }), config.gapsCheckIntervalMs ?? GAPS_CHECK_DEFAULT_MS[this.warehouse.kind]);
+      this.gapMonitor.start();
       if (this.options.querySocket ?? this.warehouse.kind === 'duckdb') {
         this.querySocket = await serveQueries(querySocketPath(resolve(config.dataDir)), this.warehouse, logger, (request) => this.erase(request.subject, request));
       }
@@ -187,6 +194,7 @@ export class Pipeline {
       }
     };
     await step('receiver', () => this.receiver?.close(config.shutdownTimeoutMs / 2));
+    await step('gaps', () => this.gapMonitor?.stop());
     await step('sink', () => this.sink?.stop());
     await step('publisher', () => this.publisher?.flush());
     await step('producer', () => this.producer?.disconnect());

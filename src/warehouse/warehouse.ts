@@ -22,6 +22,8 @@ export interface Warehouse {
   upsert(spec: TableSpec, rows: Row[]): Promise<number>;
   /** Runs a read-only SQL statement and returns JSON-safe row objects. */
   query(sql: string): Promise<Record<string, unknown>[]>;
+  /** How query() names one of the analysts' views (BigQuery: with the connector's table prefix); absent: its plain name. */
+  viewRef?(name: string): string;
   /**
    * `callstream erase`: deletes the rows matching, and returns how many; with dryRun only
    * counts them. Runs on the warehouse's writing side (DuckDB: the owner of the file).

@@ -36,6 +36,10 @@ export class DelegatingWarehouse implements Warehouse {
     return this.inner.query(sql);
   }
 
+  viewRef(name: string): string {
+    return this.inner.viewRef?.(name) ?? name;
+  }
+
   async recover(): Promise<void> {
     await this.inner.recover?.();
   }

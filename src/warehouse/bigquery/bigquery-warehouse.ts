@@ -64,6 +64,11 @@ export class BigQueryWarehouse implements Warehouse {
     return `${this.settings.tablePrefix}${spec.name}`;
   }
 
+  /** A view as query() reads it: the dataset is its default, the connector's prefix is part of the name. */
+  viewRef(name: string): string {
+    return quoteId(`${this.settings.tablePrefix}${name}`);
+  }
+
   tableRef(spec: TableSpec): string {
     return quoteId(`${this.settings.projectId}.${this.settings.dataset}.${this.tableName(spec)}`);
   }

@@ -1,13 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { explain } from '../../../src/cli/main.js';
 import { buildProgram } from '../../../src/cli/program.js';
-import { errorCodes, isoTime, REPLAYABLE_CODES, usageLine } from '../../../src/cli/usage.js';
+import { errorCodes, GAP_KIND_NAMES, gapKinds, isoTime, positiveInt, REPLAYABLE_CODES, sinceTime, usageLine } from '../../../src/cli/usage.js';
+import { GAP_KINDS } from '../../../src/warehouse/views/index.js';
 import { CallstreamError } from '../../../src/errors.js';
 import { REPLAYABLE_CODES as REPLAY_RULE } from '../../../src/replay/raw-replay.js';
 
 describe('the CLI\'s option values and messages', () => {
   it('keeps its copy of the replayable codes equal to replay-raw\'s own rule', () => {
     expect(REPLAYABLE_CODES).toEqual(REPLAY_RULE);
+  });
+
+  it('keeps its copy of the gap kinds equal to the call_gaps view\'s, and parses them comma-separated', () => {
+    expect(GAP_KIND_NAMES).toEqual(GAP_KINDS);
+    expect(gapKinds('stuck, unreported,stuck')).toEqual(['stuck', 'unreported']);
+    expect(() => gapKinds('late')).toThrow(/no such kind late/);
+    expect(() => gapKinds(',')).toThrow(/expected one or more of unreported, no_provider, stuck/);
+  });
+
+  it('takes --since as a span back from now or an ISO time, and nothing else', () => {
+    const now = Date.UTC(2026, 11, 7, 12, 0, 0);
+    expect(sinceTime('90m', now).toISOString()).toBe('2026-12-07T10:30:00.000Z');
+    expect(sinceTime('24h', now).toISOString()).toBe('2026-12-06T12:00:00.000Z');
+    expect(sinceTime('7d', now).toISOString()).toBe('2026-11-30T12:00:00.000Z');
+    expect(sinceTime('2026-12-01T00:00:00Z', now).toISOString()).toBe('2026-12-01T00:00:00.000Z');
+    for (const bad of ['5', '24 hours', '-3h', '2026-02-30']) expect(() => sinceTime(bad, now), bad).toThrow(/90m, 24h or 7d/);
+    expect(positiveInt('200')).toBe(200);
+    for (const bad of ['0', '-1', '1.5', 'x']) expect(() => positiveInt(bad), bad).toThrow(/at least 1/);
   });
 
   it('gives every option its default in the help (the replay targets excepted: one of them is required)', () => {

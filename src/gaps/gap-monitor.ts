@@ -1,0 +1,64 @@
+import { describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/index.js';
+import type { Warehouse } from '../warehouse/index.js';
+import { GAP_KINDS } from '../warehouse/views/index.js';
+import { countGaps, type GapsSource } from './gaps.js';
+
+/** The call_gaps view as the sink's own warehouse reads it. */
+export function warehouseGapsSource(warehouse: Warehouse): GapsSource {
+  const bigquery = warehouse.kind === 'bigquery';
+  return {
+    ask: (sql) => warehouse.query(sql),
+    view: warehouse.viewRef?.('call_gaps') ?? 'call_gaps',
+    epochMs: (c) => (bigquery ? `UNIX_MILLIS(${c})` : `epoch_ms(${c})`),
+    timestamp: (ms) => (bigquery ? `TIMESTAMP_MILLIS(${ms})` : `to_timestamp(${ms} / 1000.0)`),
+  };
+}
+
+/**
+ * Keeps the gauge callstream_call_gaps{kind} current: counts the call_gaps view every
+ * CALLSTREAM_GAPS_CHECK_INTERVAL_MS (one bounded query: the view reads its window only), so
+ * an alert can page on calls whose report never came. A failed count is logged and the gauge
+ * keeps its last value; callstream_call_gaps_checked_timestamp_seconds says how fresh it is.
+ */
+export class GapMonitor {
+  private timer?: NodeJS.Timeout;
+  private checking?: Promise<void>;
+
+  constructor(
+    private readonly source: GapsSource,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly everyMs: number,
+  ) {}
+
+  start(): void {
+    if (this.everyMs <= 0 || this.timer) return;
+    void this.check();
+    this.timer = setInterval(() => void this.check(), this.everyMs);
+    this.timer.unref();
+  }
+
+  /** Counts once (a check under way is joined, not doubled). */
+  check(): Promise<void> {
+    this.checking ??= this.count().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.checking;
+  }
+
+  private async count(): Promise<void> {
+    try {
+      const counts = await countGaps(this.source);
+      for (const kind of GAP_KINDS) this.metrics.callGaps.set({ kind }, counts[kind]);
+      this.metrics.callGapsChecked.set(Date.now() / 1000);
+    } catch (err) {
+      this.logger.warn({ error: describeError(err) }, 'could not count the call_gaps view; the gauge keeps its last value');
+    }
+  }
+}
