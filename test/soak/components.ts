@@ -166,5 +166,23 @@ export function dedicatedBroker(port: number): DedicatedBroker {
     new Promise<void>((resolve, reject) =>
       execFile('bash', [script, command], { env, timeout: 120_000 }, (err, _stdout, stderr) => (err ? reject(new Error(`kafka.sh ${command} (port ${port}) failed: ${stderr || err.message}`)) : resolve())),
     );
-  return { address: `127.0.0.1:${port}`, start: () => run('start'), stop: () => run('stop') };
+  return { address: `127.0.0.1:${port}`, start: () => startBinding(() => run('start')), stop: () => run('stop') };
+}
+
+/**
+ * Starts a broker again, waiting while its ports are still taken: right after a stop the
+ * controller port can refuse the bind ("Address already in use") for up to a minute (sockets of
+ * the old broker's own connections lingering), which is this harness's problem, not a fault
+ * under test. Any other failure is thrown at once.
+ */
+export async function startBinding(start: () => Promise<void>, deadlineMs = 90_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!/Address already in use/.test((err as Error).message) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 3_000));
+    }
+  }
 }

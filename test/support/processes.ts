@@ -113,5 +113,18 @@ export function dedicatedBroker(port: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'callstream-broker-'));
   const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1), CALLSTREAM_KAFKA_DATA: dataDir };
   const run = (command: 'start' | 'stop') => execFileSync('bash', [join(ROOT, 'scripts/kafka.sh'), command], { env, stdio: 'pipe', timeout: 120_000 });
-  return { address: `127.0.0.1:${port}`, start: () => run('start'), stop: () => run('stop'), dataDir };
+  // Right after a stop the controller port may refuse the bind for up to a minute ("Address already in use"): start again then.
+  const start = () => {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      try {
+        return run('start');
+      } catch (err) {
+        const output = `${(err as Error).message}${(err as { stderr?: Buffer }).stderr?.toString() ?? ''}`;
+        if (!/Address already in use/.test(output) || Date.now() > deadline) throw err;
+        execFileSync('sleep', ['3']);
+      }
+    }
+  };
+  return { address: `127.0.0.1:${port}`, start, stop: () => run('stop'), dataDir };
 }
