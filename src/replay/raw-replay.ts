@@ -13,7 +13,18 @@ import { readCallaroEvent, toEventRecord, type AccessPolicy, type RawRequestReco
  */
 export const REPLAYABLE_CODES: readonly ErrorCode[] = ['RCV_SCHEMA_INVALID', 'RCV_MALFORMED_JSON', 'RCV_NOT_AN_OBJECT', 'RCV_UNSUPPORTED_MEDIA_TYPE', 'RCV_NESTING_TOO_DEEP', 'RCV_NUL_CHARACTER', 'RCV_UNSTORABLE_VALUE', 'RCV_RECORD_TOO_LARGE'];
 
+/** What a narrowed replay repairs: one Callaro call, one telephony call id, or one tenant. */
+export interface ReplaySubject {
+  kind: 'call' | 'call_sid' | 'tenant';
+  value: string;
+}
+
 export interface RawReplayOptions {
+  /**
+   * Only this subject's requests, and its accepted ones too (not only the refused): a repair of
+   * one call or tenant (`callstream replay --call-id`) without rewinding the sink's group.
+   */
+  subject?: ReplaySubject;
   /** Only requests received at or after this time (default: the start of the topic). */
   from?: Date;
   /** Only requests received at or before this time (default: now). */
@@ -139,21 +150,37 @@ function reconsider(codec: AvroCodec, access: AccessPolicy, eventsTopic: string,
   report.scanned++;
   if (!value) return undefined;
   const request = codec.decode<RawRequestRecord>(value).value;
-  if (request.flow !== 'callaro' || request.truncated || !request.error_code || !options.codes.includes(request.error_code)) return undefined;
+  const refusedForContent = Boolean(request.error_code && options.codes.includes(request.error_code));
+  // With a subject, its accepted requests are re-published too: the same version again, which changes no stored row.
+  const accepted = Boolean(options.subject && !request.error_code && request.status >= 200 && request.status < 300);
+  if (request.flow !== 'callaro' || request.truncated || !(refusedForContent || accepted)) return undefined;
   if (options.from && request.received_at < options.from.getTime()) return undefined;
   if (options.to && request.received_at > options.to.getTime()) return undefined;
-  report.eligible++;
+  let read: ReturnType<typeof readCallaroEvent>;
   try {
-    const { event, text } = readCallaroEvent(access, request.headers['content-type'], Buffer.from(request.body));
-    return {
-      topic: eventsTopic,
-      key: event.entityId,
-      value: codec.encode(SCHEMA_NAMES.callaroEvent, toEventRecord(event, text, request.request_id, request.received_at, Date.now())),
-      headers: { 'callstream-request-id': request.request_id, 'callstream-family': event.family, 'callstream-republished': 'raw-replay' },
-    };
+    read = readCallaroEvent(access, request.headers['content-type'], Buffer.from(request.body));
   } catch (err) {
     if (!(err instanceof CallstreamError)) throw err;
+    // Whose request it is cannot be told from a body that does not validate: with a subject, it is not counted.
+    if (options.subject) return undefined;
+    report.eligible++;
     report.stillRefused[err.code] = (report.stillRefused[err.code] ?? 0) + 1;
     return undefined;
   }
+  const { event, text } = read;
+  if (options.subject && !isAbout(event.event as unknown as Record<string, unknown>, options.subject)) return undefined;
+  report.eligible++;
+  return {
+    topic: eventsTopic,
+    key: event.entityId,
+    value: codec.encode(SCHEMA_NAMES.callaroEvent, toEventRecord(event, text, request.request_id, request.received_at, Date.now())),
+    headers: { 'callstream-request-id': request.request_id, 'callstream-family': event.family, 'callstream-republished': options.subject ? `replay-${options.subject.kind}` : 'raw-replay' },
+  };
+}
+
+/** Whether a Callaro event is about the subject: its call id, its telephony call id, its tenant. */
+function isAbout(event: Record<string, unknown>, subject: ReplaySubject): boolean {
+  const field = subject.kind === 'call' ? 'call_id' : subject.kind === 'call_sid' ? 'call_sid' : 'tenant_id';
+  const value = event[field];
+  return value !== null && value !== undefined && String(value) === subject.value;
 }

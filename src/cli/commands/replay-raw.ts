@@ -4,20 +4,23 @@ import { connectKafkaClient, createKafka, IdempotentProducer, Publisher } from '
 import { createLogger } from '../../logger.js';
 import { connectSchemaRegistry } from '../../pipeline/schema-registry.js';
 import { AccessPolicy } from '../../receiver/index.js';
-import { replayRaw, type RawReplayProgress, type RawReplayReport } from '../../replay/index.js';
+import { replayRaw, type RawReplayProgress, type RawReplayReport, type ReplaySubject } from '../../replay/index.js';
 import { startProgress, type Progress } from '../progress.js';
 import { confirm } from './confirm.js';
 import { requireTopics } from './require-topics.js';
 
 /**
  * `callstream replay-raw`: re-validates refused requests of the audit topic and re-publishes those
- * valid now (options checked by src/cli/program.ts).
+ * valid now (options checked by src/cli/program.ts). With a subject (`callstream replay
+ * --call-id`), that subject's requests only, the accepted ones too: one call or tenant repaired
+ * without rewinding the sink's group.
  */
-export async function replayRawCommand(args: { from?: Date; to?: Date; codes: string[]; dryRun: boolean; yes: boolean }): Promise<number> {
-  const options = { from: args.from, to: args.to, codes: args.codes };
+export async function replayRawCommand(args: { from?: Date; to?: Date; codes: string[]; dryRun: boolean; yes: boolean; subject?: ReplaySubject }): Promise<number> {
+  const options = { from: args.from, to: args.to, codes: args.codes, subject: args.subject };
+  const name = args.subject ? 'replay' : 'replay-raw';
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-  const kafka = createKafka(config, logger, '-replay-raw');
+  const kafka = createKafka(config, logger, `-${name}`);
   // Broker reachable and topics there, or one clear line (replayRaw itself assumes both).
   const admin = kafka.admin();
   await connectKafkaClient(admin, config);
@@ -34,8 +37,8 @@ export async function replayRawCommand(args: { from?: Date; to?: Date; codes: st
   const access = new AccessPolicy(config);
   // Without --yes, show what would happen first and ask.
   if (args.dryRun || !args.yes) {
-    const dry = await withProgress('replay-raw (dry run)', (r) => `${r.eligible} eligible`, (onProgress) => replayRaw({ kafka, config, codec, access, logger }, { ...options, dryRun: true, onProgress }));
-    console.log(formatRawReport(config.topicRaw, dry, true));
+    const dry = await withProgress(`${name} (dry run)`, (r) => `${r.eligible} eligible`, (onProgress) => replayRaw({ kafka, config, codec, access, logger }, { ...options, dryRun: true, onProgress }));
+    console.log(formatRawReport(config.topicRaw, dry, true, args.subject));
     if (args.dryRun || dry.eligible === 0) return 0;
     if (!(await confirm(`Re-publish the requests valid now to ${config.topicEvents}? [y/N] `))) {
       console.log('Nothing changed.');
@@ -46,8 +49,8 @@ export async function replayRawCommand(args: { from?: Date; to?: Date; codes: st
   await producer.connect();
   try {
     const publisher = new Publisher(producer, logger, { lingerMs: 5 });
-    const report = await withProgress('replay-raw', (r) => `${r.republished} re-published`, (onProgress) => replayRaw({ kafka, config, codec, access, publisher, logger }, { ...options, dryRun: false, onProgress }));
-    console.log(formatRawReport(config.topicRaw, report, false));
+    const report = await withProgress(name, (r) => `${r.republished} re-published`, (onProgress) => replayRaw({ kafka, config, codec, access, publisher, logger }, { ...options, dryRun: false, onProgress }));
+    console.log(formatRawReport(config.topicRaw, report, false, args.subject));
     return 0;
   } finally {
     await producer.disconnect();
@@ -68,7 +71,16 @@ async function withProgress<T>(label: string, note: (report: RawReplayReport) =>
   }
 }
 
-function formatRawReport(topic: string, report: RawReplayReport, dryRun: boolean): string {
+function formatRawReport(topic: string, report: RawReplayReport, dryRun: boolean, subject?: ReplaySubject): string {
+  if (subject) {
+    const what = `${{ call: 'call', call_sid: 'telephony call id', tenant: 'tenant' }[subject.kind]} ${subject.value}`;
+    return [
+      `Audit topic ${topic}: ${report.scanned} request(s) read, ${report.eligible} about ${what} in the range.`,
+      dryRun
+        ? `  ${report.eligible} would be re-published with their request ids and receipt times: rows they already hold stay as they are.`
+        : `  ${report.republished} re-published; the sink's group was not touched.`,
+    ].join('\n');
+  }
   const refused = Object.entries(report.stillRefused).map(([code, n]) => `${code}: ${n}`).join(', ') || 'none';
   const valid = report.eligible - Object.values(report.stillRefused).reduce((a, b) => a + b, 0);
   return [
