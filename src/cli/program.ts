@@ -4,7 +4,7 @@ import { connectorOption, example, NAME, subcommand, usageError, withOneLineErro
 import { described, environmentHelp } from './env-help.js';
 import { defineReplay, defineReplayRaw } from './replay-commands.js';
 import { defineStatus } from './status-command.js';
-import { gapKinds, isoTime, positiveInt, sinceTime } from './usage.js';
+import { anyErrorCodes, gapKinds, isoTime, positiveInt, sinceTime } from './usage.js';
 
 /** The variables start and sink help name first; the README's table has every one. */
 const RUN_ENV: OptionKey[] = ['kafkaBrokers', 'host', 'port', 'warehouse', 'dataDir', 'connectorFile', 'schemaRegistryUrl', 'logLevel'];
@@ -97,6 +97,22 @@ export function buildProgram(version: string, done: Done): Command {
     )
     .action(async (options: { since?: Date; kind?: Array<'unreported' | 'no_provider' | 'stuck'>; limit: number; json?: boolean; connector?: string }) => {
       done(await (await import('./commands/gaps.js')).gaps({ since: options.since, kinds: options.kind, limit: options.limit, json: options.json, connector: options.connector }));
+    });
+  subcommand(program, 'redrive', 'Re-publish dead-lettered records to the topic they came from, once their cause is fixed (a widened table, a new setting).')
+    .addOption(new Option('--codes <list>', described('only dead letters with these error codes, comma-separated (e.g. SINK_ROW_REJECTED)', { default: 'every code' })).argParser(anyErrorCodes))
+    .addOption(new Option('--from <time>', described('only dead letters written at or after this ISO time', { default: 'the start of the dead-letter topics' })).argParser(isoTime))
+    .addOption(new Option('--to <time>', described('only dead letters written at or before this ISO time', { default: 'now' })).argParser(isoTime))
+    .option('--dry-run', described('count what would be re-published, publish nothing', { default: 'off' }))
+    .option('--yes', described('re-publish without asking', { default: 'ask on a terminal; without one, publish nothing' }))
+    .addHelpText(
+      'after',
+      '\nIdempotent (each record keeps its request id and receipt time); a record redriven before and refused again is reported with its reason, not re-published. The sink\'s group is not touched; erasures are honoured by the sink.\n' +
+        environmentHelp(['kafkaBrokers', 'topicDeadLetter', 'topicTelephonyDeadLetter', 'topicEvents', 'topicTelephony']) +
+        example('callstream redrive --codes SINK_ROW_REJECTED --dry-run', 'callstream redrive --from 2026-11-27T00:00:00Z --yes'),
+    )
+    .action(async (options: { codes?: string[]; from?: Date; to?: Date; dryRun?: boolean; yes?: boolean }, cmd: Command) => {
+      if (options.from && options.to && options.from > options.to) usageError(cmd, `--from ${options.from.toISOString()} is after --to ${options.to.toISOString()}`);
+      done(await (await import('./commands/redrive.js')).redriveCommand({ codes: options.codes, from: options.from, to: options.to, dryRun: options.dryRun ?? false, yes: options.yes ?? false }));
     });
   subcommand(program, 'erase', 'Erase one subject\'s rows from every table, and record the erasure so the sink never writes them again (replays, redeliveries, late events).')
     .option('--phone <e164>', described('a phone number in E.164, e.g. +14155550100: rows holding it (hashed in CALLSTREAM_PII_MODE=hash) and the calls it took part in', { default: 'none: give exactly one of --phone, --call-id, --tenant' }))

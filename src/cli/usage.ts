@@ -99,6 +99,14 @@ export function errorCodes(value: string): ErrorCode[] {
   return codes as ErrorCode[];
 }
 
+/** Error codes, comma-separated, any that exists (what a dead letter may carry). */
+export function anyErrorCodes(value: string): ErrorCode[] {
+  const codes = [...new Set(value.split(',').map((c) => c.trim()).filter(Boolean))];
+  const unknown = codes.filter((c) => !(c in ErrorCodes));
+  if (codes.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`expected error codes such as SINK_ROW_REJECTED${unknown.length > 0 ? `; no such code ${unknown.join(', ')}` : ''}`);
+  return codes as ErrorCode[];
+}
+
 /**
  * Commander's error message as one line: `callstream replay: unknown option '--form' (did you
  * mean --from?); see callstream replay --help`.
