@@ -45,12 +45,15 @@ export function gapsContract(name: string, open: (views: ViewSettings) => Promis
         callback('CA-g-ringing', 'ringing', ago(60)),
         // Ended ten days ago, never reported: outside the window.
         callback('CA-g-old', 'completed', ago(10 * 24 * 60)),
+        // At the window's edge: ended just before it, reported just inside it. Neither side is a gap.
+        callback('CA-g-edge', 'completed', ago(7 * 24 * 60 + 2)),
       ]);
       await warehouse.upsert(CALL_EVENTS, [
         report('g-reported', 'CA-g-reported', ago(119)),
         // Reported two hours ago, no callback at all: no_provider. Reported five minutes ago: not yet.
         report('g-noprov', 'CA-g-noprov', ago(120)),
         report('g-young', 'CA-g-young', ago(5)),
+        report('g-edge', 'CA-g-edge', ago(7 * 24 * 60 - 2)),
       ]);
     });
     afterAll(async () => {

@@ -42,8 +42,10 @@ export const CALL_GAPS: ViewSpec = {
     const { unreportedMinutes, stuckMinutes, windowDays, providerExpected } = settings.gaps;
     const now = d.now();
     const since = d.minutesBefore(now, windowDays * 24 * 60);
-    // A report may come a little before the provider's last callback, and a callback before the window's report.
-    const reportsSince = d.minutesBefore(now, (windowDays + 1) * 24 * 60);
+    // Both sides are read a day further back than the window lists: a report may come after the
+    // provider's last callback and a callback before the report, so a call at the window's edge is
+    // judged with both its sides, not listed for want of the one just outside.
+    const readSince = d.minutesBefore(now, (windowDays + 1) * 24 * 60);
     const lateBefore = d.minutesBefore(now, unreportedMinutes);
     const ageMinutes = (at: string) => d.safeCast(`FLOOR(${secondsBetween(d, at, now)} / 60)`, 'INT64');
     const at = (statuses: readonly string[]) => `MIN(CASE WHEN callback_status IN (${list(statuses)}) THEN event_time END)`;
@@ -60,7 +62,7 @@ WHERE r.newest = 1 AND p.call_sid IS NULL AND r.event_time >= ${since} AND r.eve
   SELECT call_sid, vendor_slug, callback_status, event_time, fields,
     ROW_NUMBER() OVER (PARTITION BY call_sid ORDER BY CASE WHEN callback_status IN (${list(TERMINAL_STATUSES)}) THEN 0 ELSE 1 END, ${NEWEST_FIRST}) AS final_rank
   FROM ${ref('telephony_callbacks')}
-  WHERE call_sid IS NOT NULL AND event_time >= ${since}
+  WHERE call_sid IS NOT NULL AND event_time >= ${readSince}
 ),
 per_call AS (
   SELECT call_sid,
@@ -77,17 +79,17 @@ reports AS (
   SELECT call_sid, call_id, tenant_id, event_time,
     ROW_NUMBER() OVER (PARTITION BY call_sid ORDER BY ${NEWEST_FIRST}) AS newest
   FROM ${ref('call_events')}
-  WHERE event_type = 'call.completed' AND call_sid IS NOT NULL AND event_time >= ${reportsSince}
+  WHERE event_type = 'call.completed' AND call_sid IS NOT NULL AND event_time >= ${readSince}
 )
 SELECT 'unreported' AS kind, p.call_sid, ${d.cast('NULL', 'STRING')} AS call_id, ${d.cast('NULL', 'INT64')} AS tenant_id, p.vendor_slug, p.last_status, p.last_status_at,
   COALESCE(p.duration_seconds, ${secondsBetween(d, 'p.answered_at', 'p.ended_at')}) AS talk_seconds, ${d.cast('NULL', 'TIMESTAMP')} AS reported_at, p.ended_at AS evidence_at, ${ageMinutes('p.ended_at')} AS age_minutes
 FROM per_call p
 LEFT JOIN reports r ON r.call_sid = p.call_sid
-WHERE r.call_sid IS NULL AND p.last_status IN (${list(TERMINAL_STATUSES)}) AND p.ended_at < ${lateBefore}${noProvider}
+WHERE r.call_sid IS NULL AND p.last_status IN (${list(TERMINAL_STATUSES)}) AND p.ended_at >= ${since} AND p.ended_at < ${lateBefore}${noProvider}
 UNION ALL
 SELECT 'stuck' AS kind, p.call_sid, ${d.cast('NULL', 'STRING')} AS call_id, ${d.cast('NULL', 'INT64')} AS tenant_id, p.vendor_slug, p.last_status, p.last_status_at,
   ${d.cast('NULL', 'FLOAT64')} AS talk_seconds, ${d.cast('NULL', 'TIMESTAMP')} AS reported_at, p.last_status_at AS evidence_at, ${ageMinutes('p.last_status_at')} AS age_minutes
 FROM per_call p
-WHERE p.last_status NOT IN (${list(TERMINAL_STATUSES)}) AND p.last_status_at < ${d.minutesBefore(now, stuckMinutes)}`;
+WHERE p.last_status NOT IN (${list(TERMINAL_STATUSES)}) AND p.last_status_at >= ${since} AND p.last_status_at < ${d.minutesBefore(now, stuckMinutes)}`;
   },
 };

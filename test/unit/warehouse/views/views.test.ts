@@ -61,10 +61,11 @@ describe('viewStatements', () => {
     expect(viewStatements(DUCKDB_DIALECT, DEFAULT_VIEW_SETTINGS, quote, [CAMPAIGN_EVENTS]).map((s) => s.name)).toEqual(['campaign_status']);
   });
 
-  it('bounds call_gaps to the window on both tables (BigQuery prunes partitions by event_time), with its delays as whole minutes', () => {
+  it('bounds call_gaps to its window (both tables read a day further back, so an edge call is judged whole; BigQuery prunes partitions), delays as whole minutes', () => {
     const settings = { ...DEFAULT_VIEW_SETTINGS, gaps: { unreportedMinutes: 45, stuckMinutes: 360, windowDays: 3, providerExpected: true } };
     const sql = viewStatements(BIGQUERY_DIALECT, settings, (name) => `\`p.d.${name}\``, TABLES).find((s) => s.name === 'call_gaps')!.sql;
-    expect(sql).toMatch(/FROM `p\.d\.telephony_callbacks`\s+WHERE call_sid IS NOT NULL AND event_time >= TIMESTAMP_SUB\(CURRENT_TIMESTAMP\(\), INTERVAL 4320 MINUTE\)/);
+    expect(sql).toMatch(/FROM `p\.d\.telephony_callbacks`\s+WHERE call_sid IS NOT NULL AND event_time >= TIMESTAMP_SUB\(CURRENT_TIMESTAMP\(\), INTERVAL 5760 MINUTE\)/);
+    expect(sql).toContain('p.ended_at >= TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 4320 MINUTE)');
     expect(sql).toMatch(/FROM `p\.d\.call_events`\s+WHERE event_type = 'call\.completed' AND call_sid IS NOT NULL AND event_time >= TIMESTAMP_SUB\(CURRENT_TIMESTAMP\(\), INTERVAL 5760 MINUTE\)/);
     expect(sql).toContain('INTERVAL 45 MINUTE');
     expect(sql).toContain('INTERVAL 360 MINUTE');
