@@ -38,10 +38,13 @@ export function timeline(trace: CallTrace, topics: TraceTopics): TimelineEntry[]
   for (const row of trace.rows) {
     const key = Object.entries(row.key).map(([k, v]) => `${k}=${v}`).join(' ');
     const topic = topics.rows[row.table] ?? row.table;
+    // The same request dead-lettered from another record: this version came back through `callstream redrive` (or a replay).
+    const letter = trace.dead_letters.find((d) => d.request_id === row.request_id && !(d.source_topic === topic && d.source_partition === row.kafka_partition && d.source_offset === row.kafka_offset));
+    const redriven = letter ? `; redriven: stored after its dead letter at ${place(topics.deadLetter[letter.flow as 'callaro' | 'telephony'] ?? `${letter.flow} dead-letter topic`, letter.kafka_partition, letter.kafka_offset)}` : '';
     entries.push({
       at: row.ingested_at,
       what: 'row',
-      detail: `${row.table} ${key}: current version from request ${row.request_id} (received ${iso(row.received_at)}), record ${place(topic, row.kafka_partition, row.kafka_offset)} won`,
+      detail: `${row.table} ${key}: current version from request ${row.request_id} (received ${iso(row.received_at)}), record ${place(topic, row.kafka_partition, row.kafka_offset)} won${redriven}`,
     });
   }
   return entries.sort((a, b) => a.at - b.at);

@@ -56,7 +56,7 @@ describe.each(engines)('callstream redrive on $name', ({ open, dialect }) => {
   beforeAll(async () => {
     inner = await open();
     table = new NarrowTable(inner);
-    t = await startTestPipeline({ config, warehouse: table });
+    t = await startTestPipeline({ config, warehouse: table, querySocket: inner.kind === 'duckdb' });
   });
   afterAll(async () => {
     await t?.pipeline.stop();
@@ -79,6 +79,12 @@ describe.each(engines)('callstream redrive on $name', ({ open, dialect }) => {
     expect(run.out).toContain('Re-published 1');
     await waitFor(calls, (c) => c.includes('vs_2'), 30_000, 'vs_2 to land');
     expect(await calls()).toEqual(['vs_1', 'vs_2']);
+    if (inner.kind === 'duckdb') {
+      // callstream trace tells it: the row was stored after its dead letter.
+      const env = { CALLSTREAM_DATA_DIR: config.dataDir, CALLSTREAM_TOPIC_EVENTS: config.topicEvents, CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter, CALLSTREAM_TOPIC_RAW: config.topicRaw, LOG_LEVEL: 'silent' };
+      const story = await waitFor(async () => (await mainInProcess(['trace', 'vs_2'], env)).out, (out) => out.includes('redriven'), 30_000, 'the trace of vs_2 to show the redrive');
+      expect(story).toMatch(/row\s+call_events call_id=vs_2 .*; redriven: stored after its dead letter at \S+\.dlq \d+@\d+/);
+    }
   }, 120_000);
 
   it('changes nothing when run again, and passes over other codes', async () => {

@@ -35,6 +35,15 @@ describe('the trace as text', () => {
     expect(entries[3].detail).toBe('CODEC_BAD_FRAME: not avro; record c.events 1@9, kept at c.dlq 0@2; request unknown');
   });
 
+  it('marks a row stored from a record whose request was dead-lettered before as redriven, and only then', () => {
+    const letter = { ...story.dead_letters[0], request_id: 'r1', error_code: 'SINK_ROW_REJECTED', source_offset: 4 };
+    const redriven = timeline({ ...story, dead_letters: [letter] }, topics).find((e) => e.what === 'row')!;
+    expect(redriven.detail).toBe('call_events call_id=vs_1 event_type=call.completed: current version from request r1 (received 2026-12-01T10:00:00.000Z), record c.events 1@7 won; redriven: stored after its dead letter at c.dlq 0@2');
+    // The dead letter of the very record that won (a replay wrote it after all) is not a redrive.
+    const same = timeline({ ...story, dead_letters: [{ ...letter, source_offset: 7 }] }, topics).find((e) => e.what === 'row')!;
+    expect(same.detail).not.toContain('redriven');
+  });
+
   it('starts with a summary line, and says when nothing was found', () => {
     expect(formatTrace(story, topics).split('\n')[0]).toBe('trace vs_1: call vs_1 call_sid CA1 2 requests (1 refused) 1 dead letter 1 row');
     const empty = formatTrace({ ...story, joined: { call_ids: [], call_sids: [], request_ids: [] }, requests: [], dead_letters: [], rows: [] }, topics);
