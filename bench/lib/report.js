@@ -252,7 +252,7 @@ export function buildBigQueryStaged(results) {
 export function buildHistory(results) {
   const h = results.sections.history;
   if (!h) return undefined;
-  const step = (s, design) => ({ design, stored: s.stored, requests: s.requests, rowsPerSec: s.rowsPerSec, p50: s.upsert100P50Ms, p99: s.upsert100P99Ms, fileMB: s.fileMB, rssMB: s.rssMB, errors: s.errors });
+  const step = (s, design) => ({ design, stored: s.stored, requests: s.requests, rowsPerSec: s.rowsPerSec, p50: s.upsert100P50Ms, p99: s.upsert100P99Ms, emptyP50: s.emptyUpsert100P50Ms ?? null, fileMB: s.fileMB, rssMB: s.rssMB, errors: s.errors });
   const filtered = h.filtered.steps.map((s) => step(s, 'filtered'));
   const merge = h.merge.steps.map((s) => step(s, 'merge'));
   const e2e = (run) => run && { p50: run.delayMs.p50, p95: run.delayMs.p95, p99: run.delayMs.p99, sinkPeakRssMb: run.sinkPeakRssMb, timed: run.timed };
@@ -269,8 +269,11 @@ function historyTargets(history) {
   targets.push({ id: 'history-no-failure', target: `History: ${fmt(history.target)} rows written with no failed write`, value: history.errors, shown: `${fmt(history.stored)} rows, ${fmt(history.errors)} failed writes${history.failure ? `, the last: ${history.failure}` : ''}`, met: !failed });
   const rate = last.rowsPerSec / firstRate.rowsPerSec;
   targets.push({ id: 'history-bulk', target: `History: bulk rate at ${fmt(last.stored)} rows ≥ 80 % of the first ${fmt(firstRate.stored)}'s`, value: rate, shown: `${fmt(last.rowsPerSec)} vs ${fmt(firstRate.rowsPerSec)} rows/s (${pct(rate)})`, met: rate >= 0.8 });
-  const upsert = last.p50 / first.p50;
-  targets.push({ id: 'history-upsert', target: `History: 100-row upsert p50 at ${fmt(last.stored)} rows ≤ 1.5× at ${fmt(first.stored)}`, value: upsert, shown: `${ms(last.p50)} vs ${ms(first.p50)} ms (${fmt(upsert, 2)}×)`, met: upsert <= 1.5 });
+  // Against the empty warehouse probed at the same moments when the run has it (the machine's load moves over an hour), else against the run's first line.
+  const sameMoment = last.emptyP50 !== null && last.emptyP50 !== undefined;
+  const upsert = last.p50 / (sameMoment ? last.emptyP50 : first.p50);
+  const against = sameMoment ? `an empty warehouse probed at the same moments (${ms(last.emptyP50)} ms)` : `at ${fmt(first.stored)} (${ms(first.p50)} ms)`;
+  targets.push({ id: 'history-upsert', target: `History: 100-row upsert p50 at ${fmt(last.stored)} rows ≤ 1.5× ${sameMoment ? 'an empty warehouse\'s' : `at ${fmt(first.stored)}`}`, value: upsert, shown: `${ms(last.p50)} ms vs ${against}: ${fmt(upsert, 2)}×`, met: upsert <= 1.5 });
   const rss = last.rssMB / firstRate.rssMB - 1;
   targets.push({ id: 'history-rss', target: `History: writer RSS at ${fmt(last.stored)} rows within 20 % of at ${fmt(firstRate.stored)}, and < 600 MB`, value: last.rssMB, shown: `${fmt(last.rssMB)} vs ${fmt(firstRate.rssMB)} MB (${rss >= 0 ? '+' : ''}${pct(rss)})`, met: rss <= 0.2 && last.rssMB < 600 });
   if (e2e.full && e2e.empty) {
@@ -404,10 +407,10 @@ export function formatReport(results) {
     lines.push('');
     lines.push(`History on the DuckDB write path (DuckDbWarehouse.upsert, batches of 5,000 call.completed rows with every tenth a redelivery, then their requests rows; a probe is one flush of 100 deliveries: its call_events and requests upserts). Chart: ${history.chart}`);
     lines.push('');
-    lines.push('| Design | call_events rows | requests rows | Bulk rows/s (since the last line) | 100-row flush p50 / p99 ms | File MB | Peak RSS MB | Failed writes |');
-    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('| Design | call_events rows | requests rows | Bulk rows/s (since the last line) | 100-row flush p50 / p99 ms | Empty warehouse p50 ms, same moments | File MB | Peak RSS MB | Failed writes |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const s of [...history.filtered, ...history.merge]) {
-      lines.push(`| ${s.design === 'filtered' ? 'key filter (now)' : 'whole-table MERGE (before)'} | ${fmt(s.stored)} | ${fmt(s.requests)} | ${s.rowsPerSec === null ? '–' : fmt(s.rowsPerSec)} | ${ms(s.p50)} / ${ms(s.p99)} | ${fmt(s.fileMB)} | ${fmt(s.rssMB)} | ${fmt(s.errors)} |`);
+      lines.push(`| ${s.design === 'filtered' ? 'key filter (now)' : 'whole-table MERGE (before)'} | ${fmt(s.stored)} | ${fmt(s.requests)} | ${s.rowsPerSec === null ? '–' : fmt(s.rowsPerSec)} | ${ms(s.p50)} / ${ms(s.p99)} | ${s.emptyP50 === null ? '–' : ms(s.emptyP50)} | ${fmt(s.fileMB)} | ${fmt(s.rssMB)} | ${fmt(s.errors)} |`);
     }
     for (const [name, run] of [['holding the history', history.e2e.full], ['empty', history.e2e.empty]]) {
       if (run) lines.push(`\nEnd to end at ${fmt(results.plan.history.e2e.rate)} webhooks/s into a warehouse ${name}: p50 ${ms(run.p50)}, p95 ${ms(run.p95)}, p99 ${ms(run.p99)} ms; sink peak RSS ${fmt(run.sinkPeakRssMb)} MB.`);

@@ -23,7 +23,7 @@ import { eventRecordAt } from '../lib/payload.js';
 import { percentile } from '../lib/stats.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit, checkpointThreshold } = options;
+const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit, checkpointThreshold, sameMoment = true } = options;
 const RUN = 'history';
 const PROBE_ROWS = 100;
 const MAX_TRIES = 3;
@@ -32,6 +32,11 @@ const dir = mkdtempSync(join(baseDir, 'callstream-history-'));
 const file = join(dir, 'warehouse.duckdb');
 const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit, checkpointThreshold });
 await warehouse.ensureTables([CALL_EVENTS, REQUESTS]);
+// The same-moment baseline: an empty warehouse in the same process, probed beside the full one at
+// every step, so that the ratio of upsert times is not the machine's load changing over hours.
+// Its own small pool; it adds a few tens of MB to the RSS measured: {"sameMoment":false} leaves it out.
+const empty = sameMoment ? await DuckDbWarehouse.open(join(dir, 'empty.duckdb'), { writePath, memoryLimit: '32MB' }) : undefined;
+await empty?.ensureTables([CALL_EVENTS, REQUESTS]);
 
 let delivery = 0; // the next delivery of the payload (call i, or a redelivery of a recent one)
 let stored = 0; // call_events rows stored (inserted, not replaced)
@@ -57,19 +62,20 @@ function deliveries(n) {
 }
 
 /** One flush: the events, then their requests rows; retried like the sink would, counted when it fails. */
-async function write({ events, audit }) {
+async function write({ events, audit }, into = warehouse) {
   for (let attempt = 1; ; attempt++) {
     const began = performance.now();
     try {
-      const inserted = await warehouse.upsert(CALL_EVENTS, events);
-      requests += await warehouse.upsert(REQUESTS, audit);
+      const inserted = await into.upsert(CALL_EVENTS, events);
+      const indexed = await into.upsert(REQUESTS, audit);
+      if (into === warehouse) requests += indexed;
       return inserted;
     } catch (err) {
       errors++;
       firstError.message ??= err.message;
       if (attempt >= MAX_TRIES) throw err;
     } finally {
-      writeMs += performance.now() - began;
+      if (into === warehouse) writeMs += performance.now() - began;
     }
   }
 }
@@ -90,14 +96,22 @@ const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss))
 
 async function measure() {
   const times = [];
+  const baseline = [];
+  // Alternated, so that both see the same moments of the machine's load.
   for (let p = 0; p < probes; p++) {
     const flush = deliveries(PROBE_ROWS);
-    const began = performance.now();
+    let began = performance.now();
     stored += await write(flush);
     times.push(performance.now() - began);
+    if (!empty) continue;
+    const other = deliveries(PROBE_ROWS);
+    began = performance.now();
+    await write(other, empty);
+    baseline.push(performance.now() - began);
   }
   times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+  baseline.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), emptyP50: empty ? percentile(baseline, 50) : null };
 }
 
 const [{ memory_limit: memoryLimitSetting }] = await warehouse.query("SELECT current_setting('memory_limit') AS memory_limit");
@@ -117,6 +131,9 @@ try {
       requestsPerSec: seconds ? Math.round((requests - stepRequests) / seconds) : null,
       upsert100P50Ms: +probe.p50.toFixed(1),
       upsert100P99Ms: +probe.p99.toFixed(1),
+      // The same probes into a warehouse that is (almost) empty, at the same moments: the ratio is the cost of history.
+      emptyUpsert100P50Ms: probe.emptyP50 === null ? null : +probe.emptyP50.toFixed(1),
+      historyRatio: probe.emptyP50 === null ? null : +(probe.p50 / probe.emptyP50).toFixed(2),
       fileMB: Math.round(fileBytes() / 2 ** 20),
       rssMB: Math.round(peakRss / 2 ** 20),
       duckdbMB: Math.round(Number(bytes) / 2 ** 20),
@@ -152,6 +169,7 @@ try {
   failure = err.message;
 } finally {
   await warehouse.close();
+  await empty?.close();
   if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 console.log(JSON.stringify({ report: { writePath, memoryLimit: memoryLimitSetting, target, step, batch, probes, stored, requests, deliveries: delivery, errors, firstError: firstError.message, failure, steps, file: keep ? file : null } }));

@@ -104,7 +104,7 @@ describe('npm run bench -- --smoke', () => {
     expect(code, output.slice(-4000)).toBe(0);
     const results = JSON.parse(readFileSync(out, 'utf8')) as {
       history: {
-        filtered: Array<{ stored: number; rowsPerSec: number | null; p50: number; rssMB: number; errors: number }>;
+        filtered: Array<{ stored: number; rowsPerSec: number | null; p50: number; emptyP50: number | null; rssMB: number; errors: number }>;
         merge: Array<{ stored: number; p50: number }>;
         e2e: { full?: { p95: number }; empty?: { p95: number } };
         chart: string;
@@ -118,6 +118,8 @@ describe('npm run bench -- --smoke', () => {
       expect(steps.map((s) => s.stored)).toEqual([...steps.map((s) => s.stored)].sort((a, b) => a - b));
       for (const s of steps) expect(Number.isFinite(s.p50) && s.p50 > 0).toBe(true);
     }
+    // Every line carries the same-moment baseline the upsert target is judged against.
+    for (const s of filtered) expect(Number.isFinite(s.emptyP50) && s.emptyP50! > 0).toBe(true);
     expect(filtered.at(-1)!.stored).toBeGreaterThanOrEqual(20_000);
     expect(filtered.slice(1).every((s) => Number(s.rowsPerSec) > 0 && s.rssMB > 0 && s.errors === 0)).toBe(true);
     expect(Number.isFinite(e2e.full?.p95) && Number.isFinite(e2e.empty?.p95)).toBe(true);
