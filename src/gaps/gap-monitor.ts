@@ -46,10 +46,13 @@ export class GapMonitor {
     return this.checking;
   }
 
+  /** Stops the timer; a count under way is waited for a moment at most (a warehouse that hangs must not hold the shutdown). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.checking;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.checking, new Promise<void>((r) => (timer = setTimeout(r, 2_000)))]);
+    clearTimeout(timer);
   }
 
   private async count(): Promise<void> {
