@@ -395,11 +395,13 @@ async function historySection(admin) {
   log(`history: end to end at ${plan.e2e.rate} webhooks/s into the warehouse holding ${filtered.stored} rows, then into an empty one`);
   const full = filtered.file ? await e2eRun(admin, 'hfull', plan.e2e, filtered.file) : undefined;
   const empty = await e2eRun(admin, 'hempty', plan.e2e);
+  log(`history: the call_gaps view over a year of ${plan.rows} calls (the sink's count and callstream gaps' list)`);
+  const gaps = await runJsonReport([join(ROOT, 'bench/load/gaps-query.js'), JSON.stringify({ calls: plan.rows, probes: plan.probes > 5 ? 5 : plan.probes, dir })], { name: 'gaps-query', timeoutMs: 3600_000 });
   const chart = args.chart ?? (args.out ? args.out.replace(/\.json$/, '') : join(ROOT, 'bench/results', `history-${results.startedAt.replace(/[:.]/g, '-')}`)) + (args.chart ? '' : '.svg');
   mkdirSync(join(chart, '..'), { recursive: true });
   writeFileSync(chart, historyChart({ filtered, merge }));
   log(`history: chart written to ${chart}`);
-  results.sections.history = { filtered, merge, e2e: { full, empty }, chart };
+  results.sections.history = { filtered, merge, e2e: { full, empty }, gaps, chart };
   return results.sections.history;
 }
 

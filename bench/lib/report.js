@@ -256,7 +256,7 @@ export function buildHistory(results) {
   const filtered = h.filtered.steps.map((s) => step(s, 'filtered'));
   const merge = h.merge.steps.map((s) => step(s, 'merge'));
   const e2e = (run) => run && { p50: run.delayMs.p50, p95: run.delayMs.p95, p99: run.delayMs.p99, sinkPeakRssMb: run.sinkPeakRssMb, timed: run.timed };
-  return { filtered, merge, errors: h.filtered.errors, failure: h.filtered.failure, firstError: h.filtered.firstError, target: h.filtered.target, stored: h.filtered.stored, e2e: { full: e2e(h.e2e.full), empty: e2e(h.e2e.empty) }, chart: h.chart };
+  return { filtered, merge, errors: h.filtered.errors, failure: h.filtered.failure, firstError: h.filtered.firstError, target: h.filtered.target, stored: h.filtered.stored, e2e: { full: e2e(h.e2e.full), empty: e2e(h.e2e.empty) }, gaps: h.gaps, chart: h.chart };
 }
 
 function historyTargets(history) {
@@ -279,6 +279,10 @@ function historyTargets(history) {
   if (e2e.full && e2e.empty) {
     const ratio = e2e.full.p95 / e2e.empty.p95;
     targets.push({ id: 'history-e2e', target: `History: end-to-end p95 with ${fmt(history.stored)} rows stored < 1 s and ≤ 1.5× empty`, value: e2e.full.p95, shown: `${ms(e2e.full.p95)} vs ${ms(e2e.empty.p95)} ms (${fmt(ratio, 2)}×)`, met: e2e.full.p95 < 1000 && ratio <= 1.5 });
+  }
+  if (history.gaps) {
+    const g = history.gaps;
+    targets.push({ id: 'history-gaps', target: `History: the call_gaps count over ${fmt(g.callEventsRows)} call_events rows < 1 s on DuckDB`, value: g.countP50Ms, shown: `p50 ${ms(g.countP50Ms)} ms (list of 200: ${ms(g.listP50Ms)} ms; ${fmt(g.callbackRows)} callbacks)`, met: g.countP50Ms < 1000 });
   }
   return targets;
 }

@@ -123,7 +123,7 @@ describe('npm run bench -- --smoke', () => {
     expect(filtered.at(-1)!.stored).toBeGreaterThanOrEqual(20_000);
     expect(filtered.slice(1).every((s) => Number(s.rowsPerSec) > 0 && s.rssMB > 0 && s.errors === 0)).toBe(true);
     expect(Number.isFinite(e2e.full?.p95) && Number.isFinite(e2e.empty?.p95)).toBe(true);
-    expect(results.targets.map((t) => t.id)).toEqual(['history-no-failure', 'history-bulk', 'history-upsert', 'history-rss', 'history-e2e']);
+    expect(results.targets.map((t) => t.id)).toEqual(['history-no-failure', 'history-bulk', 'history-upsert', 'history-rss', 'history-e2e', 'history-gaps']);
     for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);
     const svg = readFileSync(chart, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
