@@ -14,8 +14,12 @@ const ROW_ERROR_TYPES = /^(Conversion|Invalid Input|Out of Range|Constraint) Err
  * error: ...", the state a checkpoint that failed for want of space leaves the database in.
  */
 const DISK_FULL = /No space left on device|Disk quota exceeded|File too large|max_temp_directory_size/i;
-/** The buffer pool (memory_limit) or the machine is out of memory. */
-const OUT_OF_MEMORY = /Out of Memory Error|std::bad_alloc/;
+/**
+ * The buffer pool (memory_limit) or the machine is out of memory; also a checkpoint that found no
+ * block in the pool ("could not allocate block", measured with rows of 900 KB), which leaves the
+ * database invalidated until it is reopened.
+ */
+const OUT_OF_MEMORY = /Out of Memory Error|std::bad_alloc|could not allocate block of size/i;
 
 /**
  * Maps an error of a DuckDB write to callstream's codes, by DuckDB's error type, never by how

@@ -11,6 +11,10 @@ const INVALIDATED = 'IO Error: Database "warehouse" has been invalidated because
 const AUTOCHECKPOINT = 'IO Error: Transaction COMMIT succeeded and is durable, but the autocheckpoint failed. Detach and reattach the database to recover. Checkpoint failed for database "warehouse". The database has been invalidated. Original error: Could not write file "/data/w.duckdb": No space left on device';
 const TEMP_FULL = "Out of Memory Error: failed to offload data block of size 256.0 KiB (1.8 GiB/1.8 GiB used).\nThis limit was set by the 'max_temp_directory_size' setting.";
 const FILE_TOO_LARGE = 'IO Error: Could not write file "/data/w.duckdb.wal": File too large';
+// bench/load/large-backlog.js, 2,000 rows of 900 KB with the 256 MB default pool: a checkpoint ran out of
+// the pool and invalidated the database; the sink retried the same write for 120 s (not classified then).
+const CHECKPOINT_NO_BLOCK = 'TransactionContext Error: Failed to commit: Checkpoint failed for database "warehouse". The database has been invalidated. Original error: could not allocate block of size 256.0 KiB (244.0 MiB/244.1 MiB used)';
+const INVALIDATED_NO_BLOCK = 'IO Error: Database "warehouse" has been invalidated because checkpointing failed. Detach and reattach it before using it again. Original error: could not allocate block of size 256.0 KiB (244.0 MiB/244.1 MiB used)';
 
 describe('classifyDuckDbError', () => {
   it.each([
@@ -22,6 +26,8 @@ describe('classifyDuckDbError', () => {
     [AUTOCHECKPOINT, 'disk'],
     [TEMP_FULL, 'disk'],
     [FILE_TOO_LARGE, 'disk'],
+    [CHECKPOINT_NO_BLOCK, 'memory'],
+    [INVALIDATED_NO_BLOCK, 'memory'],
   ])('%s -> SINK_WAREHOUSE_EXHAUSTED (%s)', (message, resource) => {
     const err = new Error(message);
     const mapped = classifyDuckDbError(err, 'DuckDB upsert into call_events (5000 rows)');
