@@ -15,11 +15,13 @@ const ROW_ERROR_TYPES = /^(Conversion|Invalid Input|Out of Range|Constraint) Err
  */
 const DISK_FULL = /No space left on device|Disk quota exceeded|File too large|max_temp_directory_size/i;
 /**
- * The buffer pool (memory_limit) or the machine is out of memory; also a checkpoint that found no
- * block in the pool ("could not allocate block", measured with rows of 900 KB), which leaves the
- * database invalidated until it is reopened.
+ * The buffer pool (memory_limit) or the machine is out of memory. Also a checkpoint that found no
+ * room in the pool, which leaves the database invalidated until it is reopened and is worded
+ * without the "Out of Memory Error" type ("could not allocate block of size 256.0 KiB", "failed to
+ * pin block of size 904.0 KiB", measured with rows of 900 KB): the buffer manager's "(243.3
+ * MiB/244.1 MiB used)" names the pool either way.
  */
-const OUT_OF_MEMORY = /Out of Memory Error|std::bad_alloc|could not allocate block of size/i;
+const OUT_OF_MEMORY = /Out of Memory Error|std::bad_alloc|\([\d.]+ [KMGT]?i?B\/[\d.]+ [KMGT]?i?B used\)/i;
 
 /**
  * Maps an error of a DuckDB write to callstream's codes, by DuckDB's error type, never by how

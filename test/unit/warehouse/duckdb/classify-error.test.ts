@@ -14,6 +14,7 @@ const FILE_TOO_LARGE = 'IO Error: Could not write file "/data/w.duckdb.wal": Fil
 // bench/load/large-backlog.js, 2,000 rows of 900 KB with the 256 MB default pool: a checkpoint ran out of
 // the pool and invalidated the database; the sink retried the same write for 120 s (not classified then).
 const CHECKPOINT_NO_BLOCK = 'TransactionContext Error: Failed to commit: Checkpoint failed for database "warehouse". The database has been invalidated. Original error: could not allocate block of size 256.0 KiB (244.0 MiB/244.1 MiB used)';
+const INVALIDATED_NO_PIN = 'IO Error: Database "warehouse" has been invalidated because checkpointing failed. Detach and reattach it before using it again. Original error: failed to pin block of size 904.0 KiB (243.3 MiB/244.1 MiB used)';
 const INVALIDATED_NO_BLOCK = 'IO Error: Database "warehouse" has been invalidated because checkpointing failed. Detach and reattach it before using it again. Original error: could not allocate block of size 256.0 KiB (244.0 MiB/244.1 MiB used)';
 
 describe('classifyDuckDbError', () => {
@@ -28,6 +29,7 @@ describe('classifyDuckDbError', () => {
     [FILE_TOO_LARGE, 'disk'],
     [CHECKPOINT_NO_BLOCK, 'memory'],
     [INVALIDATED_NO_BLOCK, 'memory'],
+    [INVALIDATED_NO_PIN, 'memory'],
   ])('%s -> SINK_WAREHOUSE_EXHAUSTED (%s)', (message, resource) => {
     const err = new Error(message);
     const mapped = classifyDuckDbError(err, 'DuckDB upsert into call_events (5000 rows)');
