@@ -368,13 +368,42 @@ export async function injectOperation(action: OperationsAction, { stack, at, tra
         else if (!restart.output.includes('KAFKA_TOPIC_UNSAFE')) finding(`a sink restarted with ${topic} unsafe exited with ${restart.exited} without KAFKA_TOPIC_UNSAFE (log ${restart.log})`);
         else trace.fault(`topic-settings: the sink's restart refused: exit ${restart.exited}, KAFKA_TOPIC_UNSAFE`);
       } finally {
-        await alterTopic(stack.brokers, topic, original);
+        await restoreTopic(stack.brokers, topic, original);
         trace.fault(`topic-settings: ${topic} restored to ${JSON.stringify(original)}`);
         await stack.sink.start();
       }
       trace.fault('topic-settings healed: sink ready');
       return;
     }
+  }
+}
+
+/** Puts the settings back (retried: the broker may be busy) and waits until the broker reports them. */
+async function restoreTopic(brokers: string[], topic: string, original: Record<string, string | null>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await alterTopic(brokers, topic, original);
+      const now = await topicSettings(brokers, topic);
+      // A setting that was the broker's default is back when the broker no longer reports the changed value (only cleanup.policy=compact matters).
+      const back = Object.entries(original).every(([name, value]) => (value !== null ? now.get(name) === value : name !== 'cleanup.policy' || now.get(name) !== 'compact'));
+      if (back) return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`${topic}: its settings ${JSON.stringify(original)} did not come back within 60 s`);
+    await sleep(500);
+  }
+}
+
+async function topicSettings(brokers: string[], topic: string): Promise<Map<string, string>> {
+  const admin = kafkaFor(brokers).admin();
+  await admin.connect();
+  try {
+    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy', 'retention.ms'] }] });
+    return new Map((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+  } finally {
+    await admin.disconnect();
   }
 }
 
