@@ -4,7 +4,7 @@ import { generateSchedule } from './generator.js';
 import { callKey, type Op } from './ops.js';
 import { buildModel } from './model.js';
 import type { AuditRecord, StoredRow } from './observe.js';
-import { NASTY_CLASSES } from './options.js';
+import { isOperations, kindFor, NASTY_CLASSES, reproduceCommand, soakOptionsFromEnv } from './options.js';
 import { callaroRequest, twilioParams, twilioRequest } from './payloads.js';
 import type { Attempt, OpResult } from './sender.js';
 
@@ -48,6 +48,30 @@ describe('soak harness: the generator', () => {
     expect(off.ops.map((o) => o.label)).toEqual(a.ops.filter((o) => !o.nasty).map((o) => o.label));
     expect(off.faults.map((f) => f.action)).toEqual(a.faults.map((f) => f.action));
     expect(a.ops.some((o) => o.nasty === 'near-limit' && o.request.body.length > 600_000)).toBe(true);
+  });
+});
+
+describe('soak harness: the operations kinds', () => {
+  it('run only when named (a comma list rotates among them), and reproduce with their kind', () => {
+    const plain = soakOptionsFromEnv({}, [1]);
+    for (let seed = 0; seed < 12; seed++) expect(isOperations(kindFor(seed, plain))).toBe(false);
+    const both = soakOptionsFromEnv({ SOAK_KIND: 'operations,operations-staged' }, [1]);
+    expect([kindFor(4, both), kindFor(5, both)]).toEqual(['operations', 'operations-staged']);
+    expect(reproduceCommand(5, both)).toContain('--kind operations-staged');
+    expect(() => soakOptionsFromEnv({ SOAK_KIND: 'operations,nope' }, [1])).toThrow(/SOAK_KIND/);
+  });
+
+  it('erase a subject sent before the erase, and send more of it afterwards', () => {
+    const schedule = generateSchedule(7, { size: 'small', nasty: new Set(NASTY_CLASSES), cluster: false, kind: 'operations' });
+    const erases = schedule.faults.filter((f) => f.action.type === 'erase');
+    expect(erases.length).toBeGreaterThan(0);
+    expect(schedule.midnightLeadMs).toBeGreaterThan(0);
+    for (const { at, action } of erases) {
+      if (action.type !== 'erase') continue;
+      const named = (o: Op) => o.request.body.includes(action.subject === 'tenant' ? `"tenant_id":${action.value}` : `"${action.value}"`);
+      expect(schedule.ops.slice(0, at).some(named)).toBe(true);
+      expect(schedule.ops.slice(at).some((o) => named(o) && /after-erase/.test(o.label))).toBe(true);
+    }
   });
 });
 
