@@ -8,11 +8,26 @@ import { report, runSeed } from '../soak/run-schedule.js';
  * flows, duplicates, newer versions, nasty inputs and faults, then checks the pipeline's
  * invariants (test/soak/checker.ts). CI runs the fixed seeds below, one of each kind
  * (process faults, warehouse outage, broker restarts, a partition leader SIGKILLed in a
- * three-node cluster); `npm run soak -- --seeds N` runs more (it sets SOAK_SEEDS and the
- * other SOAK_* variables, see test/soak/options.ts).
+ * three-node cluster), and a few of the operations kinds (issue 23: erase, replay and
+ * replay-raw across a UTC midnight, a receiver restarted on a clock stepped back, a second
+ * sink of another warehouse, topic settings changed under the pipeline; on DuckDB and on
+ * BigQuery's staged mode); `npm run soak -- --seeds N` runs more (it sets SOAK_SEEDS and the
+ * other SOAK_* variables, see test/soak/options.ts), e.g.
+ * `npm run soak -- --kind operations,operations-staged --seeds 50`.
  * Like every test here it fails, never skips, when the broker is missing.
  */
-const CI_RUNS: Array<{ seed: number; kind?: ScheduleKind }> = [{ seed: 3 }, { seed: 4 }, { seed: 5 }, { seed: 6, kind: 'cluster' }];
+const CI_RUNS: Array<{ seed: number; kind?: ScheduleKind }> = [
+  { seed: 3 },
+  { seed: 4 },
+  { seed: 5 },
+  { seed: 6, kind: 'cluster' },
+  // Between them: erase of a call (twice), a tenant, a number (twice); a second sink; replay and
+  // replay-raw across midnight; the clock stepped back 1 h and 6 h; both unsafe topic settings.
+  { seed: 15, kind: 'operations' },
+  { seed: 19, kind: 'operations' },
+  { seed: 11, kind: 'operations-staged' },
+  { seed: 22, kind: 'operations-staged' },
+];
 const options = soakOptionsFromEnv(process.env, CI_RUNS.map((r) => r.seed));
 const runs = process.env.SOAK_SEEDS ? options.seeds.map((seed) => ({ seed, kind: undefined })) : CI_RUNS;
 const failed: string[] = [];

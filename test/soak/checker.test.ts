@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { check, type Observed } from './checker.js';
+import { check, type ErasureObservation, type Observed } from './checker.js';
 import { generateSchedule } from './generator.js';
 import { callKey, type Op } from './ops.js';
 import { buildModel } from './model.js';
 import type { AuditRecord, StoredRow } from './observe.js';
-import { NASTY_CLASSES } from './options.js';
-import { callaroRequest } from './payloads.js';
+import { isOperations, kindFor, NASTY_CLASSES, reproduceCommand, soakOptionsFromEnv } from './options.js';
+import { callaroRequest, twilioParams, twilioRequest } from './payloads.js';
 import type { Attempt, OpResult } from './sender.js';
 
 /**
@@ -51,6 +51,30 @@ describe('soak harness: the generator', () => {
   });
 });
 
+describe('soak harness: the operations kinds', () => {
+  it('run only when named (a comma list rotates among them), and reproduce with their kind', () => {
+    const plain = soakOptionsFromEnv({}, [1]);
+    for (let seed = 0; seed < 12; seed++) expect(isOperations(kindFor(seed, plain))).toBe(false);
+    const both = soakOptionsFromEnv({ SOAK_KIND: 'operations,operations-staged' }, [1]);
+    expect([kindFor(4, both), kindFor(5, both)]).toEqual(['operations', 'operations-staged']);
+    expect(reproduceCommand(5, both)).toContain('--kind operations-staged');
+    expect(() => soakOptionsFromEnv({ SOAK_KIND: 'operations,nope' }, [1])).toThrow(/SOAK_KIND/);
+  });
+
+  it('erase a subject sent before the erase, and send more of it afterwards', () => {
+    const schedule = generateSchedule(7, { size: 'small', nasty: new Set(NASTY_CLASSES), cluster: false, kind: 'operations' });
+    const erases = schedule.faults.filter((f) => f.action.type === 'erase');
+    expect(erases.length).toBeGreaterThan(0);
+    expect(schedule.midnightLeadMs).toBeGreaterThan(0);
+    for (const { at, action } of erases) {
+      if (action.type !== 'erase') continue;
+      const named = (o: Op) => o.request.body.includes(action.subject === 'tenant' ? `"tenant_id":${action.value}` : `"${action.value}"`);
+      expect(schedule.ops.slice(0, at).some(named)).toBe(true);
+      expect(schedule.ops.slice(at).some((o) => named(o) && /after-erase/.test(o.label))).toBe(true);
+    }
+  });
+});
+
 describe('soak harness: the checker', () => {
   it('accepts a clean history: the late retry of an older body is the newest version', () => {
     const { results, audits } = lateRetryHistory();
@@ -91,5 +115,63 @@ describe('soak harness: the checker', () => {
     const nasty: Op = { ...op('nasty', 7, null), expect: { status: 422, code: 'RCV_UNSTORABLE_VALUE', path: 'extracted_data.n' }, nasty: 'bigint' };
     const accepted = [...results, result(nasty, attempt(60, 202, 'r6'))];
     expect(invariants(accepted, observed({ audit: [...audits, audit('r6')], rows: [row('r3', 1)] }))).toEqual(['answers']);
+  });
+});
+
+describe('soak harness: the checker after erasures (operations kinds)', () => {
+  const CALL = (n: number, tenant: number, version: number) =>
+    JSON.stringify({ event: 'call.completed', call_id: `c${n}`, call_sid: `CA${n}`, tenant_id: tenant, from_e164: '+14155550100', to_e164: `+9199000000${n}`, extracted_data: { version } });
+  const callOp = (n: number, tenant: number, version: number): Op => ({ id: nextId++, label: `c${n} v${version}`, key: callKey(`c${n}`, 'call.completed'), request: callaroRequest(CALL(n, tenant, version)), expect: { status: 202 } });
+  const callRow = (requestId: string, n: number, tenant: number, version: number): StoredRow => ({ table: 'call_events', key: callKey(`c${n}`, 'call.completed'), requestId, content: CALL(n, tenant, version) });
+  const callbackKey = 'telephony_callbacks/twilio/CA1/completed';
+  const callbackBody = twilioRequest(twilioParams('CA1', 'completed', 1));
+  const callbackOp: Op = { id: nextId++, label: 'twilio c1 completed', key: callbackKey, request: callbackBody, expect: { status: 202 } };
+  const erasure = { key: 'phone:+91990000001', phones: ['+91990000001'], callIds: ['c1'], callSids: ['CA1'], tenants: [], callTenants: [44] };
+  const run = { at: 1, subject: 'phone' as const, value: '+91990000001', run: 1 as const, key: erasure.key, matched: { callIds: ['c1'], callSids: ['CA1'] }, total: 2 };
+
+  /** c1 (erased by its number; a redelivery after the erasure) and c2 (not erased), c1's callback. */
+  function history() {
+    const ops = [callOp(1, 44, 1), callOp(2, 44, 1), callbackOp, callOp(1, 44, 1)];
+    const results = ops.map((o, i) => result(o, attempt(10 * (i + 1), 202, `e${i}`)));
+    const audits = results.map((r) => (r.op === callbackOp ? { ...audit(r.attempts[0].requestId!), flow: 'telephony', topic: 'telephony-raw' } : audit(r.attempts[0].requestId!)));
+    return { results, audits };
+  }
+  const erased = (parts: Partial<ErasureObservation> = {}): ErasureObservation => ({ inForce: [erasure], leftovers: [], runs: [run], findings: [], ...parts });
+
+  it('accepts the erased call gone, its callback gone, the other call stored', () => {
+    const { results, audits } = history();
+    expect(invariants(results, observed({ audit: audits, rows: [callRow('e1', 2, 44, 1)], erasures: erased() }))).toEqual([]);
+  });
+
+  it('fails when a row an erasure covers is left in a table (the stored row, or the warehouse\'s count)', () => {
+    const { results, audits } = history();
+    // The redelivery after the erasure written again:
+    expect(invariants(results, observed({ audit: audits, rows: [callRow('e1', 2, 44, 1), callRow('e3', 1, 44, 1)], erasures: erased() }))).toEqual(['6 erasure']);
+    // The call's callback (covered through its sid) left:
+    const callback: StoredRow = { table: 'telephony_callbacks', key: callbackKey, requestId: 'e2', content: callbackBody.body };
+    expect(invariants(results, observed({ audit: audits, rows: [callRow('e1', 2, 44, 1), callback], erasures: erased() }))).toEqual(['6 erasure']);
+    // A requests row the warehouse still counts:
+    expect(invariants(results, observed({ audit: audits, rows: [callRow('e1', 2, 44, 1)], erasures: erased({ leftovers: [{ erasure: erasure.key, table: 'requests', rows: 1 }] }) }))).toEqual(['6 erasure']);
+  });
+
+  it('keeps holding the rows no erasure covers to their newest version, and the same call id in another tenant is another call', () => {
+    const { results, audits } = history();
+    expect(invariants(results, observed({ audit: audits, rows: [], erasures: erased() }))).toEqual(['2 newest version']);
+    const other = [...results, result(callOp(1, 45, 2), attempt(50, 202, 'e9'))];
+    // c1 in tenant 45 is not the erased call (its ids are bound to tenant 44) and must be stored, newest version:
+    const rows = [callRow('e1', 2, 44, 1)];
+    const bound = { ...erasure, phones: [] };
+    expect(invariants(other, observed({ audit: [...audits, audit('e9')], rows, erasures: erased({ inForce: [bound], runs: [] }) }))).toEqual(['2 newest version']);
+    expect(invariants(other, observed({ audit: [...audits, audit('e9')], rows: [...rows, callRow('e9', 1, 45, 2)], erasures: erased({ inForce: [bound], runs: [] }) }))).toEqual([]);
+  });
+
+  it('fails when an erasure run is not in force, does not name its subject, or a rerun covers less; and on an operator\'s finding', () => {
+    const { results, audits } = history();
+    const rows = [callRow('e1', 2, 44, 1)];
+    expect(invariants(results, observed({ audit: audits, rows, erasures: erased({ runs: [{ ...run, key: 'phone:+1999' }] }) }))).toEqual(['6 erasure']);
+    expect(invariants(results, observed({ audit: audits, rows, erasures: erased({ inForce: [{ ...erasure, phones: [] }] }) }))).toEqual(['6 erasure']);
+    const rerun = { ...run, run: 2 as const, matched: { callIds: [], callSids: [] } };
+    expect(invariants(results, observed({ audit: audits, rows, erasures: erased({ runs: [run, rerun] }) }))).toEqual(['6 erasure']);
+    expect(invariants(results, observed({ audit: audits, rows, erasures: erased({ findings: [{ message: 'second sink was not refused', ops: [] }] }) }))).toEqual(['operations']);
   });
 });

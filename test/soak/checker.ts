@@ -5,6 +5,8 @@ import { isSample, outcomeOf, type Model, type Sent } from './model.js';
 import type { AuditRecord, DeadLetter, Progress, StoredRow } from './observe.js';
 import type { Flow } from './payloads.js';
 import { answered, type OpResult } from './sender.js';
+import { covers, rowFacts, type RecordedErasure } from './erasure-model.js';
+import type { EraseRun, Finding } from './operations.js';
 
 /**
  * The checker: the schedule's answers and the model against what the pipeline holds
@@ -18,10 +20,28 @@ import { answered, type OpResult } from './sender.js';
  * (4) the consumer lag returns to 0;
  * (5) no 5xx but 503, and 503 only while the broker is down or being restarted, or during
  *     a graceful receiver restart;
- * and every delivery got the answer the contract names (the nasty classes among them).
+ * (6) after operators' erasures (operations kinds): no row an erasure in force covers is in any
+ *     table (the stored rows, and the warehouse's own count of every table: call_events,
+ *     telephony_callbacks, requests, dead_letters, compliance_events, campaign_events); each
+ *     erasure run is on the erasures topic with its subject, and a rerun covers no less. Keys an
+ *     erasure covers (or may cover: the callbacks of a call the sink refused) are exempt from (2);
+ * and every delivery got the answer the contract names (the nasty classes among them), and
+ * every operator's command did what docs/operations.md and docs/privacy.md say ('operations').
  */
 
-export type Invariant = '1 audit' | '2 newest version' | '3 no other rows' | '4 lag' | '5 server errors' | 'answers';
+export type Invariant = '1 audit' | '2 newest version' | '3 no other rows' | '4 lag' | '5 server errors' | '6 erasure' | 'operations' | 'answers';
+
+/** What the checker learns of the erasures at the end (operations kinds). */
+export interface ErasureObservation {
+  /** The last record per key of the erasures topic. */
+  inForce: RecordedErasure[];
+  /** Rows of each table an erasure in force still covers, as the warehouse counts them (a dry run of its DELETE). */
+  leftovers: Array<{ erasure: string; table: string; rows: number }>;
+  /** Every `callstream erase` run and its receipt. */
+  runs: EraseRun[];
+  /** What the operators' commands saw that breaks a promise. */
+  findings: Finding[];
+}
 
 export interface Violation {
   invariant: Invariant;
@@ -36,6 +56,7 @@ export interface Observed {
   rows: StoredRow[];
   lag: { ok: boolean; progress: Progress[] };
   auditTopics: Record<Flow, string>;
+  erasures?: ErasureObservation;
 }
 
 const describe = (s: Sent) => `#${s.op.id} ${s.op.label} (answered ${s.attempt.status}${s.attempt.requestId ? `, ${s.attempt.requestId.slice(0, 8)}` : ''})`;
@@ -104,8 +125,70 @@ function checkAudit(results: OpResult[], model: Model, observed: Observed, out: 
   }
 }
 
+/**
+ * Keys (2) does not hold to: those an erasure in force covers (their rows must be gone), and
+ * those that may follow a covered call (its callbacks and compliance events: the sink refuses
+ * them while it remembers the call it refused).
+ */
+function erasedKeys(model: Model, erasures: RecordedErasure[]): Set<string> {
+  const out = new Set<string>();
+  if (erasures.length === 0) return out;
+  const facts = [...model.keys.values()].map((km) => ({ key: km.key, facts: rowFacts(km.key, km.newest.op.request.body) }));
+  const calls = new Set<string>();
+  const sids = new Set<string>();
+  for (const { key, facts: f } of facts) {
+    if (!erasures.some((e) => covers(e, f))) continue;
+    out.add(key);
+    if (f.table === 'call_events') {
+      if (f.callId) calls.add(f.callId);
+      if (f.callSid) sids.add(f.callSid);
+    }
+  }
+  for (const { key, facts: f } of facts) {
+    if ((f.callId && calls.has(f.callId)) || (f.subject && calls.has(f.subject)) || (f.callSid && sids.has(f.callSid))) out.add(key);
+  }
+  return out;
+}
+
+function checkErasures(results: OpResult[], model: Model, observed: Observed, out: Violation[]): void {
+  const e = observed.erasures;
+  if (!e) return;
+  const byRequest = (id: string) => model.byRequestId.get(id);
+  for (const row of observed.rows) {
+    const f = rowFacts(row.key, row.content);
+    const erasure = e.inForce.find((x) => covers(x, f));
+    if (!erasure) continue;
+    const source = byRequest(row.requestId);
+    out.push({ invariant: '6 erasure', message: `${row.key} is stored (from ${source ? describe(source) : `request ${row.requestId}`}) though erasure ${erasure.key} covers it`, ops: source ? [source.op.id] : [] });
+  }
+  for (const left of e.leftovers) {
+    if (left.rows > 0) out.push({ invariant: '6 erasure', message: `${left.table} holds ${left.rows} row(s) erasure ${left.erasure} covers (the warehouse's count)`, ops: [] });
+  }
+  for (const run of e.runs) {
+    const recorded = e.inForce.find((x) => x.key === run.key);
+    const what = `erase ${run.subject} ${run.value}${run.run === 2 ? ' (second run)' : ''} at delivery #${run.at}`;
+    if (!recorded) {
+      out.push({ invariant: '6 erasure', message: `${what}: its erasure ${run.key} is not on the erasures topic`, ops: [run.at] });
+      continue;
+    }
+    const own = run.subject === 'phone' ? recorded.phones.includes(run.value) : run.subject === 'call' ? recorded.callIds.includes(run.value) : recorded.tenants.includes(Number(run.value));
+    if (!own) out.push({ invariant: '6 erasure', message: `${what}: the recorded erasure ${run.key} does not name its subject`, ops: [run.at] });
+    const lostCalls = run.matched.callIds.filter((c) => !recorded.callIds.includes(c));
+    const lostSids = run.matched.callSids.filter((c) => !recorded.callSids.includes(c));
+    if (lostCalls.length + lostSids.length > 0) out.push({ invariant: '6 erasure', message: `${what}: the erasure in force covers less than the receipt said: calls ${lostCalls.join(' ')} sids ${lostSids.join(' ')}`, ops: [run.at] });
+    if (run.run === 2) {
+      const first = e.runs.find((r) => r.at === run.at && r.run === 1);
+      const weaker = first ? [...first.matched.callIds.filter((c) => !run.matched.callIds.includes(c)), ...first.matched.callSids.filter((c) => !run.matched.callSids.includes(c))] : [];
+      if (weaker.length > 0) out.push({ invariant: '6 erasure', message: `${what}: the rerun's receipt covers less than the first run's: ${weaker.join(' ')}`, ops: [run.at] });
+    }
+  }
+  for (const finding of e.findings) out.push({ invariant: 'operations', message: finding.message, ops: finding.ops });
+  void results;
+}
+
 function checkRows(model: Model, observed: Observed, out: Violation[]): void {
   const rowsByKey = groupBy(observed.rows, (r) => r.key);
+  const erased = erasedKeys(model, observed.erasures?.inForce ?? []);
   const deadByRequest = new Map(observed.deadLetters.filter((d) => d.requestId).map((d) => [d.requestId!, d]));
   for (const dead of observed.deadLetters) {
     const sent = dead.requestId ? model.byRequestId.get(dead.requestId) : undefined;
@@ -114,6 +197,7 @@ function checkRows(model: Model, observed: Observed, out: Violation[]): void {
   }
 
   for (const km of model.keys.values()) {
+    if (erased.has(km.key)) continue; // (6): gone, or (a callback of a refused call) either way
     const rows = rowsByKey.get(km.key) ?? [];
     const newest = km.newest;
     const dead = [...km.sameBody].map((id) => deadByRequest.get(id)).find(Boolean);
@@ -185,6 +269,7 @@ export function check(results: OpResult[], model: Model, observed: Observed, win
   const out: Violation[] = [];
   checkAudit(results, model, observed, out);
   checkRows(model, observed, out);
+  checkErasures(results, model, observed, out);
   if (!observed.lag.ok) {
     const behind = observed.lag.progress.flatMap((p) => p.perPartition.filter((q) => q.committed !== q.end).map((q) => `${p.topic}/${q.partition} committed ${q.committed} of ${q.end}`));
     out.push({ invariant: '4 lag', message: `the consumer lag did not return to 0: ${behind.join(', ') || 'progress unreadable'}`, ops: [] });

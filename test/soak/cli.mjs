@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run soak -- --seeds N [--from S] [--size small|large]`, or `--seed S` for one seed;
 // also `--nasty surrogate,bigint|none` (default: every class), `--cluster` (three-node
-// cluster schedules, needs test/support/kafka-cluster.ts) and `--kind process|warehouse|broker|cluster`.
+// cluster schedules, needs test/support/kafka-cluster.ts) and `--kind KIND[,KIND...]`: one of
+// process|warehouse|broker|cluster|operations|operations-staged, or several to rotate among
+// (the operations kinds run only when named: `--kind operations,operations-staged`).
 // Runs test/e2e/soak.test.ts with those seeds (SOAK_* variables, see test/soak/options.ts).
 import { spawn } from 'node:child_process';
 
@@ -23,7 +25,7 @@ for (let i = 0; i < args.length; i++) {
   else if (arg === '--kind') env.SOAK_KIND = value(i++);
   else if (arg === '--cluster') env.SOAK_CLUSTER = '1';
   else {
-    console.error(`unknown argument ${arg}; usage: npm run soak -- --seeds N [--from S] [--size small|large] | --seed S  [--nasty LIST|none] [--cluster] [--kind KIND]`);
+    console.error(`unknown argument ${arg}; usage: npm run soak -- --seeds N [--from S] [--size small|large] | --seed S  [--nasty LIST|none] [--cluster] [--kind KIND[,KIND...]]`);
     process.exit(2);
   }
 }

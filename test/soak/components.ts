@@ -25,7 +25,7 @@ export class Supervised {
 
   constructor(
     private readonly command: 'receiver' | 'sink',
-    private readonly env: NodeJS.ProcessEnv,
+    private env: NodeJS.ProcessEnv,
     readonly port: number,
     private readonly trace: Trace,
     private readonly crashes: string[],
@@ -37,6 +37,11 @@ export class Supervised {
 
   get log(): string | undefined {
     return this.current?.log;
+  }
+
+  /** Variables for the next start (e.g. the receiver's FAKETIME). */
+  setEnv(extra: NodeJS.ProcessEnv): void {
+    this.env = { ...this.env, ...extra };
   }
 
   start(): Promise<void> {
@@ -100,6 +105,8 @@ export class ProcessSink implements SinkHandle {
   constructor(
     private readonly process: Supervised,
     private readonly config: Config,
+    /** The warehouse to check, when not the DuckDB file of the data folder (BigQuery). */
+    private readonly open?: () => Promise<{ warehouse: Warehouse; close(): Promise<void> }>,
   ) {}
   start() {
     return this.process.start();
@@ -114,6 +121,7 @@ export class ProcessSink implements SinkHandle {
     throw new Error('a process sink has no switchable warehouse');
   }
   async openWarehouse() {
+    if (this.open) return this.open();
     // The sink process owned the DuckDB file; now that it is gone the checker may open it.
     const warehouse = await DuckDbWarehouse.open(duckDbPath(this.config));
     return { warehouse, close: () => warehouse.close() };

@@ -10,6 +10,8 @@ import { envFor, freeBrokerPort, freePort } from '../support/processes.js';
 import { FlakyWarehouse } from '../support/flaky-warehouse.js';
 import { dedicatedBroker, InProcessSink, ProcessSink, Supervised, type DedicatedBroker, type SinkHandle } from './components.js';
 import type { Schedule } from './generator.js';
+import { operationsSetup, setReceiverClock, type Operations } from './operations.js';
+import { isOperations } from './options.js';
 import { writeVendorsFile } from './payloads.js';
 import type { Trace } from './trace.js';
 
@@ -53,7 +55,9 @@ export interface Stack {
   /** Processes that exited without being asked to. */
   crashes: string[];
   /** The topics the checker reads, and those the sink consumes. */
-  topics: { consumed: string[]; audit: { callaro: string; telephony: string }; deadLetter: { callaro: string; telephony: string } };
+  topics: { consumed: string[]; audit: { callaro: string; telephony: string }; deadLetter: { callaro: string; telephony: string }; erasures: string };
+  /** Operations kinds: the receiver's clock, the CLI's environment, what the operators' actions saw. */
+  ops?: Operations;
 }
 
 export async function startStack(schedule: Schedule, trace: Trace): Promise<Stack> {
@@ -101,18 +105,23 @@ export async function startStack(schedule: Schedule, trace: Trace): Promise<Stac
     CALLSTREAM_TELEPHONY_VENDORS: config.telephonyVendors!,
     CALLSTREAM_MAX_BODY_BYTES: String(config.maxBodyBytes),
     CALLSTREAM_SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
+    CALLSTREAM_TOPIC_ERASURES: config.topicErasures,
   });
   const crashes: string[] = [];
-  const receiver = new Supervised('receiver', env, config.port, trace, crashes);
+  const ops = isOperations(schedule.kind) ? await operationsSetup(schedule, config, env, trace) : undefined;
+  const receiver = new Supervised('receiver', { ...env, ...ops?.receiverEnv() }, config.port, trace, crashes);
   await receiver.start(); // creates the topics
   let sink: SinkHandle;
-  if (schedule.kind === 'warehouse') {
+  if (ops) {
+    sink = new ProcessSink(new Supervised('sink', { ...env, ...ops.sinkEnv }, await freePort(), trace, crashes), config, ops.openWarehouse);
+  } else if (schedule.kind === 'warehouse') {
     // In this process (so the warehouse can be switched off), with its health server on a port of its own.
     sink = new InProcessSink(loadConfig({}, { ...overrides, port: 0 }), new FlakyWarehouse(await DuckDbWarehouse.open(':memory:')));
   } else {
     sink = new ProcessSink(new Supervised('sink', env, await freePort(), trace, crashes), config);
   }
   await sink.start();
+  if (ops) await setReceiverClock(ops, receiver, trace);
   trace.note(`stack up: ${schedule.kind}, brokers ${brokers.join(',')}, receiver ${receiver.url} (log ${receiver.log}), sink ${sink.mode}, group ${config.consumerGroup}`);
   return {
     config,
@@ -126,6 +135,8 @@ export async function startStack(schedule: Schedule, trace: Trace): Promise<Stac
       consumed: [config.topicEvents, config.topicTelephony],
       audit: { callaro: config.topicRaw, telephony: config.topicTelephonyRaw },
       deadLetter: { callaro: config.topicDeadLetter, telephony: config.topicTelephonyDeadLetter },
+      erasures: config.topicErasures,
     },
+    ops,
   };
 }

@@ -1,6 +1,7 @@
 import type { Stack } from './environment.js';
 import type { FaultAction, Schedule } from './generator.js';
 import { busiestPartition, groupMembers, groupProgress, rewindToEarliest } from './observe.js';
+import { injectOperation, isOperationsAction } from './operations.js';
 import { sleep, type Sender } from './sender.js';
 import type { Trace } from './trace.js';
 
@@ -36,8 +37,16 @@ async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<
 /** After the broker is back the producer reconnects (backoff up to 5 s) and requests waiting since the outage time out. */
 const recoveryGraceMs = (schedule: Schedule) => 5_000 + 2 * schedule.publishTimeoutMs;
 
-async function inject(stack: Stack, schedule: Schedule, action: FaultAction, trace: Trace, log: FaultLog): Promise<void> {
+async function inject(stack: Stack, schedule: Schedule, action: FaultAction, trace: Trace, log: FaultLog, at: number): Promise<void> {
   const { brokers, config } = stack;
+  if (isOperationsAction(action)) {
+    const window = (why: string) => {
+      const w: FaultWindow = { from: Date.now(), to: Infinity, why };
+      log.windows.push(w);
+      return () => void (w.to = Date.now() + 1_000);
+    };
+    return injectOperation(action, { stack, at, trace, window });
+  }
   const committed = async () => (await groupProgress(brokers, config.consumerGroup, stack.topics.consumed)).reduce((n, p) => n + p.committed, 0);
   switch (action.type) {
     case 'sink-kill': {
@@ -164,7 +173,7 @@ async function runFaults(stack: Stack, schedule: Schedule, sender: Sender, trace
     begin(step.at);
     await sender.reached(step.at);
     try {
-      await inject(stack, schedule, step.action, trace, log);
+      await inject(stack, schedule, step.action, trace, log, step.at);
     } catch (err) {
       const message = `${step.action.type} at delivery #${step.at} failed: ${(err as Error).message}`;
       log.errors.push(message);

@@ -214,16 +214,18 @@ export interface StoredRow {
 }
 
 const TABLE_READS = [
-  { table: 'call_events', key: ['call_id', 'event_type'], content: 'CAST(payload AS VARCHAR)' },
-  { table: 'campaign_events', key: ['campaign_id', 'event_type'], content: 'CAST(payload AS VARCHAR)' },
-  { table: 'compliance_events', key: ['subject_id', 'event_type'], content: 'CAST(payload AS VARCHAR)' },
+  { table: 'call_events', key: ['call_id', 'event_type'], content: 'payload' },
+  { table: 'campaign_events', key: ['campaign_id', 'event_type'], content: 'payload' },
+  { table: 'compliance_events', key: ['subject_id', 'event_type'], content: 'payload' },
   { table: 'telephony_callbacks', key: ['vendor_slug', 'provider_call_id', 'callback_status'], content: 'raw_body' },
 ];
 
-export async function warehouseRows(warehouse: Warehouse): Promise<StoredRow[]> {
+/** Every row of the event tables; JSON columns as text in the warehouse's dialect (DuckDB, or BigQuery's TO_JSON_STRING). */
+export async function warehouseRows(warehouse: Warehouse, dialect: 'duckdb' | 'bigquery' = 'duckdb'): Promise<StoredRow[]> {
   const out: StoredRow[] = [];
+  const text = (column: string) => (column !== 'payload' ? column : dialect === 'bigquery' ? 'TO_JSON_STRING(payload)' : 'CAST(payload AS VARCHAR)');
   for (const t of TABLE_READS) {
-    const rows = await warehouse.query(`SELECT ${t.key.join(', ')}, request_id, ${t.content} AS content FROM ${t.table}`);
+    const rows = await warehouse.query(`SELECT ${t.key.join(', ')}, request_id, ${text(t.content)} AS content FROM ${t.table}`);
     for (const r of rows) {
       out.push({ table: t.table, key: [t.table, ...t.key.map((c) => String(r[c]))].join('/'), requestId: String(r.request_id), content: String(r.content) });
     }

@@ -16,9 +16,19 @@ export type NastyClass = (typeof NASTY_CLASSES)[number];
  * - cluster: three KRaft nodes (test/support/kafka-cluster.ts); the leader of a partition being
  *   written is SIGKILLed. Seeds pick it only with SOAK_CLUSTER=1 (three JVMs on this machine's
  *   two cores); SOAK_KIND=cluster forces it for a seed.
+ * - operations: operators' actions on a spawned receiver and sink writing DuckDB (issue 23):
+ *   `callstream erase` (a phone, a call, a tenant; sometimes twice), `replay` and `replay-raw`
+ *   over a range across a UTC midnight (the receiver runs under libfaketime, just before one),
+ *   a receiver restarted on a clock stepped back, a second sink of another warehouse joining the
+ *   group, topic settings made unsafe under the pipeline and restored.
+ * - operations-staged: the same against a sink writing BigQuery in staged mode (the emulator).
+ * The operations kinds are not in the seeds' rotation: SOAK_KIND names them (a comma list
+ * rotates among the kinds listed, e.g. SOAK_KIND=operations,operations-staged).
  */
-export const SCHEDULE_KINDS = ['process', 'warehouse', 'broker', 'cluster'] as const;
+export const SCHEDULE_KINDS = ['process', 'warehouse', 'broker', 'cluster', 'operations', 'operations-staged'] as const;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
+export const OPERATIONS_KINDS: readonly ScheduleKind[] = ['operations', 'operations-staged'];
+export const isOperations = (kind: ScheduleKind) => OPERATIONS_KINDS.includes(kind);
 export type Size = 'small' | 'large';
 
 export interface SoakOptions {
@@ -29,6 +39,8 @@ export interface SoakOptions {
   cluster: boolean;
   /** Force one kind instead of deriving it from the seed. */
   kind?: ScheduleKind;
+  /** Rotate among these kinds instead (SOAK_KIND=a,b). */
+  kinds?: ScheduleKind[];
 }
 
 function list(value: string | undefined): string[] {
@@ -50,24 +62,27 @@ export function soakOptionsFromEnv(env: NodeJS.ProcessEnv, defaultSeeds: number[
   if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) throw new Error(`SOAK_SEEDS: expected non-negative integers, got ${env.SOAK_SEEDS}`);
   const size = (env.SOAK_SIZE ?? 'small') as Size;
   if (size !== 'small' && size !== 'large') throw new Error(`SOAK_SIZE: expected small or large, got ${env.SOAK_SIZE}`);
-  const kind = env.SOAK_KIND as ScheduleKind | undefined;
-  if (kind && !SCHEDULE_KINDS.includes(kind)) throw new Error(`SOAK_KIND: expected one of ${SCHEDULE_KINDS.join(', ')}, got ${kind}`);
-  return { seeds, size, nasty: parseNasty(env.SOAK_NASTY), cluster: /^(1|true|yes)$/i.test(env.SOAK_CLUSTER ?? ''), kind: kind || undefined };
+  const named = list(env.SOAK_KIND) as ScheduleKind[];
+  const unknown = named.filter((k) => !SCHEDULE_KINDS.includes(k));
+  if (unknown.length > 0) throw new Error(`SOAK_KIND: expected one or more (comma-separated) of ${SCHEDULE_KINDS.join(', ')}, got ${env.SOAK_KIND}`);
+  const kinds = named.length > 1 ? { kinds: named } : { kind: named[0] };
+  return { seeds, size, nasty: parseNasty(env.SOAK_NASTY), cluster: /^(1|true|yes)$/i.test(env.SOAK_CLUSTER ?? ''), ...kinds };
 }
 
 /** The kind a seed runs: forced, else the seed picks among the enabled kinds. */
-export function kindFor(seed: number, options: Pick<SoakOptions, 'cluster' | 'kind'>): ScheduleKind {
+export function kindFor(seed: number, options: Pick<SoakOptions, 'cluster' | 'kind' | 'kinds'>): ScheduleKind {
   if (options.kind) return options.kind;
-  const kinds = SCHEDULE_KINDS.filter((k) => k !== 'cluster' || options.cluster);
+  if (options.kinds && options.kinds.length > 0) return options.kinds[seed % options.kinds.length];
+  const kinds = SCHEDULE_KINDS.filter((k) => (k !== 'cluster' || options.cluster) && !isOperations(k));
   return kinds[seed % kinds.length];
 }
 
 /** The one command that reruns exactly this seed. */
-export function reproduceCommand(seed: number, options: Pick<SoakOptions, 'size' | 'nasty' | 'cluster' | 'kind'>): string {
+export function reproduceCommand(seed: number, options: Pick<SoakOptions, 'size' | 'nasty' | 'cluster' | 'kind' | 'kinds'>): string {
   const parts = ['npm run soak --', `--seed ${seed}`];
   if (options.size !== 'small') parts.push(`--size ${options.size}`);
   if (options.nasty.size !== NASTY_CLASSES.length) parts.push(`--nasty ${options.nasty.size === 0 ? 'none' : [...options.nasty].join(',')}`);
   if (options.cluster) parts.push('--cluster');
-  if (options.kind) parts.push(`--kind ${options.kind}`);
+  if (options.kind || options.kinds) parts.push(`--kind ${kindFor(seed, options)}`);
   return parts.join(' ');
 }

@@ -1,7 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check, type Violation } from './checker.js';
+import { TABLES } from '../../src/warehouse/index.js';
+import { tableMatch } from '../../src/erasure/index.js';
+import { check, type ErasureObservation, type Violation } from './checker.js';
+import { erasuresInForce } from './erasure-model.js';
 import { startStack, type Stack } from './environment.js';
 import { faultRunner, healAll, type FaultLog } from './faults.js';
 import { generateSchedule, type Schedule } from './generator.js';
@@ -10,6 +13,7 @@ import { decodeAudit, decodeDeadLetter, deleteTopicsAndGroup, readTopics, waitFo
 import { reproduceCommand, type SoakOptions } from './options.js';
 import { Sender, type OpResult } from './sender.js';
 import { Trace } from './trace.js';
+import type { Warehouse } from '../../src/warehouse/index.js';
 
 /**
  * One seed end to end: generate the schedule, start its stack, send its deliveries while
@@ -62,12 +66,14 @@ export async function runSeed(seed: number, options: SoakOptions): Promise<Sched
 
     const { audit, deadLetter } = stack.topics;
     const topics = await readTopics(stack.brokers, [audit.callaro, audit.telephony, deadLetter.callaro, deadLetter.telephony]);
+    const auditRecords = [...topics.get(audit.callaro)!, ...topics.get(audit.telephony)!].map(decodeAudit);
     const observed = {
-      audit: [...topics.get(audit.callaro)!, ...topics.get(audit.telephony)!].map(decodeAudit),
+      audit: auditRecords,
       deadLetters: [...topics.get(deadLetter.callaro)!, ...topics.get(deadLetter.telephony)!].map(decodeDeadLetter),
-      rows: await warehouseRows(warehouse),
+      rows: await warehouseRows(warehouse, stack.ops?.bigquery ? 'bigquery' : 'duckdb'),
       lag,
       auditTopics: audit,
+      erasures: stack.ops ? await observeErasures(stack, warehouse, auditRecords.map((r) => r.receivedAt), trace) : undefined,
     };
     for (const d of observed.deadLetters) trace.note(`dead letter in ${d.topic}: request ${d.requestId?.slice(0, 8)} ${d.errorCode}: ${d.reason?.slice(0, 200)}`);
     const violations = check(results, buildModel(results), observed, faults.windows, trace.t0);
@@ -80,9 +86,34 @@ export async function runSeed(seed: number, options: SoakOptions): Promise<Sched
     if (stack) {
       await stack.receiver.stop('SIGKILL').catch(() => undefined);
       await stack.sink.stop().catch(() => undefined);
-      await deleteTopicsAndGroup(stack.brokers, [...stack.topics.consumed, ...Object.values(stack.topics.audit), ...Object.values(stack.topics.deadLetter)], stack.config.consumerGroup).catch(() => undefined);
+      await deleteTopicsAndGroup(stack.brokers, [...stack.topics.consumed, ...Object.values(stack.topics.audit), ...Object.values(stack.topics.deadLetter), stack.topics.erasures], stack.config.consumerGroup).catch(() => undefined);
     }
   }
+}
+
+/**
+ * The erasures at the end: those in force (the erasures topic), what of every table each still
+ * covers (the warehouse counts it: a dry run of the erasure's DELETE), the runs and findings of
+ * the operators' commands; and, when a replay ran, whether the receipts did cross midnight.
+ */
+async function observeErasures(stack: Stack, warehouse: Warehouse, receipts: number[], trace: Trace): Promise<ErasureObservation> {
+  const ops = stack.ops!;
+  const records = (await readTopics(stack.brokers, [stack.topics.erasures]).catch(() => new Map())).get(stack.topics.erasures) ?? [];
+  const inForce = erasuresInForce(records);
+  const leftovers: ErasureObservation['leftovers'] = [];
+  for (const erasure of inForce) {
+    const scope = { ...erasure, kind: erasure.key.split(':')[0] as 'phone' | 'call' | 'tenant', erasedAt: '' };
+    for (const spec of TABLES) leftovers.push({ erasure: erasure.key, table: spec.name, rows: await warehouse.eraseRows(spec, tableMatch(spec, scope), { dryRun: true }) });
+  }
+  trace.note(`erasures in force: ${inForce.map((e) => `${e.key} (calls ${e.callIds.length}, sids ${e.callSids.length}${e.callTenants ? `, tenants ${e.callTenants.join(' ')}` : ''})`).join('; ') || 'none'}`);
+  const findings = [...ops.findings];
+  if (ops.replays > 0) {
+    const before = receipts.filter((t) => t < ops.midnight).length;
+    const after = receipts.length - before;
+    trace.note(`receipts: ${before} before ${new Date(ops.midnight).toISOString()}, ${after} after`);
+    if (before === 0 || after === 0) findings.push({ message: `harness: the replays ran, but the audit holds ${before} receipt(s) before midnight and ${after} after (not across it)`, ops: [] });
+  }
+  return { inForce, leftovers, runs: ops.erasures, findings };
 }
 
 function faultErrors(log: FaultLog): string[] {

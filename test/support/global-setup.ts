@@ -25,7 +25,7 @@ const SERVICES: Service[] = [
 ];
 
 /** Cached installs: quick when done before. */
-const TOOLS = ['scripts/confluent-client.sh', 'scripts/schemathesis.sh', 'scripts/promtool.sh', 'scripts/dbt.sh'];
+const TOOLS = ['scripts/confluent-client.sh', 'scripts/schemathesis.sh', 'scripts/promtool.sh', 'scripts/dbt.sh', 'scripts/faketime.sh'];
 
 async function answers(url: string): Promise<boolean> {
   try {
