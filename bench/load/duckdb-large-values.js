@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// How large a value the embedded DuckDB can hold within its buffer pool. DuckDB keeps a
+// string of more than a few KB out of line ("overflow string"), and a scan materialises
+// every such string of a vector (up to 2,048 rows) at once, in memory it cannot spill
+// (tag OVERFLOW_STRINGS in duckdb_memory()). A checkpoint scans the row group it rewrites
+// the same way. So the pool must hold the out-of-line bytes of one vector: a table of
+// 900 KB values stops accepting writes (and answering full scans) after about pool / 900 KB
+// rows, whatever the setting of row group size or checkpoint threshold.
+//
+// For each value size and pool, this appends rows of that size in steps (a CHECKPOINT after
+// each, like the warehouse's own) and, after each step, scans the column on a fresh
+// instance; it stops at the first failure or at maxRows. Prints one JSON report: per size
+// and pool, the rows held, their bytes, and the error met.
+//
+// Usage: node bench/load/duckdb-large-values.js ['{"sizesKb":[16,64,256,900],"pools":["160MB","256MB"],"maxRows":4096}']
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+const opts = { sizesKb: [16, 64, 256, 900], pools: ['160MB', '256MB'], maxRows: 4_096, rowGroupSize: 16_384, ...JSON.parse(process.argv[2] ?? '{}') };
+const MB = 1_000_000;
+
+/** A JSON document of about `bytes` (words from a seeded generator, so it does not compress to nothing). */
+function document(bytes, seed) {
+  const words = 'customer agent pricing demo week calendar invite budget finance review'.split(' ');
+  const parts = [];
+  let length = 0;
+  while (length < bytes) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    parts.push(words[seed % words.length]);
+    length += parts[parts.length - 1].length + 1;
+  }
+  return JSON.stringify({ transcript: parts.join(' ') });
+}
+
+async function instance(path, pool) {
+  const db = await DuckDBInstance.create(':memory:', { memory_limit: pool, temp_directory: `${path}.tmp` });
+  const connection = await db.connect();
+  await connection.run(`ATTACH '${path}' AS w (ROW_GROUP_SIZE ${opts.rowGroupSize})`);
+  await connection.run('USE w');
+  return { db, connection };
+}
+
+async function trial(sizeKb, pool) {
+  const dir = mkdtempSync(join(tmpdir(), 'callstream-large-values-'));
+  const path = join(dir, 'w.duckdb');
+  const values = Array.from({ length: 8 }, (_, v) => document(sizeKb * 1024, v + 1));
+  const step = Math.max(8, Math.floor((8 * MB) / (sizeKb * 1024)));
+  const writer = await instance(path, pool);
+  await writer.connection.run('CREATE TABLE t (id VARCHAR, payload JSON)');
+  let rows = 0;
+  let error = null;
+  let failedIn = null;
+  try {
+    while (rows < opts.maxRows && !error) {
+      const appender = await writer.connection.createAppender('t');
+      for (let i = rows; i < rows + step; i++) {
+        appender.appendVarchar(`call-${i}`);
+        appender.appendVarchar(values[i % values.length]);
+        appender.endRow();
+      }
+      try {
+        appender.closeSync();
+        await writer.connection.run('CHECKPOINT');
+      } catch (cause) {
+        error = String(cause.message).split('\n')[0];
+        failedIn = 'write';
+        break;
+      }
+      rows += step;
+      const reader = await instance(`${path}`, pool).catch((cause) => ({ cause }));
+      if (reader.cause) {
+        error = String(reader.cause.message).split('\n')[0];
+        failedIn = 'open';
+        break;
+      }
+      try {
+        await reader.connection.run('SELECT sum(length(payload)) FROM t');
+      } catch (cause) {
+        error = String(cause.message).split('\n')[0];
+        failedIn = 'scan';
+      } finally {
+        reader.connection.closeSync();
+        reader.db.closeSync();
+      }
+    }
+  } finally {
+    writer.connection.closeSync();
+    writer.db.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const held = error && failedIn === 'scan' ? rows - step : rows;
+  return { sizeKb, pool, step, rowsHeld: held, mbHeld: Math.round((held * sizeKb * 1024) / MB), failedIn, error };
+}
+
+const results = [];
+for (const pool of opts.pools) {
+  for (const sizeKb of opts.sizesKb) {
+    const result = await trial(sizeKb, pool);
+    console.error(`[large-values] ${JSON.stringify(result)}`);
+    results.push(result);
+  }
+}
+console.log(JSON.stringify({ report: { maxRows: opts.maxRows, results } }));
