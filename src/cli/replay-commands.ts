@@ -23,7 +23,7 @@ export function defineReplay(cmd: Command, done: Done): void {
     .addOption(new Option('--from <time>', 'rewind to the first record at or after this ISO time, e.g. 2026-11-27T09:00:00Z (with --call-id, --call-sid or --tenant: its requests received from then)').argParser(isoTime).conflicts('offsets'))
     .addOption(new Option('--offsets <list>', 'rewind to these offsets, <partition>:<offset>,... (partitions not named stay)').argParser(offsets).conflicts(SUBJECT_OPTIONS))
     .addOption(new Option('--call-id <id>', 'repair one call instead: re-publish its requests from the audit topic (idempotent), leaving the group alone').conflicts(['callSid', 'tenant']))
-    .addOption(new Option('--call-sid <id>', 'the same, for the Callaro requests naming this telephony call id').conflicts(['tenant']))
+    .addOption(new Option('--call-sid <id>', 'the same, for this telephony call id: the Callaro requests naming it and its provider callbacks (read with CALLSTREAM_TELEPHONY_VENDORS)').conflicts(['tenant']))
     .addOption(new Option('--tenant <id>', 'the same, for one tenant\'s requests'))
     .addOption(new Option('--to <time>', described('with --call-id, --call-sid or --tenant: its requests received until then', { default: 'now' })).argParser(isoTime))
     .addOption(new Option('--topic <topic>', described('topic to rewind', { default: `a connector file's "topic", else ${shownDefault('topicEvents')}`, env: 'topicEvents' })))

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { SCHEMA_NAMES, type AvroCodec } from '../codec/index.js';
-import type { Config } from '../config/index.js';
+import type { Config, TelephonyVendors } from '../config/index.js';
 import { CallstreamError, type ErrorCode } from '../errors.js';
 import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
-import { readCallaroEvent, toEventRecord, type AccessPolicy, type RawRequestRecord } from '../receiver/index.js';
+import { isFormContentType, isJsonContentType, parseTelephonyPath, readCallaroEvent, readCallback, toEventRecord, type AccessPolicy, type RawRequestRecord } from '../receiver/index.js';
+import { rangesOf, scan } from './topic-scan.js';
 
 /**
  * Refusals a replay may reconsider: the request's content was judged, not its sender.
@@ -52,6 +52,11 @@ export interface RawReplayReport {
   republished: number;
   /** Eligible requests still refused today, by the code they get now. */
   stillRefused: Record<string, number>;
+  /**
+   * With a call_sid subject and telephony vendors configured: the call's provider callbacks,
+   * read from the telephony audit topic (accepted ones, rebuilt as the route built them).
+   */
+  callbacks?: { scanned: number; eligible: number; republished: number };
 }
 
 /**
@@ -62,83 +67,51 @@ export interface RawReplayReport {
  * by receipt time, so a replay never overwrites a newer event nor changes a table twice.
  */
 export async function replayRaw(
-  deps: { kafka: Kafka; config: Config; codec: AvroCodec; access: AccessPolicy; publisher?: Publisher; logger: Logger },
+  deps: { kafka: Kafka; config: Config; codec: AvroCodec; access: AccessPolicy; vendors?: TelephonyVendors; publisher?: Publisher; logger: Logger },
   options: RawReplayOptions,
 ): Promise<RawReplayReport> {
-  const { kafka, config, codec, access, publisher, logger } = deps;
+  const { kafka, config, codec, access, vendors, publisher, logger } = deps;
   for (const code of options.codes) {
     if (!REPLAYABLE_CODES.includes(code as ErrorCode)) {
       throw new CallstreamError('CFG_INVALID', `--codes: ${code} cannot be replayed; replayable: ${REPLAYABLE_CODES.join(', ')}`);
     }
   }
-  const topic = config.topicRaw;
-  const groupId = `callstream-raw-replay-${randomUUID()}`;
+  // A call_sid is also the provider's: its callbacks are repaired with it, when vendors are configured to read them.
+  const withCallbacks = options.subject?.kind === 'call_sid' && vendors !== undefined && vendors.size > 0;
+  const report: RawReplayReport = { scanned: 0, eligible: 0, republished: 0, stillRefused: {}, ...(withCallbacks ? { callbacks: { scanned: 0, eligible: 0, republished: 0 } } : {}) };
   const admin = kafka.admin();
   await admin.connect();
-  const report: RawReplayReport = { scanned: 0, eligible: 0, republished: 0, stillRefused: {} };
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const starts = options.from ? await admin.fetchTopicOffsetsByTimestamp(topic, options.from.getTime()) : ends.map((e) => ({ partition: e.partition, offset: e.low }));
-    const remaining = new Map<number, bigint>();
-    // Per partition in range: where the scan starts and how far it has got (next offset).
-    const firstOffset = new Map<number, bigint>();
-    const position = new Map<number, bigint>();
-    for (const e of ends) {
-      const start = BigInt(starts.find((s) => s.partition === e.partition)?.offset ?? e.low);
-      if (start < BigInt(e.high)) {
-        remaining.set(e.partition, BigInt(e.high));
-        firstOffset.set(e.partition, start);
-        position.set(e.partition, start);
-      }
-    }
-    let total = 0n;
-    for (const [p, end] of remaining) total += end - firstOffset.get(p)!;
-    const progress = () => {
-      let read = 0n;
-      for (const [p, at] of position) read += at - firstOffset.get(p)!;
-      options.onProgress?.({ read: Number(read), total: Number(total), report });
-    };
+    const ranges = await rangesOf(admin, withCallbacks ? [config.topicRaw, config.topicTelephonyRaw] : [config.topicRaw], options.from);
+    const total = [...ranges.values()].reduce((n, r) => n + Number(r.end - r.start), 0);
+    let read = 0;
+    const progress = () => options.onProgress?.({ read, total, report });
     progress();
-    if (remaining.size === 0) return report;
-    // A throwaway group positioned at the start offsets: nothing of the sink's group is touched.
-    await admin.setOffsets({ groupId, topic, partitions: starts.map((s) => ({ partition: s.partition, offset: s.offset })) });
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-              const end = remaining.get(batch.partition);
-              if (end === undefined) return;
-              const out: OutgoingMessage[] = [];
-              await codec.prefetch(batch.messages.map((m) => m.value)); // writer schemas of registry-framed records
-              for (const message of batch.messages) {
-                if (BigInt(message.offset) >= end) break;
-                const republish = reconsider(codec, access, config.topicEvents, message.value, options, report);
-                if (republish) out.push(republish);
-                resolveOffset(message.offset);
-              }
-              if (out.length > 0 && !options.dryRun) {
-                if (!publisher) throw new CallstreamError('CFG_INVALID', 'replayRaw needs a publisher unless dryRun');
-                await publisher.publish(out);
-                report.republished += out.length;
-              }
-              await heartbeat();
-              const next = BigInt(batch.lastOffset()) + 1n;
-              position.set(batch.partition, next < end ? next : end);
-              progress();
-              if (next >= end) remaining.delete(batch.partition);
-              if (remaining.size === 0) resolve();
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    await admin.deleteGroups([groupId]).catch((err) => logger.warn({ err, groupId }, 'could not delete the replay group'));
+    await scan(
+      kafka,
+      admin,
+      ranges,
+      async (topic, messages) => {
+        const out: OutgoingMessage[] = [];
+        await codec.prefetch(messages.map((m) => m.value)); // writer schemas of registry-framed records
+        for (const message of messages) {
+          const republish =
+            topic === config.topicRaw
+              ? reconsider(codec, access, config.topicEvents, message.value, options, report)
+              : reconsiderCallback(codec, vendors!, config.topicTelephony, message.value, options, report.callbacks!);
+          if (republish) out.push(republish);
+        }
+        if (out.length > 0 && !options.dryRun) {
+          if (!publisher) throw new CallstreamError('CFG_INVALID', 'replayRaw needs a publisher unless dryRun');
+          await publisher.publish(out);
+          if (topic === config.topicRaw) report.republished += out.length;
+          else report.callbacks!.republished += out.length;
+        }
+        read += messages.length;
+        progress();
+      },
+      { prefix: 'callstream-raw-replay', logger },
+    );
     return report;
   } finally {
     await admin.disconnect();
@@ -183,4 +156,46 @@ function isAbout(event: Record<string, unknown>, subject: ReplaySubject): boolea
   const field = subject.kind === 'call' ? 'call_id' : subject.kind === 'call_sid' ? 'call_sid' : 'tenant_id';
   const value = event[field];
   return value !== null && value !== undefined && String(value) === subject.value;
+}
+
+/**
+ * The callbacks-topic message for an audited provider callback about the subject's call_sid:
+ * only requests that were accepted (verified then, so not verified again: the audit record keeps
+ * no credentials), rebuilt from the body as the route built them, with their request id and
+ * receipt time, so the sink's version guard keeps any row that holds them already.
+ */
+function reconsiderCallback(
+  codec: AvroCodec,
+  vendors: TelephonyVendors,
+  callbacksTopic: string,
+  value: Buffer | null,
+  options: RawReplayOptions,
+  report: NonNullable<RawReplayReport['callbacks']>,
+): OutgoingMessage | undefined {
+  report.scanned++;
+  if (!value || !options.subject) return undefined;
+  const request = codec.decode<RawRequestRecord>(value).value;
+  const accepted = !request.error_code && request.status >= 200 && request.status < 300 && request.verified_by !== null;
+  if (request.flow !== 'telephony' || request.truncated || !accepted) return undefined;
+  if (options.from && request.received_at < options.from.getTime()) return undefined;
+  if (options.to && request.received_at > options.to.getTime()) return undefined;
+  const route = parseTelephonyPath(request.path.split('?')[0]);
+  const vendor = route && !route.sample ? vendors.get(route.slug) : undefined;
+  const contentType = request.headers['content-type'];
+  if (!vendor || !contentType || !(isFormContentType(contentType) || isJsonContentType(contentType))) return undefined;
+  let record: ReturnType<typeof readCallback>['record'];
+  try {
+    record = readCallback(vendor, contentType, Buffer.from(request.body), request.request_id, request.received_at).record;
+  } catch (err) {
+    if (!(err instanceof CallstreamError)) throw err;
+    return undefined; // the vendor's field names changed since: whose call it is cannot be told
+  }
+  if (record.call_sid !== options.subject.value) return undefined;
+  report.eligible++;
+  return {
+    topic: callbacksTopic,
+    key: record.provider_call_id,
+    value: codec.encode(SCHEMA_NAMES.telephonyCallback, record),
+    headers: { 'callstream-request-id': record.request_id, 'callstream-vendor': record.vendor_slug, 'callstream-republished': `replay-${options.subject.kind}` },
+  };
 }

@@ -7,7 +7,9 @@ import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js'
 import { BQ_EMULATOR, emulatorWarehouse, requireEmulator } from '../support/bigquery-emulator.js';
 import { callCompleted } from '../support/fixtures.js';
 import { mainInProcess } from '../support/main-in-process.js';
-import { isolatedConfig, startTestPipeline, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';
+import { isolatedConfig, readTopic, startTestPipeline, waitFor, waitForCaughtUp as waitForCaughtUpOn } from '../support/pipeline-harness.js';
+import { dedicatedBroker, freeBrokerPort } from '../support/processes.js';
+import type { Publisher } from '../../src/kafka/index.js';
 import { post } from './scenario.js';
 import { statusCallback, twilioCallback, writeVendorsFile } from './telephony-scenario.js';
 
@@ -17,6 +19,20 @@ import { statusCallback, twilioCallback, writeVendorsFile } from './telephony-sc
  */
 const MINUTE = 60_000;
 const ERASED_NUMBER = '+14155559999';
+
+/**
+ * A broker of this file's own: the refused call's reports meet it stopped (connections refused),
+ * which must not disturb other tests on the shared one. It is stopped only while every earlier
+ * request was acknowledged, and started again only once the publisher gave the refused records
+ * up, so nothing of them can be in flight or land later.
+ */
+let broker: ReturnType<typeof dedicatedBroker>;
+const waitForCaughtUp = (group: string, topic: string) => waitForCaughtUpOn(group, topic, 60_000, [broker.address]);
+beforeAll(async () => {
+  broker = dedicatedBroker(await freeBrokerPort());
+  broker.start();
+}, 180_000);
+afterAll(() => broker?.stop(), 120_000);
 
 // The views as the pipeline's own warehouse would create them from the config (vendors configured: no_provider is listed).
 type Engine = { name: string; open: (views: ViewSettings) => Promise<{ warehouse: Warehouse; connector?: Record<string, unknown> }> };
@@ -44,7 +60,7 @@ describe.each(engines)('call gaps on $name', ({ open }) => {
 
   beforeAll(async () => {
     now = Date.now();
-    const config = isolatedConfig({ telephonyVendors: writeVendorsFile(), gapsCheckIntervalMs: 300 });
+    const config = isolatedConfig({ kafkaBrokers: [broker.address], publishTimeoutMs: 1_000, sessionTimeoutMs: 6_000, telephonyVendors: writeVendorsFile(), gapsCheckIntervalMs: 300 });
     const opened = await open(viewSettings(config));
     warehouse = opened.warehouse;
     t = await startTestPipeline({ warehouse, querySocket: warehouse.kind === 'duckdb', config: opened.connector ? { ...config, warehouse: 'bigquery' } : config });
@@ -99,11 +115,62 @@ describe.each(engines)('call gaps on $name', ({ open }) => {
     await waitFor(gauge, (g) => g.unreported === 1 && g.no_provider === 1 && g.stuck === 1, 30_000, 'the gauge to count one of each kind');
   }, 120_000);
 
+  // The call the issue starts from: Callaro's report was refused with 503 every time until Callaro gave up.
+  const refusedReport = () => callCompleted(9104, { call_sid: 'CA-gaps-refused', occurred_at: ago(117) });
+  async function deliver(body: Record<string, unknown>) {
+    const res = await fetch(`${t.url}/callaro/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (await res.json()) as { error?: { code: string } };
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), code: json.error?.code, requestId: res.headers.get('x-request-id')! };
+  }
+  const metricsText = async () => (await fetch(`${t.url}/metrics`)).text();
+
+  it('lists a call whose every report was refused with 503 (callbacks only), with nothing of the report in Kafka; the gauge shows it', async () => {
+    const callbacks = [
+      await twilioCallback(t.url, callback('CA-gaps-refused', 'in-progress', ago(119))),
+      await twilioCallback(t.url, { ...callback('CA-gaps-refused', 'completed', ago(118)), CallDuration: '17' }),
+    ];
+    expect(callbacks.map((s) => s.status)).toEqual([202, 202]);
+    await waitForCaughtUp(t.config.consumerGroup, t.config.topicTelephony);
+
+    // Every request so far is acknowledged: nothing is in flight when the broker stops.
+    broker.stop();
+    const publisher = (t.pipeline as unknown as { publisher: Publisher }).publisher;
+    const deliveries = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      deliveries.push(await deliver(refusedReport()));
+      await publisher.flush(); // the publisher gave the records up: none is pending in kafkajs either
+    }
+    broker.start();
+    expect(deliveries.map(({ status, retryAfter, code }) => ({ status, retryAfter, code }))).toEqual(
+      deliveries.map(() => ({ status: 503, retryAfter: '5', code: 'RCV_BROKER_UNAVAILABLE' })),
+    );
+    // Neither the event nor the audit record of a refused delivery was stored: a 503 means the
+    // broker acknowledged nothing of the request (they go in one produce request).
+    const refusedIds = new Set(deliveries.map((d) => d.requestId));
+    const events = await readTopic(t.config.topicEvents, undefined, [broker.address]);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.filter((r) => r.value.call_sid === 'CA-gaps-refused' || refusedIds.has(String(r.value.request_id)))).toEqual([]);
+    expect((await readTopic(t.config.topicRaw, undefined, [broker.address])).filter((r) => refusedIds.has(String(r.value.request_id)))).toEqual([]);
+
+    await waitFor(listed, (l) => l.includes('unreported CA-gaps-refused'), 60_000, 'the refused call to be listed');
+    expect(await listed()).toEqual(['stuck CA-gaps-stuck', 'no_provider CA-gaps-no-provider', 'unreported CA-gaps-unreported', 'unreported CA-gaps-refused']);
+    const run = await gaps('--kind', 'unreported');
+    expect(run.code).toBe(1);
+    // Its age is not pinned: the broker's outage takes longer than the 40 s the minutes hold for.
+    expect(run.out).toMatch(/unreported {2}CA-gaps-refused {2}1\d\d min: last status completed at \S+, talk 17 s \(vendor twilio\)/);
+    await waitFor(gauge, (g) => g.unreported === 2, 30_000, 'the gauge to count the refused call');
+    // What Prometheus scrapes, and what CallstreamCallsUnaccounted (max by (kind) (callstream_call_gaps) > 0) fires on.
+    expect(await metricsText()).toMatch(/^callstream_call_gaps\{kind="unreported"\} 2$/m);
+  }, 180_000);
+
   it('drops the call once its late report lands, and says so with exit 0 when nothing is left', async () => {
     expect((await post(t.url, callCompleted(9103, { call_sid: 'CA-gaps-unreported', occurred_at: ago(1) }))).status).toBe(202);
+    // The sender's late report of the refused call: the same call.completed, now accepted.
+    expect((await deliver(refusedReport())).status).toBe(202);
     await waitForCaughtUp(t.config.consumerGroup, t.config.topicEvents);
     expect(await listed()).toEqual(['stuck CA-gaps-stuck', 'no_provider CA-gaps-no-provider']);
-    await waitFor(gauge, (g) => g.unreported === 0, 30_000, 'the gauge to drop the reported call');
+    await waitFor(gauge, (g) => g.unreported === 0, 30_000, 'the gauge to drop the reported calls');
+    expect(await metricsText()).toMatch(/^callstream_call_gaps\{kind="unreported"\} 0$/m);
     const none = await gaps('--kind', 'unreported');
     expect(none.code).toBe(0);
     expect(none.out).toMatch(/^No gaps/);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALL_EVENTS, type Warehouse } from '../../src/warehouse/index.js';
+import { CALL_EVENTS, TELEPHONY_CALLBACKS, type Warehouse } from '../../src/warehouse/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { emulatorWarehouse, requireEmulator } from '../support/bigquery-emulator.js';
 import { bigQueryDialect, duckdbDialect, type Dialect } from '../support/dialects.js';
@@ -7,12 +7,13 @@ import { callCompleted } from '../support/fixtures.js';
 import { mainInProcess } from '../support/main-in-process.js';
 import { isolatedConfig, startTestPipeline, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { post } from '../e2e/scenario.js';
+import { statusCallback, twilioCallback, writeVendorsFile } from '../e2e/telephony-scenario.js';
 
 /**
  * `callstream replay --call-id` (issue 24.4): one call repaired from the audit topic without
  * rewinding the sink's group, on both warehouses: a row deleted by hand comes back as it was, no
  * other row changes, a newer version is never replaced by an older one, and a second run changes
- * nothing.
+ * nothing. `--call-sid` repairs the call's provider callbacks too (the telephony flow's audit topic).
  */
 const engines: Array<{ name: string; open: () => Promise<Warehouse>; dialect: Dialect }> = [
   { name: 'duckdb', open: () => DuckDbWarehouse.open(':memory:'), dialect: duckdbDialect },
@@ -29,10 +30,18 @@ const engines: Array<{ name: string; open: () => Promise<Warehouse>; dialect: Di
 describe.each(engines)('callstream replay --call-id on $name', ({ open, dialect }) => {
   let warehouse: Warehouse;
   let t: Awaited<ReturnType<typeof startTestPipeline>>;
-  const config = isolatedConfig();
+  const config = isolatedConfig({ telephonyVendors: writeVendorsFile() });
 
   async function cli(...args: string[]) {
-    const env = { KAFKA_BROKERS: config.kafkaBrokers!.join(','), CALLSTREAM_TOPIC_EVENTS: config.topicEvents, CALLSTREAM_TOPIC_RAW: config.topicRaw, LOG_LEVEL: 'silent' };
+    const env = {
+      KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+      CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
+      CALLSTREAM_TOPIC_RAW: config.topicRaw,
+      CALLSTREAM_TOPIC_TELEPHONY: config.topicTelephony,
+      CALLSTREAM_TOPIC_TELEPHONY_RAW: config.topicTelephonyRaw,
+      CALLSTREAM_TELEPHONY_VENDORS: config.telephonyVendors!,
+      LOG_LEVEL: 'silent',
+    };
     return mainInProcess(['replay', ...args], env);
   }
   /** Every call_events row but one, each as the whole row's JSON text: what "no other row changed" compares. */
@@ -94,5 +103,56 @@ describe.each(engines)('callstream replay --call-id on $name', ({ open, dialect 
     expect(mixed.code).toBe(2);
     expect((await cli('--call-id', 'vs_3', '--wait')).code).toBe(2);
     expect((await cli('--to', '2026-12-01T00:00:00Z', '--to-earliest')).code).toBe(2);
+  }, 120_000);
+
+  it('--call-sid restores the call\'s provider callbacks deleted by hand, changes no other row, and a second run changes nothing', async () => {
+    const callbacks = dialect.table(warehouse, 'telephony_callbacks');
+    // What the restored rows must hold again: all but where the sink read them (kafka_partition, kafka_offset, ingested_at).
+    const callbackRows = async (sid: string) =>
+      (
+        await warehouse.query(
+          `SELECT vendor_slug, provider_call_id, callback_status, call_sid, content_type, ${dialect.jsonText('fields')} AS fields, raw_body, ${dialect.epochMs('occurred_at')} AS occurred_at, ${dialect.epochMs('event_time')} AS event_time, request_id, ${dialect.epochMs('received_at')} AS received_at FROM ${callbacks} WHERE call_sid = '${sid}' ORDER BY callback_status`,
+        )
+      ).map((r) => ({ ...r, occurred_at: Number(r.occurred_at), event_time: Number(r.event_time), received_at: Number(r.received_at) }));
+    const callbacksBut = async (sid: string) => (await warehouse.query(`SELECT ${dialect.rowText()} AS r FROM ${callbacks} t WHERE call_sid != '${sid}' ORDER BY request_id`)).map((row) => String(row.r));
+    const checksum = async (table: string) => (await warehouse.query(dialect.checksum(warehouse, table)))[0];
+
+    const sent = [
+      await twilioCallback(t.url, statusCallback('CA-replay-sid', 'ringing', 1)),
+      await twilioCallback(t.url, statusCallback('CA-replay-sid', 'in-progress', 2)),
+      await twilioCallback(t.url, { ...statusCallback('CA-replay-sid', 'completed', 3), CallDuration: '31' }),
+      await twilioCallback(t.url, statusCallback('CA-replay-other', 'ringing', 4)),
+      await twilioCallback(t.url, statusCallback('CA-replay-other', 'completed', 5)),
+      await post(t.url, callCompleted(7, { call_sid: 'CA-replay-sid' })),
+    ];
+    expect(sent.map((s) => s.status)).toEqual(sent.map(() => 202));
+    await waitForCaughtUp(config.consumerGroup, config.topicTelephony);
+    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+    await waitFor(async () => (await callbackRows('CA-replay-sid')).length, (n) => n === 3, 30_000, 'three callbacks stored');
+    const before = await callbackRows('CA-replay-sid');
+    const others = await callbacksBut('CA-replay-sid');
+    const events = await checksum('call_events');
+    expect(await warehouse.eraseRows(TELEPHONY_CALLBACKS, [{ column: 'call_sid', in: ['CA-replay-sid'] }], { dryRun: false })).toBe(3);
+
+    const dry = await cli('--call-sid', 'CA-replay-sid', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain(`Audit topic ${config.topicTelephonyRaw}: 5 callback(s) read, 3 accepted about telephony call id CA-replay-sid in the range.`);
+    const run = await cli('--call-sid', 'CA-replay-sid', '--yes');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('1 about telephony call id CA-replay-sid in the range'); // its call.completed, the same version again
+    expect(run.out).toContain("3 re-published; the sink's group was not touched");
+
+    await waitFor(() => callbackRows('CA-replay-sid'), (rows) => rows.length === 3, 30_000, 'the callbacks back in telephony_callbacks');
+    expect(await callbackRows('CA-replay-sid')).toEqual(before);
+    expect(await callbacksBut('CA-replay-sid')).toEqual(others);
+    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+    expect(await checksum('call_events')).toEqual(events);
+
+    const all = await checksum('telephony_callbacks');
+    expect((await cli('--call-sid', 'CA-replay-sid', '--yes')).out).toContain("3 re-published; the sink's group was not touched");
+    await waitForCaughtUp(config.consumerGroup, config.topicTelephony);
+    await waitForCaughtUp(config.consumerGroup, config.topicEvents);
+    expect(await checksum('telephony_callbacks')).toEqual(all);
+    expect(await checksum('call_events')).toEqual(events);
   }, 120_000);
 });

@@ -80,19 +80,19 @@ export async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => 
   return last;
 }
 
-export function testKafka(): Kafka {
-  return new Kafka({ clientId: 'callstream-test', brokers: TEST_BROKERS, logLevel: logLevel.NOTHING });
+export function testKafka(brokers: string[] = TEST_BROKERS): Kafka {
+  return new Kafka({ clientId: 'callstream-test', brokers, logLevel: logLevel.NOTHING });
 }
 
 /** Reads every record of a topic up to its current end and decodes it (registry frames too, with a codec that has the registry). */
-export async function readTopic(topic: string, codec = AvroCodec.fromDirectory(schemasDir())) {
-  const kafka = testKafka();
+export async function readTopic(topic: string, codec = AvroCodec.fromDirectory(schemasDir()), brokers: string[] = TEST_BROKERS) {
+  const kafka = testKafka(brokers);
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
-  const records: Array<{ partition: number; offset: number; key: string; value: Record<string, unknown> }> = [];
+  const records: Array<{ partition: number; offset: number; key: string; value: Record<string, unknown>; headers: Record<string, string> }> = [];
   if (remaining.size === 0) return records;
   const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}` });
   await consumer.connect();
@@ -102,7 +102,8 @@ export async function readTopic(topic: string, codec = AvroCodec.fromDirectory(s
     void consumer.run({
       eachMessage: async ({ partition, message }) => {
         await codec.prefetch([message.value]);
-        records.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? '', value: codec.decode<Record<string, unknown>>(message.value!).value });
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
+        records.push({ partition, offset: Number(message.offset), key: message.key?.toString() ?? '', value: codec.decode<Record<string, unknown>>(message.value!).value, headers });
         if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
         if (remaining.size === 0) {
           clearTimeout(timer);
@@ -136,8 +137,12 @@ export async function readDeadLetters(topic: string, count: number, which: (m: {
 }
 
 /** Committed offsets of a group against the topic's end offsets. */
-export async function groupProgress(groupId: string, topic: string): Promise<{ committed: number; end: number; perPartition: Array<{ partition: number; committed: number; end: number }> }> {
-  const admin = testKafka().admin();
+export async function groupProgress(
+  groupId: string,
+  topic: string,
+  brokers: string[] = TEST_BROKERS,
+): Promise<{ committed: number; end: number; perPartition: Array<{ partition: number; committed: number; end: number }> }> {
+  const admin = testKafka(brokers).admin();
   await admin.connect();
   try {
     const ends = await admin.fetchTopicOffsets(topic);
@@ -157,8 +162,8 @@ export async function groupProgress(groupId: string, topic: string): Promise<{ c
 }
 
 /** Waits until the group has committed everything in the topic. */
-export async function waitForCaughtUp(groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
-  await waitFor(() => groupProgress(groupId, topic), (p) => p.committed === p.end && p.end > 0, timeoutMs, `${groupId} to commit all of ${topic}`);
+export async function waitForCaughtUp(groupId: string, topic: string, timeoutMs = 60_000, brokers: string[] = TEST_BROKERS): Promise<void> {
+  await waitFor(() => groupProgress(groupId, topic, brokers), (p) => p.committed === p.end && p.end > 0, timeoutMs, `${groupId} to commit all of ${topic}`);
 }
 
 /** Rewinds a group (with no active members) to the earliest offsets: a full replay. */

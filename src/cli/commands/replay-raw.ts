@@ -1,5 +1,5 @@
 import { AvroCodec, schemasDir } from '../../codec/index.js';
-import { loadConfig } from '../../config/index.js';
+import { loadConfig, loadTelephonyVendors, NO_TELEPHONY_VENDORS } from '../../config/index.js';
 import { connectKafkaClient, createKafka, IdempotentProducer, Publisher } from '../../kafka/index.js';
 import { createLogger } from '../../logger.js';
 import { connectSchemaRegistry } from '../../pipeline/schema-registry.js';
@@ -22,12 +22,20 @@ export async function replayRawCommand(args: { from?: Date; to?: Date; codes: st
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const kafka = createKafka(config, logger, `-${name}`);
   // Broker reachable and topics there, or one clear line (replayRaw itself assumes both).
+  // --call-sid repairs the call's provider callbacks too: read with the vendors' field names.
+  const vendors = args.subject?.kind === 'call_sid' ? loadTelephonyVendors(config.telephonyVendors) : NO_TELEPHONY_VENDORS;
   const admin = kafka.admin();
   await connectKafkaClient(admin, config);
   try {
     await requireTopics(admin, config, [
       { name: config.topicRaw, setting: 'CALLSTREAM_TOPIC_RAW' },
       { name: config.topicEvents, setting: 'CALLSTREAM_TOPIC_EVENTS' },
+      ...(vendors.size > 0
+        ? [
+            { name: config.topicTelephonyRaw, setting: 'CALLSTREAM_TOPIC_TELEPHONY_RAW' },
+            { name: config.topicTelephony, setting: 'CALLSTREAM_TOPIC_TELEPHONY' },
+          ]
+        : []),
     ]);
   } finally {
     await admin.disconnect();
@@ -37,10 +45,10 @@ export async function replayRawCommand(args: { from?: Date; to?: Date; codes: st
   const access = new AccessPolicy(config);
   // Without --yes, show what would happen first and ask.
   if (args.dryRun || !args.yes) {
-    const dry = await withProgress(`${name} (dry run)`, (r) => `${r.eligible} eligible`, (onProgress) => replayRaw({ kafka, config, codec, access, logger }, { ...options, dryRun: true, onProgress }));
-    console.log(formatRawReport(config.topicRaw, dry, true, args.subject));
-    if (args.dryRun || dry.eligible === 0) return 0;
-    if (!(await confirm(`Re-publish the requests valid now to ${config.topicEvents}? [y/N] `))) {
+    const dry = await withProgress(`${name} (dry run)`, (r) => `${r.eligible} eligible`, (onProgress) => replayRaw({ kafka, config, codec, access, vendors, logger }, { ...options, dryRun: true, onProgress }));
+    console.log(formatRawReport(config, dry, true, args.subject));
+    if (args.dryRun || dry.eligible + (dry.callbacks?.eligible ?? 0) === 0) return 0;
+    if (!(await confirm(`Re-publish the requests valid now to ${config.topicEvents}${dry.callbacks ? ` and ${config.topicTelephony}` : ''}? [y/N] `))) {
       console.log('Nothing changed.');
       return 1;
     }
@@ -49,8 +57,8 @@ export async function replayRawCommand(args: { from?: Date; to?: Date; codes: st
   await producer.connect();
   try {
     const publisher = new Publisher(producer, logger, { lingerMs: 5 });
-    const report = await withProgress(name, (r) => `${r.republished} re-published`, (onProgress) => replayRaw({ kafka, config, codec, access, publisher, logger }, { ...options, dryRun: false, onProgress }));
-    console.log(formatRawReport(config.topicRaw, report, false, args.subject));
+    const report = await withProgress(name, (r) => `${r.republished} re-published`, (onProgress) => replayRaw({ kafka, config, codec, access, vendors, publisher, logger }, { ...options, dryRun: false, onProgress }));
+    console.log(formatRawReport(config, report, false, args.subject));
     return 0;
   } finally {
     await producer.disconnect();
@@ -71,15 +79,26 @@ async function withProgress<T>(label: string, note: (report: RawReplayReport) =>
   }
 }
 
-function formatRawReport(topic: string, report: RawReplayReport, dryRun: boolean, subject?: ReplaySubject): string {
+function formatRawReport(config: { topicRaw: string; topicTelephonyRaw: string }, report: RawReplayReport, dryRun: boolean, subject?: ReplaySubject): string {
+  const topic = config.topicRaw;
   if (subject) {
     const what = `${{ call: 'call', call_sid: 'telephony call id', tenant: 'tenant' }[subject.kind]} ${subject.value}`;
-    return [
+    const lines = [
       `Audit topic ${topic}: ${report.scanned} request(s) read, ${report.eligible} about ${what} in the range.`,
       dryRun
         ? `  ${report.eligible} would be re-published with their request ids and receipt times: rows they already hold stay as they are.`
         : `  ${report.republished} re-published; the sink's group was not touched.`,
-    ].join('\n');
+    ];
+    if (report.callbacks) {
+      const cb = report.callbacks;
+      lines.push(
+        `Audit topic ${config.topicTelephonyRaw}: ${cb.scanned} callback(s) read, ${cb.eligible} accepted about ${what} in the range.`,
+        dryRun ? `  ${cb.eligible} would be re-published with their request ids and receipt times.` : `  ${cb.republished} re-published; the sink's group was not touched.`,
+      );
+    } else if (subject.kind === 'call_sid') {
+      lines.push('Provider callbacks: not read (no telephony vendors configured: CALLSTREAM_TELEPHONY_VENDORS).');
+    }
+    return lines.join('\n');
   }
   const refused = Object.entries(report.stillRefused).map(([code, n]) => `${code}: ${n}`).join(', ') || 'none';
   const valid = report.eligible - Object.values(report.stillRefused).reduce((a, b) => a + b, 0);
