@@ -188,13 +188,33 @@ async function bareRun(plan) {
 
 let receiverStarts = 0;
 async function receiverRun(admin, topics, plan, rate, extraEnv = {}) {
-  const receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('receiver'), ...extraEnv }));
+  // Tracing off unless a run asks (an OTEL_TRACES_EXPORTER in the bench's own environment must not leak in).
+  const receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('receiver'), OTEL_TRACES_EXPORTER: 'none', ...extraEnv }));
   try {
     const cpu = receiver.cpuSeconds();
-    const load = await httpLoad(receiver.url, { connections: plan.connections, seconds: plan.seconds, warmupSec: plan.warmupSec, rate, startIndex: 10_000_000 * ++receiverStarts });
-    return { ...load, peakRssMb: receiver.peakRssMb(), cpuCores: (receiver.cpuSeconds() - cpu) / (plan.seconds + plan.warmupSec) };
+    const startIndex = 10_000_000 * ++receiverStarts;
+    const load = await httpLoad(receiver.url, { connections: plan.connections, seconds: plan.seconds, warmupSec: plan.warmupSec, rate, startIndex });
+    // webhooksSent: the warm-up's too (requestsSent is the payload index the load generator reached).
+    return { ...load, webhooksSent: load.requestsSent - startIndex, peakRssMb: receiver.peakRssMb(), cpuCores: (receiver.cpuSeconds() - cpu) / (plan.seconds + plan.warmupSec) };
   } finally {
     await receiver.stop();
+  }
+}
+
+/**
+ * The receiver at saturation with tracing on as an operator turns it on: every webhook sampled
+ * (or as `sampler` says), spans batched and exported over OTLP/HTTP to bench/load/otlp-sink.js. The receiver's stop
+ * flushes what is queued; the spans that reached the sink are counted per webhook sent.
+ */
+async function tracedReceiverRun(admin, topics, plan, sampler = { OTEL_TRACES_SAMPLER: 'always_on' }) {
+  const sink = spawnJsonLines([join(ROOT, 'bench/load/otlp-sink.js')], { name: 'otlp sink' });
+  try {
+    const { url } = await sink.waitFor((l) => l.url, 30_000, 'listening line');
+    const run = await receiverRun(admin, topics, plan, undefined, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: url, ...sampler });
+    const exported = await (await fetch(`${url}/count`)).json();
+    return { ...run, spansExported: exported.spans, spansPerWebhook: exported.spans / run.webhooksSent, otlpExports: exported.exports, otlpBytes: exported.bytes };
+  } finally {
+    await sink.stop();
   }
 }
 
@@ -247,6 +267,8 @@ async function receiverSection(admin) {
   const pp = [];
   const saturation = [];
   const jsCrc = [];
+  const traced = [];
+  const tracedSampled = [];
   for (let r = 0; r < plan.runs; r++) {
     log(`receiver: run ${r + 1}/${plan.runs}: bare node:http at saturation`);
     bare.push(await bareRun(plan));
@@ -257,6 +279,11 @@ async function receiverSection(admin) {
     // A lever's effect, measured in the same run: the receiver with kafkajs's own JavaScript CRC-32C.
     log(`receiver: run ${r + 1}/${plan.runs}: callstream receiver at saturation, JavaScript CRC-32C (CALLSTREAM_JS_CRC32C=1)`);
     jsCrc.push(await receiverRun(admin, topics, plan, undefined, { CALLSTREAM_JS_CRC32C: '1' }));
+    // Tracing's cost, measured beside R3 in the same run (docs/tracing.md).
+    log(`receiver: run ${r + 1}/${plan.runs}: callstream receiver at saturation, tracing on (OTEL_TRACES_EXPORTER=otlp, every webhook sampled)`);
+    traced.push(await tracedReceiverRun(admin, topics, plan));
+    log(`receiver: run ${r + 1}/${plan.runs}: callstream receiver at saturation, tracing on, one webhook in ten sampled (parentbased_traceidratio 0.1)`);
+    tracedSampled.push(await tracedReceiverRun(admin, topics, plan, { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }));
   }
   const satRate = medianOf(saturation, 'okPerSec');
   const rates = [...plan.rates, Math.max(50, Math.round(satRate / 2))];
@@ -268,7 +295,7 @@ async function receiverSection(admin) {
       fixed[rate].push(await receiverRun(admin, topics, plan, rate));
     }
   }
-  const section = { recordBytes, bare, producerPerformance: pp, saturation, jsCrc, fixed, halfRate: rates.at(-1), rates };
+  const section = { recordBytes, bare, producerPerformance: pp, saturation, jsCrc, traced, tracedSampled, fixed, halfRate: rates.at(-1), rates };
   results.sections.receiver = section;
   return section;
 }

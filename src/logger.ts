@@ -1,3 +1,4 @@
+import { context, trace } from '@opentelemetry/api';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -38,6 +39,20 @@ export function createLogger(options: { level: string; name?: string; destinatio
     level: options.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
+    // With tracing on, a line written inside a span (a webhook's) carries its trace_id and span_id.
+    mixin: spanIds,
   };
   return options.destination ? pino(settings, options.destination as never) : pino(settings);
 }
+
+/**
+ * The active span's ids, for a log line (pino's mixin). Read through @opentelemetry/api alone, so
+ * the logger depends on no part of callstream: with tracing off (no context manager registered,
+ * see src/tracing/) there is never an active span and this returns an empty object.
+ */
+function spanIds(): Record<string, string> {
+  // A new object each time: pino merges the line's fields into it.
+  const span = trace.getSpanContext(context.active());
+  return span && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}
+

@@ -7,6 +7,9 @@ const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', {
 const ms = (n) => (Number.isFinite(n) ? (n < 10 ? fmt(n, 1) : fmt(n)) : '–');
 const pct = (r) => (Number.isFinite(r) ? `${fmt(r * 100)} %` : '–');
 
+/** Median CPU microseconds the process spent per webhook answered (cores used / webhooks per second): steadier than throughput on a loaded machine. */
+const cpuPerWebhookUs = (runs) => median(runs.map((r) => (r.cpuCores / r.okPerSec) * 1e6));
+
 export function buildRows(results) {
   const rows = [];
   const rc = results.sections.receiver;
@@ -71,6 +74,44 @@ export function buildRows(results) {
         ratio: sat / js,
         ratioNote: 'R3 / R3j: the native checksum\'s gain',
         runs: rc.jsCrc.length,
+      });
+    }
+    if (rc.traced?.length) {
+      const on = medianOf(rc.traced, 'okPerSec');
+      rows.push({
+        id: 'R3t',
+        measurement: 'Tracing check: R3 with OpenTelemetry on (OTEL_TRACES_EXPORTER=otlp, every webhook sampled, OTLP/HTTP export)',
+        load: `saturation, ${results.plan.receiver.connections} connections; receiver used ${fmt(medianOf(rc.traced, 'cpuCores'), 2)} cores; ${fmt(medianOf(rc.traced, 'spansPerWebhook'), 2)} spans exported per webhook`,
+        throughput: on,
+        unit: 'webhooks/s',
+        p50: medianOf(rc.traced, 'latencyMs.p50'),
+        p95: NaN,
+        p99: medianOf(rc.traced, 'latencyMs.p99'),
+        peakRssMb: max(rc.traced.map((r) => r.peakRssMb)),
+        ratio: on / sat,
+        ratioNote: `of R3 (tracing off): tracing costs ${pct(1 - on / sat)} of throughput; CPU per webhook ${fmt(cpuPerWebhookUs(rc.traced))} µs against R3's ${fmt(cpuPerWebhookUs(rc.saturation))} µs (${pct(cpuPerWebhookUs(rc.traced) / cpuPerWebhookUs(rc.saturation) - 1)} more)`,
+        cpuPerWebhookUs: cpuPerWebhookUs(rc.traced),
+        runs: rc.traced.length,
+        tracing: true,
+      });
+    }
+    if (rc.tracedSampled?.length) {
+      const on = medianOf(rc.tracedSampled, 'okPerSec');
+      rows.push({
+        id: 'R3s',
+        measurement: 'Tracing check: R3t with one webhook in ten sampled (OTEL_TRACES_SAMPLER=parentbased_traceidratio, 0.1)',
+        load: `saturation, ${results.plan.receiver.connections} connections; receiver used ${fmt(medianOf(rc.tracedSampled, 'cpuCores'), 2)} cores; ${fmt(medianOf(rc.tracedSampled, 'spansPerWebhook'), 2)} spans exported per webhook`,
+        throughput: on,
+        unit: 'webhooks/s',
+        p50: medianOf(rc.tracedSampled, 'latencyMs.p50'),
+        p95: NaN,
+        p99: medianOf(rc.tracedSampled, 'latencyMs.p99'),
+        peakRssMb: max(rc.tracedSampled.map((r) => r.peakRssMb)),
+        ratio: on / sat,
+        ratioNote: `of R3 (tracing off): tracing costs ${pct(1 - on / sat)} of throughput; CPU per webhook ${fmt(cpuPerWebhookUs(rc.tracedSampled))} µs against R3's ${fmt(cpuPerWebhookUs(rc.saturation))} µs (${pct(cpuPerWebhookUs(rc.tracedSampled) / cpuPerWebhookUs(rc.saturation) - 1)} more)`,
+        cpuPerWebhookUs: cpuPerWebhookUs(rc.tracedSampled),
+        runs: rc.tracedSampled.length,
+        tracing: true,
       });
     }
     for (const [k, rate] of rc.rates.entries()) {
@@ -298,6 +339,14 @@ export function buildTargets(rows, bq, staged) {
     targets.push({ id: 'receiver-throughput-60', target: 'Receiver ≥ 60 % of the bare node:http throughput (R3 / R1; the second stage)', value: r3.ratio, shown: pct(r3.ratio), met: r3.ratio >= 0.6 });
     targets.push({ id: 'receiver-p99', target: 'Receiver p99 < 25 ms at half its saturation rate', value: half?.p99, shown: `${ms(half?.p99)} ms at ${fmt(half?.offered)}/s`, met: half?.p99 < 25 });
     targets.push({ id: 'receiver-rss', target: 'Receiver peak RSS < 200 MB at saturation', value: r3.peakRssMb, shown: `${fmt(r3.peakRssMb)} MB`, met: r3.peakRssMb < 200 });
+    const traced = byId('R3t');
+    if (traced) {
+      targets.push({ id: 'receiver-tracing', target: 'Receiver with tracing on (every webhook sampled) costs < 5 % of its throughput (R3t / R3 > 95 %)', value: traced.ratio, shown: `${pct(traced.ratio)} of R3`, met: traced.ratio > 0.95 });
+    }
+    const sampled = byId('R3s');
+    if (sampled) {
+      targets.push({ id: 'receiver-tracing-sampled', target: 'Receiver with tracing on, one webhook in ten sampled, costs < 5 % (R3s / R3 > 95 %)', value: sampled.ratio, shown: `${pct(sampled.ratio)} of R3`, met: sampled.ratio > 0.95 });
+    }
   }
   const sinks = rows.filter((r) => r.kind === 'sink');
   if (sinks.length > 0) {

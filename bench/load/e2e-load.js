@@ -10,7 +10,7 @@
 //        "warmupSec":3, "run":..., "drainSec":30}'
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { queryOverSocket } from '../../dist/pipeline/index.js';
+import { queryOverSocket } from '../../dist/query-socket/index.js';
 import { bodyAt } from '../lib/payload.js';
 import { percentile } from '../lib/stats.js';
 

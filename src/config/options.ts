@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FIELD_NAME, parseCallsFields, type CallsField } from '../warehouse/views/settings.js';
+import { FIELD_NAME, parseCallsFields, type CallsField } from './view-settings.js';
 
 /**
  * Every option callstream reads from the environment, in one place: its variable,
@@ -250,6 +250,30 @@ export const OPTIONS = {
     list.optional(),
     'Comma-separated JSON paths (same form as CALLSTREAM_PII_HASH_PATHS) removed before storage, in either mode.',
     '(none)',
+  ),
+  otelTracesExporter: option(
+    'OTEL_TRACES_EXPORTER',
+    z.enum(['none', 'otlp', 'console']).default('none'),
+    'OpenTelemetry traces (docs/tracing.md): `otlp` exports spans over OTLP/HTTP (JSON) to OTEL_EXPORTER_OTLP_ENDPOINT, `console` prints them, `none` (the default) turns tracing off: no SDK is loaded, no `traceparent` is written.',
+  ),
+  otelServiceName: option('OTEL_SERVICE_NAME', z.string().min(1).default('callstream'), 'The `service.name` of the spans (OTEL_RESOURCE_ATTRIBUTES adds more resource attributes).'),
+  otelTracesSampler: option(
+    'OTEL_TRACES_SAMPLER',
+    z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']).default('parentbased_always_on'),
+    'Which requests are traced: `parentbased_*` follows the sampled flag of an incoming `traceparent`, and the root sampler decides for requests without one.',
+  ),
+  otelTracesSamplerArg: option('OTEL_TRACES_SAMPLER_ARG', z.coerce.number().min(0).max(1).default(1), 'The ratio of the `*traceidratio` samplers (0 to 1).'),
+  otelExporterOtlpEndpoint: option(
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    z.string().url().optional(),
+    'Base URL of the OTLP/HTTP receiver (a collector); spans go to `<endpoint>/v1/traces`. OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the full URL), OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TIMEOUT are read by the exporter too.',
+    '`http://localhost:4318`',
+  ),
+  otelExporterOtlpProtocol: option(
+    'OTEL_EXPORTER_OTLP_PROTOCOL',
+    z.enum(['http/json']).optional(),
+    'Only `http/json` is built in (every OpenTelemetry Collector\'s OTLP/HTTP receiver takes it); `grpc` and `http/protobuf` are refused rather than silently not exported.',
+    '`http/json`',
   ),
   connectorFile: option('CALLSTREAM_CONNECTOR', z.string().optional(), 'A connector config file (connectors/*.json); its settings override these defaults.', '(none)'),
   shutdownTimeoutMs: option('CALLSTREAM_SHUTDOWN_TIMEOUT_MS', int(100).default(15_000), 'Longest graceful shutdown before the process exits anyway.'),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCHEMA_NAMES } from '../codec/index.js';
 import { CallstreamError, isCallstreamError } from '../errors.js';
 import { recordBytes, type OutgoingMessage } from '../kafka/index.js';
+import { activeTracer, failed, inSpan, SpanKind, SpanStatusCode, spanHeaders, tracingOn, unsampled, type Span } from '../tracing/index.js';
 import { auditHeaders, type RawRequestRecord } from './audit.js';
 import { readBody } from './body.js';
 import { publishThenAnswer, sendError, sendJson, type RouteContext } from './route-context.js';
@@ -53,7 +54,7 @@ export async function receive(
   secretHeaders?: ReadonlySet<string>,
 ): Promise<Intake> {
   const receivedAt = ctx.clock.stamp();
-  const { bytes, tooLarge, problem } = await readBody(req, ctx.config.maxBodyBytes);
+  const { bytes, tooLarge, problem } = await inSpan('read', () => readBody(req, ctx.config.maxBodyBytes));
   const audit: RawRequestRecord = {
     request_id: requestId,
     received_at: receivedAt,
@@ -83,11 +84,36 @@ export async function receive(
  * limit was lowered meanwhile): the audit record alone goes again, saying 413.
  */
 export async function recordAndAnswer(ctx: RouteContext, res: ServerResponse, intake: Intake, rawTopic: string, outcome: Outcome): Promise<void> {
+  if (!tracingOn()) return publishAndCount(ctx, res, intake, rawTopic, outcome);
+  const quiet = unsampled.get(res);
+  if (quiet) return publishAndCount(ctx, res, intake, rawTopic, withHeaders(outcome, quiet), quiet);
+  // The publish span, until the broker's ack: its context is the `traceparent` of the records.
+  const attributes = { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': 'event' in outcome ? outcome.event.topic : rawTopic };
+  const span: Span = activeTracer().startSpan('publish', { kind: SpanKind.PRODUCER, attributes });
+  try {
+    const headers = spanHeaders(span);
+    await publishAndCount(ctx, res, intake, rawTopic, withHeaders(outcome, headers), headers);
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode === 503) span.setStatus({ code: SpanStatusCode.ERROR, message: 'records not acknowledged' });
+  } catch (err) {
+    failed(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** The outcome with the trace headers added to its event's. */
+function withHeaders(outcome: Outcome, headers: Record<string, string>): Outcome {
+  return 'event' in outcome ? { ...outcome, event: { ...outcome.event, headers: { ...outcome.event.headers, ...headers } } } : outcome;
+}
+
+async function publishAndCount(ctx: RouteContext, res: ServerResponse, intake: Intake, rawTopic: string, outcome: Outcome, traceHeaders?: Record<string, string>): Promise<void> {
   let decided = 'event' in outcome && !ctx.publisher.fits(outcome.event) ? { problem: recordTooLarge(ctx, outcome.event) } : outcome;
-  const published = await publishThenAnswer(ctx, res, auditedRecords(ctx, intake, rawTopic, decided), answerOf(decided), intake.tooLarge, (err) => {
+  const published = await publishThenAnswer(ctx, res, auditedRecords(ctx, intake, rawTopic, decided, traceHeaders), answerOf(decided), intake.tooLarge, (err) => {
     if (!('event' in decided) || !isCallstreamError(err, 'KAFKA_RECORD_TOO_LARGE')) return undefined;
     decided = { problem: recordTooLarge(ctx, decided.event) };
-    return { messages: auditedRecords(ctx, intake, rawTopic, decided), answer: decided.problem };
+    return { messages: auditedRecords(ctx, intake, rawTopic, decided, traceHeaders), answer: decided.problem };
   });
   if (!published) return;
   if ('problem' in decided) countRefusal(ctx, res, decided.problem);
@@ -107,7 +133,7 @@ function recordTooLarge(ctx: RouteContext, event: OutgoingMessage): CallstreamEr
 }
 
 /** The request's audit record, saying what was decided, and the event when it was accepted. */
-function auditedRecords(ctx: RouteContext, intake: Intake, rawTopic: string, outcome: Outcome): OutgoingMessage[] {
+function auditedRecords(ctx: RouteContext, intake: Intake, rawTopic: string, outcome: Outcome, traceHeaders?: Record<string, string>): OutgoingMessage[] {
   const audit = { ...intake.audit };
   if ('problem' in outcome) {
     audit.status = outcome.problem.status;
@@ -116,7 +142,7 @@ function auditedRecords(ctx: RouteContext, intake: Intake, rawTopic: string, out
     audit.status = outcome.answer.status;
     audit.event_key = outcome.event.key;
   }
-  const headers = { 'callstream-request-id': audit.request_id, 'callstream-flow': audit.flow };
+  const headers = { 'callstream-request-id': audit.request_id, 'callstream-flow': audit.flow, ...traceHeaders };
   let record: OutgoingMessage = { topic: rawTopic, key: audit.event_key ?? audit.request_id, value: ctx.codec.encode(SCHEMA_NAMES.rawRequest, audit), headers };
   if (!ctx.publisher.fits(record)) {
     // An audit topic smaller than the body limit needs (created outside callstream): keep what fits.

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CallstreamError, type ErrorCode } from '../errors.js';
+import { activeTracer, contextFromHeaders, setSpan, SpanKind, SpanStatusCode, traceHeaders, tracingOn, unsampled, withContext } from '../tracing/index.js';
 import { CALLARO_PATH, handleCallaroWebhook } from './callaro-route.js';
 import { sendError, sendJson, type RouteContext } from './route-context.js';
 import { handleTelephonyCallback, TELEPHONY_PREFIX } from './telephony-route.js';
@@ -148,7 +149,8 @@ export class Receiver {
     }
     this.inFlight++;
     try {
-      await handler(req, res, requestId, rest);
+      if (tracingOn() && req.method === 'POST') await this.traced(req, res, route, () => handler(req, res, requestId, rest), requestId);
+      else await handler(req, res, requestId, rest);
     } catch (err) {
       this.options.ctx.logger.error({ err, requestId, path }, 'request failed');
       if (!res.headersSent) sendError(res, err instanceof CallstreamError ? err : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause: err }));
@@ -157,6 +159,36 @@ export class Receiver {
       this.inFlight--;
       if (this.inFlight === 0 && this.idle) this.idle();
     }
+  }
+
+  /**
+   * A webhook in its span (tracing on): the child of the request's `traceparent` when it has
+   * one, so the sender's trace goes on here; the route's steps (read, verify, validate,
+   * publish) are its children, and the log lines written meanwhile carry its trace id.
+   */
+  private async traced(req: IncomingMessage, res: ServerResponse, route: string, handle: () => Promise<void> | void, requestId: string): Promise<void> {
+    const parent = contextFromHeaders(req.headers);
+    const attributes = { 'http.request.method': 'POST', 'http.route': route, 'url.path': (req.url ?? '/').split('?')[0], 'callstream.request_id': requestId };
+    const span = activeTracer().startSpan(`POST ${route}`, { kind: SpanKind.SERVER, attributes }, parent);
+    if (!span.isRecording()) {
+      // Not sampled: no span is kept, so none is made active and no step gets one; the records
+      // still carry the trace on (its traceparent, sampled flag off) for the next hop to honour.
+      unsampled.set(res, traceHeaders(setSpan(parent, span)));
+      return handle();
+    }
+    await withContext(setSpan(parent, span), async () => {
+      try {
+        await handle();
+        this.options.ctx.logger.debug({ requestId, status: res.statusCode }, 'webhook answered');
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+        throw err;
+      } finally {
+        span.setAttribute('http.response.status_code', res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
+    });
   }
 
   /** Answers an error without reading the body; the connection is closed if a body is pending. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCHEMA_NAMES } from '../codec/index.js';
-import type { TelephonyVendors } from '../config/index.js';
+import type { TelephonyVendor, TelephonyVendors } from '../config/index.js';
 import { CallstreamError } from '../errors.js';
 import { normalizeCallback, toCallbackRecord, type CallbackFields, type TelephonyCallbackRecord } from '../telephony/index.js';
 import { answerUnpublished, receive, recordAndAnswer, refusalOr, type Accepted, type Intake } from './audited-request.js';
@@ -8,6 +8,7 @@ import { isJsonContentType, parseJsonObject } from './parse-json.js';
 import { isFormContentType, parseFormFields } from './parse-form.js';
 import type { RouteContext } from './route-context.js';
 import { credentialHeader, verifyRequest } from './auth/index.js';
+import { inSpan } from '../tracing/index.js';
 
 /**
  * POST /api/v1/webhooks/telephony/{vendor_slug}: callbacks that telephony, billing and
@@ -37,7 +38,7 @@ export function parseTelephonyPath(path: string): TelephonyTarget | undefined {
   return undefined;
 }
 
-interface Verified {
+export interface Verified {
   record: TelephonyCallbackRecord;
   fields: CallbackFields;
 }
@@ -91,20 +92,30 @@ function verifyCallback(ctx: RouteContext, req: IncomingMessage, intake: Intake,
       `Expected Content-Type: application/x-www-form-urlencoded or application/json, got ${JSON.stringify(contentType ?? null)}.`,
     );
   }
-  const secret = verifyRequest(vendor, { target, headers: req.headers, body: intake.bytes, format });
+  const secret = inSpan('verify', () => verifyRequest(vendor, { target, headers: req.headers, body: intake.bytes, format }), { 'callstream.vendor': vendor.slug });
   intake.audit.verified_by = `${vendor.slug}: ${vendor.scheme} #${secret}`;
-  const fields = format === 'form' ? parseFormFields(intake.bytes) : parseJsonObject(intake.bytes).value;
+  return inSpan('validate', () => readCallback(vendor, contentType!, intake.bytes, intake.audit.request_id, intake.audit.received_at));
+}
+
+/**
+ * The record of a verified callback's body (form or JSON), read as the route reads it once the
+ * signature passed: its fields under the vendor's field names. Throws the CallstreamError of the
+ * first problem. `callstream replay --call-sid` rebuilds accepted callbacks from the audit topic
+ * with it.
+ */
+export function readCallback(vendor: TelephonyVendor, contentType: string, bytes: Buffer, requestId: string, receivedAt: number): Verified {
+  const fields = isFormContentType(contentType) ? parseFormFields(bytes) : parseJsonObject(bytes).value;
   const result = normalizeCallback(fields, vendor.fields);
   if (!result.ok) {
     throw new CallstreamError('RCV_SCHEMA_INVALID', `The callback lacks fields the configuration of vendor "${vendor.slug}" names.`, { details: { fields: result.problems } });
   }
   const record = toCallbackRecord({
-    requestId: intake.audit.request_id,
-    receivedAt: intake.audit.received_at,
+    requestId,
+    receivedAt,
     vendorSlug: vendor.slug,
-    contentType: contentType!.split(';')[0].trim().toLowerCase(),
+    contentType: contentType.split(';')[0].trim().toLowerCase(),
     fields,
-    rawBody: intake.bytes,
+    rawBody: bytes,
     callback: result.value,
   });
   return { record, fields };

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { newestPerKey, type Row, type TableSpec, type Warehouse } from '../warehouse/index.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { ExhaustionRelief } from './exhaustion-relief.js';
+import { activeTracer, failed, MAX_LINKS, tracingOn, type Link } from '../tracing/index.js';
 
 export interface FlushOptions {
   maxRecords: number;
@@ -46,6 +47,9 @@ interface Pending {
   done: Promise<RejectedRow[]>;
   resolve: (rejected: RejectedRow[]) => void;
   reject: (err: unknown) => void;
+  /** Tracing on: links to the contexts of the records whose rows this write carries (at most MAX_LINKS), and how many were left out. */
+  links?: Link[];
+  linksDropped?: number;
 }
 
 /**
@@ -98,7 +102,7 @@ export class FlushCoordinator {
    * written, with the rows the warehouse refused for good (found by bisecting the batch;
    * the caller dead-letters them).
    */
-  add(rows: Map<TableSpec, Row[]>, bytes = 0): Promise<RejectedRow[]> {
+  add(rows: Map<TableSpec, Row[]>, bytes = 0, links?: readonly Link[]): Promise<RejectedRow[]> {
     let count = 0;
     for (const list of rows.values()) count += list.length;
     if (count === 0) return Promise.resolve([]);
@@ -111,6 +115,12 @@ export class FlushCoordinator {
     }
     pending.count += count;
     pending.bytes += bytes;
+    if (links && links.length > 0) {
+      const kept = (pending.links ??= []);
+      const room = Math.max(0, MAX_LINKS - kept.length);
+      kept.push(...links.slice(0, room));
+      pending.linksDropped = (pending.linksDropped ?? 0) + Math.max(0, links.length - room);
+    }
     if (this.full(pending)) this.flushNow();
     else this.timer ??= setTimeout(() => this.flushNow(), this.options.intervalMs);
     return pending.done;
@@ -209,7 +219,35 @@ export class FlushCoordinator {
   }
 
   private async write(batch: Pending): Promise<void> {
+    if (!tracingOn()) return this.writeAttempts(batch);
+    // One span per warehouse write, linked to the records whose rows it carries.
+    const span = activeTracer().startSpan('sink write', {
+      root: true,
+      links: batch.links,
+      attributes: { 'callstream.rows': batch.count, 'callstream.tables': batch.rows.size, 'callstream.links_dropped': batch.linksDropped ?? 0 },
+    });
+    let outcome: unknown;
+    const settle = batch.resolve;
+    const fail = batch.reject;
+    batch.resolve = (rejected) => {
+      span.setAttribute('callstream.rows_rejected', rejected.length);
+      settle(rejected);
+    };
+    batch.reject = (err) => {
+      outcome = err;
+      fail(err);
+    };
+    try {
+      await this.writeAttempts(batch, (attempt) => span.setAttribute('callstream.attempts', attempt + 1));
+    } finally {
+      if (outcome !== undefined) failed(span, outcome);
+      span.end();
+    }
+  }
+
+  private async writeAttempts(batch: Pending, onAttempt?: (attempt: number) => void): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      onAttempt?.(attempt);
       if (this.stopController.signal.aborted && attempt > 0) {
         batch.reject(new CallstreamError('SINK_WAREHOUSE_UNAVAILABLE', 'The sink stopped before the write succeeded'));
         return;

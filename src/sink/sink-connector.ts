@@ -16,6 +16,7 @@ import { bindingAssigner, checkGroupBinding } from './group-binding.js';
 import { OffsetCommits } from './offset-commits.js';
 import { SinkProgress } from './progress.js';
 import { sinkStreams, type SinkStream } from './streams.js';
+import { activeTracer, recordLinks, SpanKind, tracingOn, type Link, type Span } from '../tracing/index.js';
 
 const HEARTBEAT_EVERY_MS = 3_000;
 
@@ -275,6 +276,8 @@ export class SinkConnector {
       this.budget.release(size);
       return;
     }
+    // Tracing on: the batch's spans link to the records' traces (their traceparent headers).
+    const traced = tracingOn() ? batchSpans(batch.topic, batch.partition, batch.messages) : undefined;
     const now = Date.now();
     const rows = new Map<TableSpec, Row[]>();
     const sources = new Map<Row, KafkaMessage>();
@@ -298,8 +301,9 @@ export class SinkConnector {
     if (erased > 0) this.deps.logger.info({ topic: batch.topic, partition: batch.partition, erased }, 'records of erased subjects not written');
     if (stream.kind === 'events') this.deps.metrics.recordsConsumed.inc(batch.messages.length);
     this.progress.consumed(batch.messages.length);
+    traced?.decoded({ 'callstream.refused': dead.length, 'callstream.erased': erased });
 
-    const written = this.flusher.add(rows, size.bytes);
+    const written = this.flusher.add(rows, size.bytes, traced?.links);
     const last = batch.lastOffset();
     this.tail = this.tail.then(async () => {
       try {
@@ -319,7 +323,9 @@ export class SinkConnector {
           this.deps.metrics.deadLettered.inc(dead.length);
           this.deps.logger.warn({ count: dead.length, topic: batch.topic, partition: batch.partition }, 'records sent to the dead-letter topic');
         }
-        this.commits.written({ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString(), highWatermark: batch.highWatermark, epoch });
+        const commit = traced?.commit();
+        const committed = this.commits.written({ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString(), highWatermark: batch.highWatermark, epoch });
+        if (commit) void committed.then(() => commit.end(), () => commit.end());
       } catch (err) {
         this.broken = err;
         this.deps.logger.error({ err, error: describeError(err), topic: batch.topic, partition: batch.partition }, 'a batch could not be written; the sink stops committing');
@@ -409,4 +415,31 @@ export class SinkConnector {
     this.deps.metrics.deadLettered.inc();
     this.deps.logger.error({ topic: stream.topic, partition, offset: message.offset, code, reason }, 'a dead letter could not be indexed into dead_letters; it stays in its topic');
   }
+}
+
+/**
+ * The spans of a batch (tracing on), each linked to the records' contexts (recordLinks): the
+ * decode, started now and ended by decoded(), and the commit of its offsets, from the end of
+ * its write until the commit request that carries them returned. The write's span is the
+ * flush coordinator's (one per warehouse write, linked to the records of every batch in it).
+ */
+function batchSpans(topic: string, partition: number, messages: KafkaMessage[]): { links: Link[]; decoded(attributes: Record<string, number>): void; commit(): Span } {
+  const { links, dropped } = recordLinks(messages, partition);
+  const attributes = {
+    'messaging.system': 'kafka',
+    'messaging.destination.name': topic,
+    'messaging.destination.partition.id': String(partition),
+    'messaging.batch.message_count': messages.length,
+    'messaging.kafka.offset': Number(messages[0].offset),
+    'callstream.links_dropped': dropped,
+  };
+  const decode = activeTracer().startSpan('sink decode', { kind: SpanKind.CONSUMER, links, attributes, root: true });
+  return {
+    links,
+    decoded: (more) => {
+      decode.setAttributes(more);
+      decode.end();
+    },
+    commit: () => activeTracer().startSpan('sink commit', { links, attributes, root: true }),
+  };
 }

@@ -1,7 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
 import type { Logger } from '../logger.js';
-import { fetchRecords, recordAt, type FetchOptions, type RecordPlace } from './fetch-records.js';
+import { fetchRecords, recordAt, type FetchOptions, type RecordPlace } from '../kafka/index.js';
+import { traceIdOfHeaders } from '../tracing/index.js';
 import type { CallTrace } from './lookup.js';
 
 /** Longest body shown as text; the rest is counted. */
@@ -21,6 +22,11 @@ export interface FetchedRecord {
   body?: string;
   bytes?: number;
   error?: string;
+  /**
+   * The OpenTelemetry trace id of the record's `traceparent` header (written by a receiver with
+   * tracing on: the webhook's trace), or else of the audited request's own `traceparent` header.
+   */
+  trace_id?: string;
 }
 
 /** Fetches the audit record of every request of the trace and every dead letter, by place (no scan). */
@@ -45,15 +51,17 @@ export async function fetchBodies(
       out.push({ ...w, found: false, error: 'not in the topic any more (retention), or not readable' });
       continue;
     }
+    const recordTrace = traceIdOfHeaders(message.headers);
+    const traced = (id: string | undefined) => (id === undefined ? {} : { trace_id: id });
     if (w.kind === 'dead letter') {
       const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
-      out.push({ ...w, found: true, headers, ...text(message.value ?? Buffer.alloc(0)) });
+      out.push({ ...w, found: true, headers, ...text(message.value ?? Buffer.alloc(0)), ...traced(recordTrace) });
       continue;
     }
     try {
       await deps.codec.prefetch([message.value]);
       const { value } = deps.codec.decode<{ headers: Record<string, string>; body: Buffer }>(message.value!);
-      out.push({ ...w, found: true, headers: value.headers, ...text(value.body) });
+      out.push({ ...w, found: true, headers: value.headers, ...text(value.body), ...traced(recordTrace ?? traceIdOfHeaders(value.headers)) });
     } catch (err) {
       out.push({ ...w, found: true, error: `the audit record does not decode: ${(err as Error).message}` });
     }
@@ -70,7 +78,7 @@ function text(bytes: Buffer): { body: string; bytes: number } {
 export function formatBodies(records: readonly FetchedRecord[]): string {
   return records
     .map((r) => {
-      const head = `--- ${r.kind} ${r.of} (${r.place.topic} ${r.place.partition}@${r.place.offset})`;
+      const head = `--- ${r.kind} ${r.of} (${r.place.topic} ${r.place.partition}@${r.place.offset})${r.trace_id ? ` trace_id ${r.trace_id}` : ''}`;
       if (!r.found || r.error) return `${head}\n${r.error}`;
       const headers = Object.entries(r.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
       return [head, ...headers, '', r.body ?? ''].join('\n');

@@ -1,0 +1,201 @@
+import { PassThrough } from 'node:stream';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { SpanKind } from '@opentelemetry/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { Pipeline } from '../../src/pipeline/index.js';
+import { startTracing, type Tracing } from '../../src/tracing/index.js';
+import { callCompleted } from '../support/fixtures.js';
+import { mainInProcess } from '../support/main-in-process.js';
+import { isolatedConfig, readTopic, requireBroker, waitFor } from '../support/pipeline-harness.js';
+import { statusCallback, twilioCallback, writeVendorsFile } from './telephony-scenario.js';
+
+/**
+ * OpenTelemetry traces end to end (issue 25): the SDK's in-memory exporter, the real
+ * receiver, the real broker and the sink into DuckDB. One webhook gives a span tree (read,
+ * verify, validate, publish until the ack), its records carry the publish span's
+ * `traceparent`, the sink's decode, write and commit spans link to it, an incoming
+ * `traceparent` is continued, and the request's log lines carry its trace_id.
+ */
+
+const exporter = new InMemorySpanExporter();
+const logLines: Array<Record<string, unknown>> = [];
+let tracing: Tracing | undefined;
+let pipeline: Pipeline;
+let url: string;
+let config: ReturnType<typeof isolatedConfig>;
+
+beforeAll(async () => {
+  await requireBroker();
+  config = isolatedConfig({ telephonyVendors: writeVendorsFile(), logLevel: 'debug' });
+  const out = new PassThrough();
+  out.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  const logger = createLogger({ level: 'debug', destination: out });
+  tracing = await startTracing(config, logger, { exporter });
+  pipeline = new Pipeline({ config, logger, manageBroker: false, querySocket: true });
+  await pipeline.start();
+  const address = pipeline.receiver!.server.address();
+  url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  await pipeline?.stop();
+  await tracing?.shutdown();
+});
+
+const spans = () => exporter.getFinishedSpans();
+const inTrace = (traceId: string) => spans().filter((s) => s.spanContext().traceId === traceId);
+const childrenOf = (parent: ReadableSpan) => spans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+const linksTo = (traceId: string, name: string) => spans().filter((s) => s.name === name && s.links.some((l) => l.context.traceId === traceId));
+
+async function serverSpanOf(requestId: string): Promise<ReadableSpan> {
+  return (await waitFor(
+    async () => spans().find((s) => s.kind === SpanKind.SERVER && s.attributes['callstream.request_id'] === requestId),
+    (s) => s !== undefined,
+    10_000,
+    `the server span of request ${requestId}`,
+  ))!;
+}
+
+/** The sink's spans linked to a trace, once all three (decode, write, commit) have ended. */
+async function sinkSpansOf(traceId: string): Promise<Record<'decode' | 'write' | 'commit', ReadableSpan[]>> {
+  const all = () => ({ decode: linksTo(traceId, 'sink decode'), write: linksTo(traceId, 'sink write'), commit: linksTo(traceId, 'sink commit') });
+  return waitFor(async () => all(), (s) => s.decode.length > 0 && s.write.length > 0 && s.commit.length > 0, 30_000, `the sink's spans linked to trace ${traceId}`);
+}
+
+async function postEvent(body: object, headers: Record<string, string> = {}): Promise<{ status: number; requestId: string }> {
+  const res = await fetch(`${url}/callaro/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  await res.arrayBuffer();
+  return { status: res.status, requestId: res.headers.get('x-request-id')! };
+}
+
+describe('OpenTelemetry traces', () => {
+  it('gives a Callaro webhook a span tree, a traceparent on both records and sink spans linked to it', async () => {
+    const sent = await postEvent(callCompleted(25_001));
+    expect(sent.status).toBe(202);
+    const server = await serverSpanOf(sent.requestId);
+    expect(server.name).toBe('POST /callaro/webhooks');
+    expect(server.attributes['http.response.status_code']).toBe(202);
+    expect(server.parentSpanContext).toBeUndefined(); // no traceparent came in: a root
+    const steps = childrenOf(server);
+    expect(steps.map((s) => s.name).sort()).toEqual(['publish', 'read', 'validate', 'verify']);
+    const publish = steps.find((s) => s.name === 'publish')!;
+    expect(publish.kind).toBe(SpanKind.PRODUCER);
+    // The publish span lasts until the broker's ack, i.e. ends after the validate step and within the request.
+    const ms = (t: [number, number]) => t[0] * 1e3 + t[1] / 1e6;
+    // (1 ms of slack: the SDK's clock is Date-anchored and may not order spans ended and started within one millisecond.)
+    expect(ms(publish.endTime)).toBeLessThanOrEqual(ms(server.endTime) + 1);
+    expect(ms(publish.startTime)).toBeGreaterThanOrEqual(ms(steps.find((s) => s.name === 'validate')!.endTime) - 1);
+
+    const traceId = server.spanContext().traceId;
+    const expected = `00-${traceId}-${publish.spanContext().spanId}-01`;
+    const [event] = (await readTopic(config.topicEvents)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
+    expect(event.headers.traceparent).toBe(expected);
+    const [audit] = (await readTopic(config.topicRaw)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
+    expect(audit.headers.traceparent).toBe(expected);
+
+    // The sink: decode, write and commit each link to the records' contexts (events and audit topics).
+    const sink = await sinkSpansOf(traceId);
+    const decodedTopics = sink.decode.map((s) => s.attributes['messaging.destination.name']).sort();
+    expect(decodedTopics).toEqual(expect.arrayContaining([config.topicEvents, config.topicRaw]));
+    for (const span of [...sink.decode, ...sink.write, ...sink.commit]) {
+      expect(span.parentSpanContext).toBeUndefined();
+      expect(span.spanContext().traceId).not.toBe(traceId); // linked, not a child: a batch serves many traces
+      const link = span.links.find((l) => l.context.traceId === traceId)!;
+      expect(link.context.spanId).toBe(publish.spanContext().spanId);
+    }
+    expect(sink.decode.find((s) => s.attributes['messaging.destination.name'] === config.topicEvents)!.kind).toBe(SpanKind.CONSUMER);
+    expect(sink.write.some((s) => Number(s.attributes['callstream.rows']) >= 1)).toBe(true);
+  });
+
+  it('continues an incoming traceparent: the webhook span is its child and the records carry its trace', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentId = '00f067aa0ba902b7';
+    const sent = await postEvent(callCompleted(25_002), { traceparent: `00-${traceId}-${parentId}-01`, tracestate: 'vendor=abc' });
+    expect(sent.status).toBe(202);
+    const server = await serverSpanOf(sent.requestId);
+    expect(server.spanContext().traceId).toBe(traceId);
+    expect(server.parentSpanContext?.spanId).toBe(parentId);
+    expect(server.parentSpanContext?.isRemote).toBe(true);
+    expect(inTrace(traceId).map((s) => s.name)).toEqual(expect.arrayContaining(['read', 'verify', 'validate', 'publish']));
+    const [event] = (await readTopic(config.topicEvents)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
+    expect(event.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(event.headers.tracestate).toBe('vendor=abc');
+    await sinkSpansOf(traceId);
+  });
+
+  it('honours the sampled flag: an unsampled incoming traceparent records no span but still carries the trace on', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const sent = await postEvent(callCompleted(25_003), { traceparent: `00-${traceId}-b7ad6b7169203331-00` });
+    expect(sent.status).toBe(202);
+    const [event] = (await readTopic(config.topicEvents)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
+    expect(event.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+    expect(inTrace(traceId)).toEqual([]);
+  });
+
+  it('traces a provider callback the same way', async () => {
+    const sent = await twilioCallback(url, statusCallback('CA25000000000000000000000000000004', 'completed', 4));
+    expect(sent.status).toBe(202);
+    const server = await serverSpanOf(sent.requestId);
+    expect(server.name).toBe('POST /api/v1/webhooks/telephony/');
+    expect(childrenOf(server).map((s) => s.name).sort()).toEqual(['publish', 'read', 'validate', 'verify']);
+    expect(childrenOf(server).find((s) => s.name === 'verify')!.attributes['callstream.vendor']).toBe('twilio');
+    const traceId = server.spanContext().traceId;
+    const [callback] = (await readTopic(config.topicTelephony)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
+    expect(callback.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-`));
+    const [audit] = (await readTopic(config.topicTelephonyRaw)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
+    expect(audit.headers.traceparent).toBe(callback.headers.traceparent);
+    const sink = await sinkSpansOf(traceId);
+    expect(sink.decode.map((s) => s.attributes['messaging.destination.name'])).toContain(config.topicTelephony);
+  });
+
+  it('marks a refused webhook: the failed step carries the error code, the audit record still the traceparent', async () => {
+    const sent = await postEvent({ event: 'call.completed' }); // no call_id: RCV_SCHEMA_INVALID
+    expect(sent.status).toBe(422);
+    const server = await serverSpanOf(sent.requestId);
+    const validate = childrenOf(server).find((s) => s.name === 'validate')!;
+    expect(validate.status.code).toBe(2);
+    expect(validate.attributes['callstream.error_code']).toBe('RCV_SCHEMA_INVALID');
+    expect(server.attributes['http.response.status_code']).toBe(422);
+    const [audit] = (await readTopic(config.topicRaw)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
+    expect(audit.headers.traceparent).toMatch(new RegExp(`^00-${server.spanContext().traceId}-`));
+  });
+
+  it('shows the trace id of the records in `callstream trace --bodies`', async () => {
+    const body = callCompleted(25_006);
+    const sent = await postEvent(body);
+    const traceId = (await serverSpanOf(sent.requestId)).spanContext().traceId;
+    await sinkSpansOf(traceId);
+    const env = {
+      CALLSTREAM_DATA_DIR: config.dataDir,
+      CALLSTREAM_TOPIC_RAW: config.topicRaw,
+      CALLSTREAM_TOPIC_TELEPHONY_RAW: config.topicTelephonyRaw,
+      CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter,
+      CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
+      KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+    };
+    const json = await mainInProcess(['trace', String(body.call_id), '--json', '--bodies'], env);
+    expect(json.code).toBe(0);
+    const records = (JSON.parse(json.out) as { records: Array<{ of: string; trace_id?: string }> }).records;
+    expect(records.find((r) => r.of === sent.requestId)?.trace_id).toBe(traceId);
+    const text = await mainInProcess(['trace', String(body.call_id), '--bodies'], env);
+    expect(text.out).toContain(`trace_id ${traceId}`);
+  });
+
+  it("writes the request's trace_id and span_id into its log lines", async () => {
+    const sent = await postEvent(callCompleted(25_005));
+    const server = await serverSpanOf(sent.requestId);
+    const line = await waitFor(
+      async () => logLines.find((l) => l.msg === 'webhook answered' && l.requestId === sent.requestId),
+      (l) => l !== undefined,
+      5_000,
+      'the log line',
+    );
+    expect(line!.trace_id).toBe(server.spanContext().traceId);
+    expect(line!.span_id).toBe(server.spanContext().spanId);
+    // Lines outside any request carry none.
+    expect(logLines.find((l) => l.msg === 'callstream is ready')!.trace_id).toBeUndefined();
+  });
+});

@@ -1,0 +1,114 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/logger.js';
+import { Pipeline } from '../../src/pipeline/index.js';
+import { startTracing, type Tracing } from '../../src/tracing/index.js';
+import { callCompleted } from '../support/fixtures.js';
+import { isolatedConfig, requireBroker, waitFor } from '../support/pipeline-harness.js';
+
+/**
+ * OTLP export for real (issue 25): OTEL_TRACES_EXPORTER=otlp as an operator sets it, the SDK
+ * loaded lazily, spans batched and sent over OTLP/HTTP to a receiver that decodes them with
+ * the OpenTelemetry Collector's own pdata package (test/support/otlp-receiver, built with Go).
+ * The webhook's spans and the sink's, linked to them, arrive with the configured service name.
+ */
+
+interface ReceivedSpan {
+  content_type: string;
+  service: string;
+  scope: string;
+  name: string;
+  kind: string;
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string;
+  attributes: Record<string, unknown>;
+  links: Array<{ trace_id: string; span_id: string }>;
+}
+
+const received: ReceivedSpan[] = [];
+let collector: ChildProcess | undefined;
+let tracing: Tracing | undefined;
+let pipeline: Pipeline | undefined;
+let url: string;
+
+/** Builds the receiver (Go's build cache makes a rebuild take a second) and starts it on a free port. */
+async function startReceiver(): Promise<string> {
+  const dir = join(homedir(), '.cache', 'callstream', 'otlp-receiver');
+  mkdirSync(dir, { recursive: true });
+  const binary = join(dir, 'otlp-receiver');
+  execFileSync('go', ['build', '-o', binary, '.'], { cwd: join(import.meta.dirname, '..', 'support', 'otlp-receiver'), stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
+  collector = spawn(binary, ['-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: collector.stdout! });
+  return new Promise((resolve, reject) => {
+    collector!.once('exit', (code) => reject(new Error(`otlp-receiver exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (line.startsWith('listening ')) resolve(`http://${line.slice('listening '.length)}`);
+      else received.push(JSON.parse(line) as ReceivedSpan);
+    });
+  });
+}
+
+beforeAll(async () => {
+  await requireBroker();
+  const endpoint = await startReceiver();
+  // What an operator sets; the exporter reads the endpoint itself.
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
+  const fromEnv = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'callstream-otlp-test', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+  const config = isolatedConfig({ otelTracesExporter: fromEnv.otelTracesExporter, otelServiceName: fromEnv.otelServiceName });
+  const logger = createLogger({ level: config.logLevel });
+  tracing = await startTracing(config, logger);
+  pipeline = new Pipeline({ config, logger, manageBroker: false, querySocket: false });
+  await pipeline.start();
+  const address = pipeline.receiver!.server.address();
+  url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  await pipeline?.stop();
+  await tracing?.shutdown();
+  delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  collector?.kill('SIGTERM');
+});
+
+describe('OTLP export', () => {
+  it('sends the webhook spans and the sink spans linked to them to an OTLP/HTTP receiver', async () => {
+    expect(tracing).toBeDefined();
+    const res = await fetch(`${url}/callaro/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: '00-5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174-01' },
+      body: JSON.stringify(callCompleted(25_101)),
+    });
+    expect(res.status).toBe(202);
+    const traceId = '5b8efff798038103d269b633813fc60c';
+    const names = () => new Set(received.filter((s) => s.trace_id === traceId).map((s) => s.name));
+    const linked = () => received.filter((s) => s.links.some((l) => l.trace_id === traceId)).map((s) => s.name);
+    await waitFor(
+      async () => {
+        await tracing!.forceFlush();
+        return { own: names(), linked: new Set(linked()) };
+      },
+      ({ own, linked }) => ['POST /callaro/webhooks', 'read', 'verify', 'validate', 'publish'].every((n) => own.has(n)) && ['sink decode', 'sink write', 'sink commit'].every((n) => linked.has(n)),
+      30_000,
+      'the spans at the OTLP receiver',
+    );
+    const server = received.find((s) => s.trace_id === traceId && s.name === 'POST /callaro/webhooks')!;
+    expect(server.kind).toBe('Server');
+    expect(server.parent_span_id).toBe('eee19b7ec3c1b174');
+    expect(server.service).toBe('callstream-otlp-test');
+    expect(server.scope).toBe('callstream');
+    expect(server.content_type).toMatch(/^application\/json/);
+    expect(server.attributes['http.response.status_code']).toBe(202);
+    const publish = received.find((s) => s.trace_id === traceId && s.name === 'publish')!;
+    expect(publish.parent_span_id).toBe(server.span_id);
+    expect(publish.kind).toBe('Producer');
+    const decode = received.find((s) => s.name === 'sink decode' && s.links.some((l) => l.trace_id === traceId))!;
+    expect(decode.links.find((l) => l.trace_id === traceId)!.span_id).toBe(publish.span_id);
+    expect(decode.kind).toBe('Consumer');
+  });
+});
