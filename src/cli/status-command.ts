@@ -2,21 +2,7 @@ import { Option, type Command } from 'commander';
 import { connectorOption, example, type Done } from './define.js';
 import { described, environmentHelp, shownDefault } from './env-help.js';
 import { count, httpUrl, seconds } from './usage.js';
-
-/** Defaults of `status`, shown in its --help and used by commands/status.ts. */
-export const STATUS_DEFAULTS = { windowSeconds: 5, maxLag: 10_000, maxDeadLetters: 1_000, maxIdleSeconds: 300, timeoutSeconds: 10 };
-
-export interface StatusCommandOptions {
-  url?: string;
-  group?: string;
-  connector?: string;
-  window?: number;
-  maxLag?: number;
-  maxDeadLetters?: number;
-  maxIdle?: number;
-  timeout?: number;
-  json?: boolean;
-}
+import { STATUS_DEFAULTS, type StatusCommandOptions } from '../status/command-options.js';
 
 /** `status`: a one-shot health check; the work is in commands/status.ts and src/status/. */
 export function defineStatus(cmd: Command, done: Done): void {

@@ -1,4 +1,4 @@
-import type { PiiPolicy } from '../sink/pii.js';
+import type { PiiPolicy } from '../privacy/pii.js';
 import { CALL_EVENTS, COMPLIANCE_EVENTS, TABLES, TELEPHONY_CALLBACKS, type Warehouse } from '../warehouse/index.js';
 import { erasureKey, mergeErasures, tableMatch, type Erasure, type ErasureScope, type ErasureSubject } from './erasure.js';
 

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { isStorableTime } from './storable-time.js';
 
 /**
- * The contract of the events Callaro sends (see ../shared/seeds/callaro-webhooks.txt).
+ * The contract of the events Callaro sends (Callaro's webhook documentation; what callstream
+ * relies on, event by event, is in docs/data.md and docs/integration.md).
  *
  * Validation is deliberately lenient about what the sender may add later: unknown
  * fields pass through untouched (they stay in the stored payload), and so do new

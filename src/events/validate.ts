@@ -26,9 +26,9 @@ export type ValidationResult = { ok: true; value: ValidEvent } | { ok: false; pr
 /**
  * Validates a parsed JSON object as a Callaro event and derives its Kafka key.
  *
- * The key rule (documented in the README): call.* events are keyed by call_id,
- * campaign.* by campaign_id, compliance.* and number_health.* by number_e164
- * (falling back to call_id for call-level compliance events).
+ * The key rule (docs/data.md, "Event families, keys and tables"): call.* events are keyed by
+ * call_id, campaign.* by campaign_id, compliance.* and number_health.* by number_e164 (falling
+ * back to call_id for call-level compliance events).
  */
 export function validateCallaroEvent(input: Record<string, unknown>): ValidationResult {
   const family = familyOf(input.event);

@@ -4,3 +4,4 @@ export { readTopicSettings, unsafeSettings, type TopicRole, type TopicSettings, 
 export { Publisher, recordBytes, type OutgoingMessage, type ProducerHandle, type PublisherOptions } from './publisher.js';
 export { IdempotentProducer } from './idempotent-producer.js';
 export { startLocalBroker, stopLocalBroker, isPortOpen } from './local-broker.js';
+export { fetchRecords, recordAt, type FetchOptions, type RecordPlace } from './fetch-records.js';

@@ -1,7 +1,7 @@
 // Before kafkajs: its record batch checksum, computed natively (see crc32c.ts).
 import './crc32c.js';
 import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
-import type { Config } from '../config/index.js';
+import { FLOWS, flowTopic, type Config } from '../config/index.js';
 import { LOCAL_BROKER } from './client.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -52,12 +52,7 @@ export function topicPlan(config: Config, replicas = config.topicReplicationFact
   const raw = (name: string) => topic('audit', name, config.topicPartitions, config.retentionRawDays);
   const deadLetter = (name: string) => topic('dead-letters', name, 1, config.retentionDeadLetterDays);
   return [
-    events(config.topicEvents),
-    raw(config.topicRaw),
-    deadLetter(config.topicDeadLetter),
-    events(config.topicTelephony),
-    raw(config.topicTelephonyRaw),
-    deadLetter(config.topicTelephonyDeadLetter),
+    ...FLOWS.flatMap((flow) => [events(flowTopic(config, flow, 'events').topic), raw(flowTopic(config, flow, 'raw').topic), deadLetter(flowTopic(config, flow, 'deadLetter').topic)]),
     // One partition: the sink reads it whole before it writes anything. Compacted, never deleted: the latest erasure per subject stays for good.
     { role: 'erasures', topic: config.topicErasures, numPartitions: 1, replicationFactor, configEntries: [size, { name: 'cleanup.policy', value: 'compact' }, ...durable] },
   ];

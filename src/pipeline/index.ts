@@ -1,2 +1,1 @@
-export { Pipeline, duckDbPath, type PipelineOptions } from './pipeline.js';
-export { querySocketPath, queryOverSocket, serveQueries } from './query-socket.js';
+export { Pipeline, type PipelineOptions } from './pipeline.js';

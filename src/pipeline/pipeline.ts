@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { AvroCodec, schemasDir } from '../codec/index.js';
-import { loadTelephonyVendors, NO_TELEPHONY_VENDORS, type BigQuerySettings, type Config } from '../config/index.js';
+import { duckDbPath, loadTelephonyVendors, NO_TELEPHONY_VENDORS, type BigQuerySettings, type Config } from '../config/index.js';
 import { connectKafkaClient, createKafka, ensureTopics, IdempotentProducer, Publisher, startLocalBroker, stopLocalBroker } from '../kafka/index.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -12,8 +12,8 @@ import { GapMonitor, warehouseGapsSource } from '../gaps/index.js';
 import { SinkConnector } from '../sink/index.js';
 import { createWarehouse, type Warehouse } from '../warehouse/index.js';
 import { erase, erasureRecord, type EraseReceipt, type ErasureSubject } from '../erasure/index.js';
-import { PiiPolicy } from '../sink/pii.js';
-import { querySocketPath, serveQueries } from './query-socket.js';
+import { PiiPolicy } from '../privacy/pii.js';
+import { querySocketPath, serveQueries } from '../query-socket/index.js';
 import { newestReceiptTime, receiptTopics } from './receipt-floor.js';
 import { connectSchemaRegistry } from './schema-registry.js';
 
@@ -206,7 +206,3 @@ export class Pipeline {
   }
 }
 
-/** Where the embedded warehouse lives. */
-export function duckDbPath(config: Config): string {
-  return join(resolve(config.dataDir), 'callstream.duckdb');
-}

@@ -1,13 +1,12 @@
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
-import type { Config } from '../config/index.js';
+import { FLOWS, flowTopic, type Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
-import { fetchTopicOffsetsWhenReady } from '../kafka/index.js';
-import { fetchRecords, type RecordPlace } from '../trace/index.js';
+import { fetchRecords, fetchTopicOffsetsWhenReady, type RecordPlace } from '../kafka/index.js';
 
 /** The topics whose records carry the receiver's receipt times: each flow's events and audit topic. */
 export function receiptTopics(config: Config): string[] {
-  return [config.topicEvents, config.topicRaw, config.topicTelephony, config.topicTelephonyRaw];
+  return FLOWS.flatMap((flow) => [flowTopic(config, flow, 'events').topic, flowTopic(config, flow, 'raw').topic]);
 }
 
 /**

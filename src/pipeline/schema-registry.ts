@@ -1,15 +1,13 @@
-import { SCHEMA_NAMES, SchemaRegistryClient, type AvroCodec, type RegistrySubject } from '../codec/index.js';
-import type { Config } from '../config/index.js';
+import { FLOW_EVENT_SCHEMA, SCHEMA_NAMES, SchemaRegistryClient, type AvroCodec, type RegistrySubject } from '../codec/index.js';
+import { FLOWS, flowTopic, type Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 
 /** The subjects callstream writes, by Confluent's default TopicNameStrategy (`<topic>-value`). */
 export function registrySubjects(config: Config): RegistrySubject[] {
-  return [
-    { subject: `${config.topicEvents}-value`, schemaName: SCHEMA_NAMES.callaroEvent },
-    { subject: `${config.topicRaw}-value`, schemaName: SCHEMA_NAMES.rawRequest },
-    { subject: `${config.topicTelephony}-value`, schemaName: SCHEMA_NAMES.telephonyCallback },
-    { subject: `${config.topicTelephonyRaw}-value`, schemaName: SCHEMA_NAMES.rawRequest },
-  ];
+  return FLOWS.flatMap((flow) => [
+    { subject: `${flowTopic(config, flow, 'events').topic}-value`, schemaName: FLOW_EVENT_SCHEMA[flow] },
+    { subject: `${flowTopic(config, flow, 'raw').topic}-value`, schemaName: SCHEMA_NAMES.rawRequest },
+  ]);
 }
 
 /**

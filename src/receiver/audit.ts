@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Flow } from '../config/index.js';
 
 /** Headers whose values are credentials or signatures: kept as "[redacted]" in the audit record. */
 const SECRET_HEADERS = new Set([
@@ -28,11 +29,11 @@ export function auditHeaders(headers: IncomingHttpHeaders, alsoSecret: ReadonlyS
   return out;
 }
 
-/** The audit topic's record (schemas/raw-request.v1.avsc). */
+/** The audit topic's record (schemas/raw-request.v2.avsc; v1 lacks verified_by). */
 export interface RawRequestRecord {
   request_id: string;
   received_at: number;
-  flow: 'callaro' | 'telephony';
+  flow: Flow;
   method: string;
   path: string;
   remote_address: string | null;

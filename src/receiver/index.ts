@@ -2,7 +2,7 @@ export { Receiver, type Readiness, type ReceiverOptions } from './server.js';
 export { AccessPolicy } from './auth/index.js';
 export { CALLARO_PATH, readCallaroEvent } from './callaro-route.js';
 export { toEventRecord } from './event-record.js';
-export { TELEPHONY_PREFIX, parseTelephonyPath } from './telephony-route.js';
+export { TELEPHONY_PREFIX, parseTelephonyPath, readCallback } from './telephony-route.js';
 export { type RouteContext } from './route-context.js';
 export { ReceiptClock } from './receipt-clock.js';
 export { auditHeaders, type RawRequestRecord } from './audit.js';

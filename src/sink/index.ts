@@ -6,5 +6,5 @@ export { callaroRow, type CallaroEventRecord } from './callaro-rows.js';
 export { telephonyRow } from './telephony-rows.js';
 export { type RecordPosition } from './rows.js';
 export { backoffDelay } from './backoff.js';
-export { PiiPolicy, lastFour, CALLBACK_NUMBER_FIELDS } from './pii.js';
+export { PiiPolicy, lastFour, CALLBACK_NUMBER_FIELDS } from '../privacy/pii.js';
 export { announcedIdentity } from './group-binding.js';

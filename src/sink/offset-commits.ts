@@ -84,10 +84,10 @@ export class OffsetCommits {
     return this.assigned.has(partitionKey(topic, partition));
   }
 
-  /** Every record below `offset` is written: commit it (with the next request). */
-  written(c: Committable): void {
+  /** Every record below `offset` is written: commit it (with the next request); resolves once that request returned (committed or failed). */
+  written(c: Committable): Promise<void> {
     this.committable.set(partitionKey(c.topic, c.partition), c);
-    void this.commitWritten();
+    return this.commitWritten();
   }
 
   /** After this, nothing is committed any more (the sink has left). */

@@ -1,4 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
+import type { Flow } from '../config/index.js';
 import { DEAD_LETTERS, REQUESTS, type Row, type TableSpec } from '../warehouse/index.js';
 import type { DecodedRecord, RecordPosition } from './rows.js';
 
@@ -63,7 +64,7 @@ export function requestRow(record: DecodedRecord, position: RecordPosition, now:
  * sink copies into a header: the same record dead-lettered again by a replay is the same
  * version, so the row (and a replay's checksum) stays as it was.
  */
-export function deadLetterRow(flow: 'callaro' | 'telephony') {
+export function deadLetterRow(flow: Flow) {
   return (_record: DecodedRecord, position: RecordPosition, now: number, message: KafkaMessage): { spec: TableSpec; row: Row } => {
     const header = (name: string): string | undefined => {
       const value = message.headers?.[name];

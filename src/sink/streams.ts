@@ -1,9 +1,9 @@
 import type { KafkaMessage } from 'kafkajs';
-import { SCHEMA_NAMES } from '../codec/index.js';
-import type { Config } from '../config/index.js';
+import { FLOW_EVENT_SCHEMA, SCHEMA_NAMES } from '../codec/index.js';
+import { FLOWS, flowTopic, type Config, type Flow } from '../config/index.js';
 import type { Row, TableSpec } from '../warehouse/index.js';
 import { callaroRow } from './callaro-rows.js';
-import { PiiPolicy } from './pii.js';
+import { PiiPolicy } from '../privacy/pii.js';
 import { deadLetterRow, requestRow } from './request-rows.js';
 import type { DecodedRecord, RecordPosition } from './rows.js';
 import { telephonyRow } from './telephony-rows.js';
@@ -47,17 +47,16 @@ export function sinkStreams(config: Config, pii = PiiPolicy.fromConfig(config)):
   }));
 }
 
+/** Each flow's record -> row mapping for its events topic. */
+const EVENT_ROWS: Readonly<Record<Flow, SinkStream['toRow']>> = { callaro: callaroRow, telephony: telephonyRow };
+
 function rawStreams(config: Config): SinkStream[] {
-  const streams: SinkStream[] = [
-    { kind: 'events', topic: config.topicEvents, schema: SCHEMA_NAMES.callaroEvent, deadLetterTopic: config.topicDeadLetter, toRow: callaroRow },
-    { kind: 'events', topic: config.topicTelephony, schema: SCHEMA_NAMES.telephonyCallback, deadLetterTopic: config.topicTelephonyDeadLetter, toRow: telephonyRow },
-  ];
+  const topic = (flow: Flow, role: 'events' | 'raw' | 'deadLetter') => flowTopic(config, flow, role).topic;
+  const streams: SinkStream[] = FLOWS.map((flow) => ({ kind: 'events', topic: topic(flow, 'events'), schema: FLOW_EVENT_SCHEMA[flow], deadLetterTopic: topic(flow, 'deadLetter'), toRow: EVENT_ROWS[flow] }));
   if (!config.requestLog) return streams;
   return [
     ...streams,
-    { kind: 'index', topic: config.topicRaw, schema: SCHEMA_NAMES.rawRequest, deadLetterTopic: config.topicDeadLetter, toRow: requestRow },
-    { kind: 'index', topic: config.topicTelephonyRaw, schema: SCHEMA_NAMES.rawRequest, deadLetterTopic: config.topicTelephonyDeadLetter, toRow: requestRow },
-    { kind: 'index', topic: config.topicDeadLetter, toRow: deadLetterRow('callaro') },
-    { kind: 'index', topic: config.topicTelephonyDeadLetter, toRow: deadLetterRow('telephony') },
+    ...FLOWS.map((flow): SinkStream => ({ kind: 'index', topic: topic(flow, 'raw'), schema: SCHEMA_NAMES.rawRequest, deadLetterTopic: topic(flow, 'deadLetter'), toRow: requestRow })),
+    ...FLOWS.map((flow): SinkStream => ({ kind: 'index', topic: topic(flow, 'deadLetter'), toRow: deadLetterRow(flow) })),
   ];
 }

@@ -1,7 +1,7 @@
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { Admin } from 'kafkajs';
-import type { Config } from '../config/index.js';
+import { flowTopics, type Config } from '../config/index.js';
 import { describeError } from '../errors.js';
 import { connectKafkaClient, createKafka, isPortOpen, LOCAL_BROKER, readTopicSettings, topicRoles, unsafeSettings, type UnsafeSetting } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
@@ -168,14 +168,8 @@ type KafkaPart = Pick<StatusFacts, 'kafka' | 'group' | 'lag' | 'deadLetters' | '
 async function askKafka(options: CollectOptions): Promise<KafkaPart> {
   const { config, logger, group: groupId, timeoutMs } = options;
   const bootstrap = config.kafkaBrokers ?? [LOCAL_BROKER];
-  const sources = [
-    { topic: config.topicEvents, setting: 'CALLSTREAM_TOPIC_EVENTS' },
-    { topic: config.topicTelephony, setting: 'CALLSTREAM_TOPIC_TELEPHONY' },
-  ];
-  const sinks = [
-    { topic: config.topicDeadLetter, setting: 'CALLSTREAM_TOPIC_DLQ' },
-    { topic: config.topicTelephonyDeadLetter, setting: 'CALLSTREAM_TOPIC_TELEPHONY_DLQ' },
-  ];
+  const sources = flowTopics(config, 'events').map(({ topic, setting }) => ({ topic, setting }));
+  const sinks = flowTopics(config, 'deadLetter').map(({ topic, setting }) => ({ topic, setting }));
   const down = (error: string): KafkaPart => ({
     kafka: { bootstrap, up: false, error },
     group: { id: groupId, error: 'not known (Kafka down)' },

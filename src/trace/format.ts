@@ -1,10 +1,13 @@
 import type { CallTrace } from './lookup.js';
+import type { Flow } from '../config/index.js';
+import type { EventTableName } from '../warehouse/index.js';
 
 /** Where each flow's records live, to name them in the story. */
 export interface TraceTopics {
-  raw: { callaro: string; telephony: string };
-  deadLetter: { callaro: string; telephony: string };
-  rows: Record<string, string>;
+  raw: Record<Flow, string>;
+  deadLetter: Record<Flow, string>;
+  /** The topic each event table's rows came from. */
+  rows: Record<EventTableName, string>;
 }
 
 /** One line of the story: when, what, and the details. */
@@ -24,11 +27,11 @@ export function timeline(trace: CallTrace, topics: TraceTopics): TimelineEntry[]
     const outcome = r.error_code ? `${r.status} ${r.error_code}` : `${r.status} accepted`;
     const verified = r.verified_by ? `verified by ${r.verified_by}` : 'no credential checked';
     const key = r.entity_key ? ` key ${r.entity_key}` : '';
-    const raw = topics.raw[r.flow as 'callaro' | 'telephony'] ?? `${r.flow} audit topic`;
+    const raw = topics.raw[r.flow as Flow] ?? `${r.flow} audit topic`;
     entries.push({ at: r.received_at, what: 'request', detail: `${r.flow} ${r.method} ${r.route} -> ${outcome};${key} ${verified}; request ${r.request_id}; ${r.body_bytes} bytes at ${place(raw, r.kafka_partition, r.kafka_offset)}` });
   }
   for (const d of trace.dead_letters) {
-    const dlq = topics.deadLetter[d.flow as 'callaro' | 'telephony'] ?? `${d.flow} dead-letter topic`;
+    const dlq = topics.deadLetter[d.flow as Flow] ?? `${d.flow} dead-letter topic`;
     entries.push({
       at: d.event_time,
       what: 'dead letter',
@@ -40,7 +43,7 @@ export function timeline(trace: CallTrace, topics: TraceTopics): TimelineEntry[]
     const topic = topics.rows[row.table] ?? row.table;
     // The same request dead-lettered from another record: this version came back through `callstream redrive` (or a replay).
     const letter = trace.dead_letters.find((d) => d.request_id === row.request_id && !(d.source_topic === topic && d.source_partition === row.kafka_partition && d.source_offset === row.kafka_offset));
-    const redriven = letter ? `; redriven: stored after its dead letter at ${place(topics.deadLetter[letter.flow as 'callaro' | 'telephony'] ?? `${letter.flow} dead-letter topic`, letter.kafka_partition, letter.kafka_offset)}` : '';
+    const redriven = letter ? `; redriven: stored after its dead letter at ${place(topics.deadLetter[letter.flow as Flow] ?? `${letter.flow} dead-letter topic`, letter.kafka_partition, letter.kafka_offset)}` : '';
     entries.push({
       at: row.ingested_at,
       what: 'row',

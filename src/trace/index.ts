@@ -2,4 +2,3 @@ export { traceCall, SUBJECT, type CallTrace, type TraceSource, type TraceOptions
 export { formatTrace, timeline, type TimelineEntry, type TraceTopics } from './format.js';
 export { bigQuerySource, duckDbSource, openBigQuerySource, openDuckDbSource, type OpenSource } from './sources.js';
 export { fetchBodies, formatBodies, type FetchedRecord } from './bodies.js';
-export { fetchRecords, type RecordPlace } from './fetch-records.js';

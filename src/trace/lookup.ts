@@ -1,4 +1,5 @@
 import { CallstreamError } from '../errors.js';
+import { TABLE_BY_NAME, type EventTableName } from '../warehouse/index.js';
 
 /**
  * `callstream trace`: one call's whole story, from the tables alone (the requests and
@@ -56,7 +57,7 @@ export interface TracedDeadLetter {
 
 /** A warehouse row's current version: which request and which record won. */
 export interface TracedRow {
-  table: string;
+  table: EventTableName;
   /** The row's key, e.g. { call_id, event_type }. */
   key: Record<string, string>;
   call_sid: string | null;
@@ -80,17 +81,34 @@ export interface CallTrace {
   ms: number;
 }
 
-/** The event tables a call's rows live in, with their key columns and the ids that find them. */
-const ROW_TABLES = [
-  { name: 'call_events', key: ['call_id', 'event_type'], sid: 'call_sid', by: (ids: Ids) => [['call_id', ids.calls], ['call_sid', ids.sids]] as const },
-  { name: 'compliance_events', key: ['subject_id', 'event_type'], sid: null, by: (ids: Ids) => [['call_id', ids.calls]] as const },
-  {
-    name: 'telephony_callbacks',
-    key: ['vendor_slug', 'provider_call_id', 'callback_status'],
-    sid: 'call_sid',
-    by: (ids: Ids) => [['call_sid', ids.sids], ['provider_call_id', [...ids.sids, ...ids.calls]]] as const,
-  },
-] as const;
+/** How a call finds its rows in one event table: the column holding its call_sid, and the ids that find them. */
+export interface RowLookup {
+  sid: string | null;
+  by: (ids: Ids) => ReadonlyArray<readonly [string, readonly string[]]>;
+}
+
+/**
+ * Every event table, and how a call's rows are found in it (null: none of its rows names a
+ * call). A Record over the event tables' names: a table added to the sink that says nothing
+ * here does not compile. The key columns come from the table's spec.
+ */
+export type RowLookups = Readonly<Record<EventTableName, RowLookup | null>>;
+
+const ROW_LOOKUPS: RowLookups = {
+  call_events: { sid: 'call_sid', by: (ids) => [['call_id', ids.calls], ['call_sid', ids.sids]] },
+  campaign_events: null, // a campaign's lifecycle: keyed by campaign, no call in its rows
+  compliance_events: { sid: null, by: (ids) => [['call_id', ids.calls]] },
+  telephony_callbacks: { sid: 'call_sid', by: (ids) => [['call_sid', ids.sids], ['provider_call_id', [...ids.sids, ...ids.calls]]] },
+};
+
+interface RowTable extends RowLookup {
+  name: EventTableName;
+  key: readonly string[];
+}
+
+const ROW_TABLES: readonly RowTable[] = (Object.entries(ROW_LOOKUPS) as [EventTableName, RowLookup | null][]).flatMap(([name, lookup]) =>
+  lookup ? [{ name, key: TABLE_BY_NAME[name].keyColumns, ...lookup }] : [],
+);
 
 interface Ids {
   calls: string[];
@@ -244,7 +262,7 @@ FROM ${source.table('dead_letters')} WHERE ${since(source, options)}${match} LIM
   }));
 }
 
-async function selectRows(source: TraceSource, table: (typeof ROW_TABLES)[number], ids: Ids, options: TraceOptions): Promise<TracedRow[]> {
+async function selectRows(source: TraceSource, table: RowTable, ids: Ids, options: TraceOptions): Promise<TracedRow[]> {
   const match = where(table.by(ids));
   if (!match) return [];
   const ms = source.epochMs;

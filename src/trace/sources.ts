@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import type { BigQuerySettings, Config } from '../config/index.js';
+import { duckDbPath, type BigQuerySettings, type Config } from '../config/index.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { duckDbPath, querySocketPath } from '../pipeline/index.js';
-import { askOverSocket } from '../pipeline/query-socket.js';
+import { askOverSocket, querySocketPath } from '../query-socket/index.js';
 import { TABLES } from '../warehouse/index.js';
 import type { BigQueryWarehouse } from '../warehouse/bigquery/bigquery-warehouse.js';
 import type { TraceSource } from './lookup.js';

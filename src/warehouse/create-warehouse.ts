@@ -2,7 +2,7 @@ import type { BigQuerySettings, Config } from '../config/index.js';
 import { CallstreamError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BigQueryWarehouse } from './bigquery/bigquery-warehouse.js';
-import { viewSettings } from './views/settings.js';
+import { viewSettings } from '../config/view-settings.js';
 import type { Warehouse } from './warehouse.js';
 
 /**

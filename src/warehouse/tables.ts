@@ -1,3 +1,4 @@
+import type { Flow } from '../config/index.js';
 import type { Family } from '../events/index.js';
 
 /** Column types every warehouse maps to its own (DuckDB, BigQuery). */
@@ -15,7 +16,7 @@ export interface TableSpec {
   name: string;
   /**
    * The upsert key: a row replaces the stored row with the same values in these columns,
-   * and only when it is a newer version (see isNewer in warehouse.ts).
+   * and only when it is a newer version (see isNewer in version-rule.ts).
    */
   keyColumns: readonly string[];
   /** BigQuery clustering columns (at most four): what queries filter and join on. */
@@ -180,11 +181,42 @@ export const DEAD_LETTERS: TableSpec = {
   ],
 };
 
+/**
+ * The event tables by name, by flow: what a replay rewrites and analysts query. Whatever is
+ * declared per table elsewhere (the erasure's slots, trace's lookups and topics) is a
+ * Record over these names, so a table added here and forgotten there does not compile.
+ */
+const EVENT_TABLE_BY_NAME = {
+  call_events: CALL_EVENTS,
+  campaign_events: CAMPAIGN_EVENTS,
+  compliance_events: COMPLIANCE_EVENTS,
+  telephony_callbacks: TELEPHONY_CALLBACKS,
+} as const;
+
+/** Every table the sink writes, by name: the event tables and the audit trail's index. */
+export const TABLE_BY_NAME = { ...EVENT_TABLE_BY_NAME, requests: REQUESTS, dead_letters: DEAD_LETTERS } as const;
+
+export type EventTableName = keyof typeof EVENT_TABLE_BY_NAME;
+
+/** The flow whose events topic each event table is written from. */
+export const EVENT_TABLE_FLOW: Readonly<Record<EventTableName, Flow>> = {
+  call_events: 'callaro',
+  campaign_events: 'callaro',
+  compliance_events: 'callaro',
+  telephony_callbacks: 'telephony',
+};
+export type TableName = keyof typeof TABLE_BY_NAME;
+
 /** The event tables, by flow: what a replay rewrites and analysts query. */
-export const EVENT_TABLES: readonly TableSpec[] = [CALL_EVENTS, CAMPAIGN_EVENTS, COMPLIANCE_EVENTS, TELEPHONY_CALLBACKS];
+export const EVENT_TABLES: readonly TableSpec[] = Object.values(EVENT_TABLE_BY_NAME);
 
 /** Every table the sink writes: the event tables and the audit trail's index. */
-export const TABLES: readonly TableSpec[] = [...EVENT_TABLES, REQUESTS, DEAD_LETTERS];
+export const TABLES: readonly TableSpec[] = Object.values(TABLE_BY_NAME);
+
+/** The name of one of the sink's tables as its type knows it; undefined for any other spec (a test's own). */
+export function tableName(spec: TableSpec): TableName | undefined {
+  return Object.hasOwn(TABLE_BY_NAME, spec.name) ? (spec.name as TableName) : undefined;
+}
 
 const TABLE_OF_FAMILY: Readonly<Record<Family, TableSpec>> = { call: CALL_EVENTS, campaign: CAMPAIGN_EVENTS, compliance: COMPLIANCE_EVENTS };
 

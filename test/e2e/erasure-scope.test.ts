@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mainInProcess } from '../support/main-in-process.js';
-import { duckDbPath } from '../../src/pipeline/index.js';
+import { duckDbPath } from '../../src/config/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callCompleted } from '../support/fixtures.js';
 import { isolatedConfig, startTestPipeline, TEST_BROKERS, waitFor, waitForCaughtUp } from '../support/pipeline-harness.js';

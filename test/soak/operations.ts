@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { parseBigQuerySettings, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
-import { duckDbPath } from '../../src/pipeline/index.js';
+import { duckDbPath } from '../../src/config/index.js';
 import { StagedBigQueryWarehouse } from '../../src/warehouse/bigquery/staged-warehouse.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/index.js';

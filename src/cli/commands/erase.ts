@@ -4,9 +4,10 @@ import { erase, erasureRecord, formatReceipt, readRecordedErasure, type EraseRec
 import { CallstreamError } from '../../errors.js';
 import { connectKafkaClient, createKafka, ensureTopics, IdempotentProducer, Publisher } from '../../kafka/index.js';
 import { createLogger, type Logger } from '../../logger.js';
-import { duckDbPath, querySocketPath } from '../../pipeline/index.js';
-import { eraseOverSocket } from '../../pipeline/query-socket.js';
-import { PiiPolicy } from '../../sink/pii.js';
+import { duckDbPath } from '../../config/index.js';
+import { querySocketPath } from '../../query-socket/index.js';
+import { eraseOverSocket } from '../../query-socket/query-socket.js';
+import { PiiPolicy } from '../../privacy/pii.js';
 import { createWarehouse, TABLES } from '../../warehouse/index.js';
 import { configure } from './configure.js';
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../config/index.js';
 import { CallstreamError } from '../../errors.js';
-import { duckDbPath, querySocketPath } from '../../pipeline/index.js';
-import { askOverSocket } from '../../pipeline/query-socket.js';
+import { duckDbPath } from '../../config/index.js';
+import { askOverSocket, querySocketPath } from '../../query-socket/index.js';
 import { DuckDbWarehouse } from '../../warehouse/duckdb/duckdb-warehouse.js';
 import { formatTable } from '../format-table.js';
 

@@ -2,7 +2,7 @@ import type { Config } from '../../config/index.js';
 import { CallstreamError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { collectStatus, formatStatus, judge } from '../../status/index.js';
-import { STATUS_DEFAULTS, type StatusCommandOptions } from '../status-command.js';
+import { STATUS_DEFAULTS, type StatusCommandOptions } from '../../status/command-options.js';
 import { configure } from './configure.js';
 
 /**

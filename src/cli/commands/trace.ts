@@ -1,7 +1,8 @@
 import { AvroCodec, schemasDir } from '../../codec/index.js';
-import type { Config } from '../../config/index.js';
+import { FLOWS, flowTopic, type Config, type Flow, type FlowTopicRole } from '../../config/index.js';
 import { createKafka } from '../../kafka/index.js';
 import { createLogger, type Logger } from '../../logger.js';
+import { EVENT_TABLE_FLOW } from '../../warehouse/index.js';
 import { connectSchemaRegistry } from '../../pipeline/schema-registry.js';
 import { fetchBodies, formatBodies, formatTrace, openBigQuerySource, openDuckDbSource, traceCall, type CallTrace, type FetchedRecord, type TraceTopics } from '../../trace/index.js';
 import { startProgress } from '../progress.js';
@@ -62,8 +63,13 @@ async function fetchWithProgress(config: Config, logger: Logger, story: CallTrac
 
 function traceTopics(config: Config): TraceTopics {
   return {
-    raw: { callaro: config.topicRaw, telephony: config.topicTelephonyRaw },
-    deadLetter: { callaro: config.topicDeadLetter, telephony: config.topicTelephonyDeadLetter },
-    rows: { call_events: config.topicEvents, campaign_events: config.topicEvents, compliance_events: config.topicEvents, telephony_callbacks: config.topicTelephony },
+    raw: byFlow(config, 'raw'),
+    deadLetter: byFlow(config, 'deadLetter'),
+    rows: Object.fromEntries(Object.entries(EVENT_TABLE_FLOW).map(([table, flow]) => [table, flowTopic(config, flow, 'events').topic])) as TraceTopics['rows'],
   };
+}
+
+/** One topic of a role per flow (each flow's audit or dead-letter topic). */
+function byFlow(config: Config, role: FlowTopicRole): Record<Flow, string> {
+  return Object.fromEntries(FLOWS.map((flow) => [flow, flowTopic(config, flow, role).topic])) as Record<Flow, string>;
 }

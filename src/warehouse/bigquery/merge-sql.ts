@@ -1,5 +1,5 @@
 import type { Column, ColumnType, TableSpec } from '../tables.js';
-import { keyMatchSql, newerSql, nonKeyColumns } from '../warehouse.js';
+import { keyMatchSql, versionGuardedMergeSql } from '../version-rule.js';
 
 /** BigQuery types of the @rows struct fields: JSON travels as STRING and is parsed in SQL. */
 const PARAM_TYPE: Record<ColumnType, string> = { STRING: 'STRING', INT64: 'INT64', TIMESTAMP: 'TIMESTAMP', JSON: 'STRING' };
@@ -53,14 +53,9 @@ export function mergeSql(tableRef: string, spec: TableSpec, lookbackDays: number
 }
 
 /**
- * The version-guarded MERGE of a source S (one row per key, the table's columns) into a
- * target T; targetFilter, when given, is ANDed to the join to bound the target scan.
+ * The version-guarded MERGE (versionGuardedMergeSql) of a source S into the table T, in
+ * BigQuery's syntax; targetFilter, when given, bounds the target scan.
  */
 export function versionGuardedMerge(tableRef: string, spec: TableSpec, source: string, targetFilter: string): string {
-  const prune = targetFilter ? `\n  AND ${targetFilter}` : '';
-  return `MERGE ${tableRef} T
-USING ${source} S
-ON ${keyMatchSql(spec, quoteId)}${prune}
-WHEN MATCHED AND ${newerSql()} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quoteId(c.name)} = S.${quoteId(c.name)}`).join(', ')}
-WHEN NOT MATCHED THEN INSERT (${spec.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES (${spec.columns.map((c) => `S.${quoteId(c.name)}`).join(', ')})`;
+  return versionGuardedMergeSql(spec, { target: `${tableRef} T`, source: `${source} S`, quote: quoteId, targetFilter });
 }

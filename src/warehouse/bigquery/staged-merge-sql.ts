@@ -1,4 +1,5 @@
 import type { TableSpec } from '../tables.js';
+import { newestFirstSql } from '../version-rule.js';
 import { dayNumberSql, quoteId, sourceExpr, storedDaysSql, versionGuardedMerge } from './merge-sql.js';
 
 /** Column of a staged row naming the append (one per upsert) it came with. */
@@ -43,13 +44,13 @@ function dayLiteral(day: number): string {
 
 /**
  * The MERGE from a staging table into its target: the staged rows of the appends in
- * @stage_ids (an ARRAY<STRING> parameter), newest per key by the version rule of isNewer
- * (received_at, then request_id), into the target under the same version guard as the
+ * @stage_ids (an ARRAY<STRING> parameter), newest per key by the version rule (newestFirstSql),
+ * into the target under the same version guard as the
  * parameter MERGE, the target bounded by targetFilter (see partitionFilterSql).
  */
 export function stagedMergeSql(tableRef: string, stagingRef: string, spec: TableSpec, targetFilter: string): string {
   const key = spec.keyColumns.map(quoteId).join(', ');
-  const newest = `SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY received_at DESC, request_id DESC) AS stage_rank FROM ${stagingRef} WHERE ${STAGE_ID_COLUMN} IN UNNEST(@stage_ids)`;
+  const newest = `SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${newestFirstSql()}) AS stage_rank FROM ${stagingRef} WHERE ${STAGE_ID_COLUMN} IN UNNEST(@stage_ids)`;
   const source = `(SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM (${newest}) AS r WHERE r.stage_rank = 1)`;
   return versionGuardedMerge(tableRef, spec, source, targetFilter);
 }

@@ -5,7 +5,7 @@ import type { BigQuerySettings } from '../../config/index.js';
 import { CallstreamError, isCallstreamError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Row, TableSpec } from '../tables.js';
-import { newestPerKey } from '../warehouse.js';
+import { newestPerKey } from '../version-rule.js';
 import { BigQueryWarehouse, chunkBySize, toTimestamp } from './bigquery-warehouse.js';
 import { classifyBigQueryError } from './classify-error.js';
 import { quoteId } from './merge-sql.js';

@@ -9,7 +9,8 @@ import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
 import { matchSql, type RowMatch } from '../row-match.js';
 import { classifyDuckDbError } from './classify-error.js';
 import { KeyFilter, type LayerState } from './key-filter.js';
-import { keyMatchSql, newerSql, newestPerKey, nonKeyColumns, type Warehouse, type WarehouseIdentity } from '../warehouse.js';
+import { keyMatchSql, newerSql, newestPerKey, replaceSetSql, versionGuardedMergeSql } from '../version-rule.js';
+import type { Warehouse, WarehouseIdentity } from '../warehouse.js';
 import { DEFAULT_VIEW_SETTINGS, DUCKDB_DIALECT, viewStatements, type ViewSettings } from '../views/index.js';
 
 const TARGET_TYPE: Record<ColumnType, string> = { STRING: 'VARCHAR', INT64: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', JSON: 'JSON' };
@@ -520,19 +521,14 @@ function insertSql(spec: TableSpec): string {
 
 /** The version guard's UPDATE, over the stored rows that `recent` (a condition on T) admits. */
 function recentUpdateSql(spec: TableSpec, recent: string): string {
-  return `UPDATE ${quote(spec.name)} AS T SET ${nonKeyColumns(spec).map((c) => `${quote(c.name)} = S.${quote(c.name)}`).join(', ')}
+  return `UPDATE ${quote(spec.name)} AS T SET ${replaceSetSql(spec, quote)}
 FROM (${stagedRowsSql(spec)}) AS S
 WHERE ${keyMatchSql(spec, quote)} AND ${recent} AND ${newerSql()}`;
 }
 
 /** The stage joined against the whole table: exact whatever the stored rows' times, at the cost of a scan. */
 function mergeSql(spec: TableSpec): string {
-  const names = spec.columns.map((c) => quote(c.name));
-  return `MERGE INTO ${quote(spec.name)} AS T
-USING (${stagedRowsSql(spec)}) AS S
-ON ${keyMatchSql(spec, quote)}
-WHEN MATCHED AND ${newerSql()} THEN UPDATE SET ${nonKeyColumns(spec).map((c) => `${quote(c.name)} = S.${quote(c.name)}`).join(', ')}
-WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${spec.columns.map((c) => `S.${quote(c.name)}`).join(', ')})`;
+  return versionGuardedMergeSql(spec, { target: `INTO ${quote(spec.name)} AS T`, source: `(${stagedRowsSql(spec)}) AS S`, quote });
 }
 
 function ignoreErrors(work: () => void): void {

@@ -1,4 +1,4 @@
-import { checkViewSettings, type ViewSettings } from './settings.js';
+import { checkViewSettings, type ViewSettings } from '../../config/view-settings.js';
 import { column, type ViewColumn, type ViewSpec } from './view-spec.js';
 
 /** The columns `calls` has whatever the settings; the flattened fields follow them. */

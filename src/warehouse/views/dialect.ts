@@ -1,4 +1,4 @@
-import type { FieldType } from './settings.js';
+import type { FieldType } from '../../config/view-settings.js';
 
 /**
  * Everything the views' SQL says differently on DuckDB and BigQuery, in one place. The

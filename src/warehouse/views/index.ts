@@ -9,12 +9,12 @@ import { CALLS } from './calls.js';
 import { CAMPAIGN_STATUS } from './campaign-status.js';
 import type { SqlDialect } from './dialect.js';
 import { NUMBER_HEALTH_LATEST } from './number-health-latest.js';
-import type { ViewSettings } from './settings.js';
+import type { ViewSettings } from '../../config/view-settings.js';
 import { TOOL_CALL_FACTS } from './tool-call-facts.js';
 import type { ViewSpec } from './view-spec.js';
 
 export { DUCKDB_DIALECT, BIGQUERY_DIALECT, type SqlDialect } from './dialect.js';
-export { DEFAULT_GAP_SETTINGS, DEFAULT_VIEW_SETTINGS, FIELD_TYPES, parseCallsFields, viewSettings, type CallsField, type FieldType, type GapSettings, type ViewSettings } from './settings.js';
+export { DEFAULT_GAP_SETTINGS, DEFAULT_VIEW_SETTINGS, FIELD_TYPES, parseCallsFields, viewSettings, type CallsField, type FieldType, type GapSettings, type ViewSettings } from '../../config/view-settings.js';
 export { type ViewSpec, type ViewColumn, type ViewColumnType } from './view-spec.js';
 export { CALLS, CALL_OUTCOMES_DAILY, TOOL_CALL_FACTS, CALL_LIFECYCLE, CAMPAIGN_STATUS, NUMBER_HEALTH_LATEST, CALL_GAPS };
 export { GAP_KINDS, type GapKind } from './call-gaps.js';

@@ -1,5 +1,6 @@
 import type { SqlDialect } from './dialect.js';
-import type { FieldType, ViewSettings } from './settings.js';
+import type { FieldType, ViewSettings } from '../../config/view-settings.js';
+import { newestFirstSql } from '../version-rule.js';
 
 /** Types of the views' columns (both warehouses name their own: DuckDB DOUBLE for FLOAT64, ...). */
 export type ViewColumnType = FieldType | 'DATE' | 'JSON';
@@ -41,6 +42,6 @@ export const column = (name: string, type: ViewColumnType, description: string):
 
 /**
  * A version order over rows of one table, newest first: the later event, then the later
- * receipt, then the higher request id (the order the tables' version guard uses for receipts).
+ * version by the version rule (newestFirstSql: the later receipt, then the higher request id).
  */
-export const NEWEST_FIRST = 'event_time DESC, received_at DESC, request_id DESC';
+export const NEWEST_FIRST = `event_time DESC, ${newestFirstSql()}`;

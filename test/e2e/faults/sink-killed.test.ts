@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { duckDbPath } from '../../../src/pipeline/index.js';
+import { duckDbPath } from '../../../src/config/index.js';
 import { ContractSender, deliveriesFor } from '../../support/contract-sender.js';
 import { duckdbDialect } from '../../support/dialects.js';
 import { expectExactlyAcknowledged, versionedCall } from '../../support/expect-acknowledged.js';

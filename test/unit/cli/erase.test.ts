@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
-import { duckDbPath } from '../../../src/pipeline/index.js';
+import { duckDbPath } from '../../../src/config/index.js';
 import { CALL_EVENTS, TABLES } from '../../../src/warehouse/index.js';
 import { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callRow } from '../../integration/warehouse-contract.js';

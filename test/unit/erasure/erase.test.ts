@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { erase, formatReceipt, tableMatch, type Erasure } from '../../../src/erasure/index.js';
-import { PiiPolicy } from '../../../src/sink/pii.js';
+import { PiiPolicy } from '../../../src/privacy/pii.js';
 import { CALL_EVENTS, compileMatch, type Row, type RowMatch, type TableSpec, type Warehouse } from '../../../src/warehouse/index.js';
 
 /** A warehouse with no rows left (the first erasure deleted them): it resolves nothing and records the matches it is asked to delete. */

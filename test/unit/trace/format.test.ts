@@ -5,7 +5,7 @@ const T0 = Date.parse('2026-12-01T10:00:00Z');
 const topics: TraceTopics = {
   raw: { callaro: 'c.raw', telephony: 't.raw' },
   deadLetter: { callaro: 'c.dlq', telephony: 't.dlq' },
-  rows: { call_events: 'c.events', telephony_callbacks: 't.callbacks' },
+  rows: { call_events: 'c.events', campaign_events: 'c.events', compliance_events: 'c.events', telephony_callbacks: 't.callbacks' },
 };
 const request = (id: string, at: number, extra: Partial<CallTrace['requests'][number]> = {}): CallTrace['requests'][number] => ({
   request_id: id, flow: 'callaro', method: 'POST', route: '/callaro/webhooks', status: 202, error_code: null, entity_key: 'vs_1', call_sid: null, verified_by: null, body_bytes: 10, received_at: at, kafka_partition: 1, kafka_offset: 5, ...extra,

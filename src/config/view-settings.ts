@@ -1,4 +1,4 @@
-import { CallstreamError } from '../../errors.js';
+import { CallstreamError } from '../errors.js';
 
 /** Types a flattened `extracted_data` field can take in the `calls` view. */
 export const FIELD_TYPES = ['STRING', 'INT64', 'FLOAT64', 'BOOL', 'TIMESTAMP'] as const;

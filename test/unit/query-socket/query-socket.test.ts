@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EraseReceipt, ErasureSubject } from '../../../src/erasure/index.js';
 import { CallstreamError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
-import { eraseOverSocket, serveQueries } from '../../../src/pipeline/query-socket.js';
+import { eraseOverSocket, serveQueries } from '../../../src/query-socket/index.js';
 import type { Warehouse } from '../../../src/warehouse/index.js';
 
 const path = join(mkdtempSync(join(tmpdir(), 'callstream-socket-')), 'callstream.sock');

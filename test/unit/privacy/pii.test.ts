@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { callaroRow } from '../../../src/sink/callaro-rows.js';
-import { PiiPolicy } from '../../../src/sink/pii.js';
+import { PiiPolicy } from '../../../src/privacy/pii.js';
 import { telephonyRow } from '../../../src/sink/telephony-rows.js';
 import { sampleCallbackRecord, sampleEventRecord } from '../../support/fixtures.js';
 

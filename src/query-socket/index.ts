@@ -1,0 +1,1 @@
+export { askOverSocket, eraseOverSocket, querySocketPath, queryOverSocket, serveQueries, type EraseHandler } from './query-socket.js';
