@@ -110,7 +110,7 @@ function withHeaders(outcome: Outcome, headers: Record<string, string>): Outcome
 
 async function publishAndCount(ctx: RouteContext, res: ServerResponse, intake: Intake, rawTopic: string, outcome: Outcome, traceHeaders?: Record<string, string>): Promise<void> {
   let decided = 'event' in outcome && !ctx.publisher.fits(outcome.event) ? { problem: recordTooLarge(ctx, outcome.event) } : outcome;
-  const published = await publishThenAnswer(ctx, res, auditedRecords(ctx, intake, rawTopic, decided, traceHeaders), answerOf(decided), intake.tooLarge, (err) => {
+  const published = await publishThenAnswer(ctx, res, intake.audit.request_id, auditedRecords(ctx, intake, rawTopic, decided, traceHeaders), answerOf(decided), intake.tooLarge, (err) => {
     if (!('event' in decided) || !isCallstreamError(err, 'KAFKA_RECORD_TOO_LARGE')) return undefined;
     decided = { problem: recordTooLarge(ctx, decided.event) };
     return { messages: auditedRecords(ctx, intake, rawTopic, decided, traceHeaders), answer: decided.problem };

@@ -51,11 +51,13 @@ export interface Fallback {
  * acknowledged them, with 503 + Retry-After when it did not within the publish timeout.
  * `retry` may turn a failure into other records to publish and another answer (once).
  * `closeConnection` is for bodies left unread (413): the socket cannot be reused.
- * Resolves true when the answer sent is `answer` (or the fallback's), false for a 503.
+ * Resolves true when the answer sent is `answer` (or the fallback's), false for a 503, whose log
+ * line names `requestId`, the X-Request-Id the sender got.
  */
 export async function publishThenAnswer(
   ctx: RouteContext,
   res: ServerResponse,
+  requestId: string,
   messages: OutgoingMessage[],
   answer: Answer,
   closeConnection = false,
@@ -74,7 +76,7 @@ export async function publishThenAnswer(
       await publishWithin(ctx, fallback.messages, deadline);
     } catch (failure) {
       const err = failure instanceof CallstreamError && failure.code === 'RCV_BROKER_UNAVAILABLE' ? failure : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause: failure });
-      ctx.logger.warn({ err: failure, code: err.code }, 'answering 503: records not acknowledged');
+      ctx.logger.warn({ err: failure, code: err.code, requestId }, 'answering 503: records not acknowledged');
       ctx.metrics.rejected.inc({ code: err.code });
       sendError(res, err, headers);
       return false;

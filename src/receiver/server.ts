@@ -152,8 +152,12 @@ export class Receiver {
       if (tracingOn() && req.method === 'POST') await this.traced(req, res, route, () => handler(req, res, requestId, rest), requestId);
       else await handler(req, res, requestId, rest);
     } catch (err) {
-      this.options.ctx.logger.error({ err, requestId, path }, 'request failed');
-      if (!res.headersSent) sendError(res, err instanceof CallstreamError ? err : new CallstreamError('RCV_BROKER_UNAVAILABLE', undefined, { cause: err }));
+      // A CallstreamError thrown this far says what happened; anything else is a fault of ours
+      // (RCV_INTERNAL_ERROR), not the broker's: the log line keeps the cause under the id the sender saw.
+      const answer = err instanceof CallstreamError ? err : new CallstreamError('RCV_INTERNAL_ERROR', undefined, { cause: err });
+      this.options.ctx.logger.error({ err, requestId, path, code: answer.code }, 'request failed');
+      this.options.ctx.metrics.rejected.inc({ code: answer.code });
+      if (!res.headersSent) sendError(res, answer);
       else res.destroy();
     } finally {
       this.inFlight--;

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { AvroCodec, SCHEMA_NAMES, schemasDir } from '../../src/codec/index.js';
 import { loadConfig, NO_TELEPHONY_VENDORS, type OptionKey, type TelephonyVendors } from '../../src/config/index.js';
 import { CallstreamError } from '../../src/errors.js';
@@ -41,8 +42,17 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
   const publisher = new MemoryPublisher();
   const metrics = new Metrics({ defaultMetrics: false });
   let producerReady = true;
+  // Warnings and errors the receiver logs, as parsed JSON lines (what an operator would read).
+  const logLines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const ctx = { config, telephonyVendors, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'warn', destination }), metrics, access: new AccessPolicy(config), clock: new ReceiptClock() };
   const receiver = new Receiver({
-    ctx: { config, telephonyVendors, codec, publisher: publisher as unknown as Publisher, logger: createLogger({ level: 'silent' }), metrics, access: new AccessPolicy(config), clock: new ReceiptClock() },
+    ctx,
     readiness: () => ({ ready: producerReady, components: { producer: producerReady } }),
   });
   const address: AddressInfo = await receiver.listen();
@@ -51,6 +61,10 @@ export async function startTestReceiver(overrides: Partial<Record<OptionKey, unk
     publisher.messages.filter((m) => m.topic === topic).map((m) => codec.decode<Record<string, unknown>>(m.value).value);
   return {
     config,
+    /** The route context the receiver was given (a test may break a part of it). */
+    ctx,
+    /** The warn and error lines logged so far. */
+    logLines,
     metrics,
     receiver,
     publisher,

@@ -54,6 +54,29 @@ describe('the audited request', () => {
     expect(h.publisher.messages).toEqual([]);
   });
 
+  it('logs a 503 under the request id the sender got, with its code and cause', async () => {
+    h = await startTestReceiver();
+    h.publisher.mode = 'fail';
+    const answer = await post();
+    expect(answer).toMatchObject({ status: 503, code: 'RCV_BROKER_UNAVAILABLE' });
+    expect(answer.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const line = h.logLines.find((l) => l.msg === 'answering 503: records not acknowledged');
+    expect(line).toMatchObject({ level: 40, code: 'RCV_BROKER_UNAVAILABLE', requestId: answer.requestId, err: { message: 'broker down' } });
+  });
+
+  it('answers an unexpected fault 500 RCV_INTERNAL_ERROR, not as the broker\'s, logged under the request id with its cause', async () => {
+    h = await startTestReceiver();
+    h.ctx.clock.stamp = () => {
+      throw new TypeError('clock broke');
+    };
+    const answer = await post();
+    expect(answer).toMatchObject({ status: 500, code: 'RCV_INTERNAL_ERROR' });
+    expect(h.publisher.messages).toEqual([]);
+    const line = h.logLines.find((l) => l.msg === 'request failed');
+    expect(line).toMatchObject({ level: 50, code: 'RCV_INTERNAL_ERROR', requestId: answer.requestId, err: { type: 'TypeError', message: 'clock broke' } });
+    expect(await h.metrics.registry.getSingleMetricAsString('callstream_requests_rejected_total')).toContain('code="RCV_INTERNAL_ERROR"} 1');
+  });
+
   it('refuses an event record over its topic\'s limit with 413 before producing, keeping the whole body in the audit record', async () => {
     h = await startTestReceiver();
     h.publisher.recordLimits.set(h.config.topicEvents, 300); // the event record holds the 472-byte body and more
