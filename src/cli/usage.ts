@@ -89,7 +89,7 @@ export const REPLAYABLE_CODES: readonly ErrorCode[] = [
 
 /**
  * Error codes, comma-separated. A code that does not exist is a typo (a usage error); whether an
- * existing one may be replayed is replay-raw's rule, a refusal (CFG_INVALID, exit 1): see program.ts.
+ * existing one may be replayed is replay-raw's rule, a refusal (CFG_INVALID, exit 1): see definitions/replay-raw.ts.
  */
 export function errorCodes(value: string): ErrorCode[] {
   const codes = value.split(',').map((c) => c.trim()).filter(Boolean);

@@ -8,7 +8,7 @@ import { requireTopics } from './require-topics.js';
 
 /**
  * `callstream redrive`: re-publishes dead-lettered records to their source topic after their
- * cause was fixed (options checked by src/cli/program.ts). Shows what it would do first and
+ * cause was fixed (options checked by src/cli/definitions/redrive.ts). Shows what it would do first and
  * asks, unless --yes.
  */
 export async function redriveCommand(args: { codes?: string[]; from?: Date; to?: Date; dryRun: boolean; yes: boolean }): Promise<number> {

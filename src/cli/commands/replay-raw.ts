@@ -11,7 +11,7 @@ import { requireTopics } from './require-topics.js';
 
 /**
  * `callstream replay-raw`: re-validates refused requests of the audit topic and re-publishes those
- * valid now (options checked by src/cli/program.ts). With a subject (`callstream replay
+ * valid now (options checked by src/cli/definitions/replay-raw.ts). With a subject (`callstream replay
  * --call-id`), that subject's requests only, the accepted ones too: one call or tenant repaired
  * without rewinding the sink's group.
  */

@@ -19,7 +19,7 @@ export interface ReplayOptions {
   wait?: boolean;
 }
 
-/** `callstream replay`: rewinds the sink's consumer group (options checked by src/cli/program.ts). */
+/** `callstream replay`: rewinds the sink's consumer group (options checked by src/cli/definitions/replay.ts). */
 export async function replay(options: ReplayOptions): Promise<number> {
   const { target } = options;
   const { config } = configure({ connector: options.connector });

@@ -7,7 +7,7 @@ import { configure } from './configure.js';
 
 /**
  * `callstream status`: one look at every part, a report (tables, or --json) on stdout, and the
- * verdict as the exit code: 0 healthy, 1 unhealthy (options checked by src/cli/status-command.ts).
+ * verdict as the exit code: 0 healthy, 1 unhealthy (options checked by src/cli/definitions/status.ts).
  */
 export async function status(options: StatusCommandOptions): Promise<number> {
   const { config } = configure({ connector: options.connector });

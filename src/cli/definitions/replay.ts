@@ -1,10 +1,9 @@
 import { Option, type Command } from 'commander';
-import { CallstreamError, type ErrorCode } from '../errors.js';
-import type { ReplayTarget } from '../replay/plan.js';
-import type { ReplaySubject } from '../replay/raw-replay.js';
-import { connectorOption, example, usageError, type Done } from './define.js';
-import { described, environmentHelp, shownDefault } from './env-help.js';
-import { errorCodes, isoTime, offsets, REPLAYABLE_CODES } from './usage.js';
+import type { ReplayTarget } from '../../replay/plan.js';
+import type { ReplaySubject } from '../../replay/raw-replay.js';
+import { connectorOption, example, subcommand, usageError, type Done } from '../define.js';
+import { described, environmentHelp, shownDefault } from '../env-help.js';
+import { isoTime, offsets } from '../usage.js';
 
 const SUBJECT_OPTIONS = ['callId', 'callSid', 'tenant'];
 const ID = /^[A-Za-z0-9._:@+-]{1,256}$/;
@@ -17,7 +16,8 @@ function replaySubject(options: { callId?: string; callSid?: string; tenant?: st
 }
 
 /** `replay`: exactly one target, or one subject to repair; the rest of the work is in commands/replay.ts and commands/replay-raw.ts. */
-export function defineReplay(cmd: Command, done: Done): void {
+export function defineReplay(program: Command, done: Done): void {
+  const cmd = subcommand(program, 'replay', 'Rewind the sink\'s consumer group to reprocess records (stop every sink of the group first).');
   cmd
     .addOption(new Option('--to-earliest', 'rewind to the start of each partition').conflicts(['from', 'offsets', ...SUBJECT_OPTIONS]))
     .addOption(new Option('--from <time>', 'rewind to the first record at or after this ISO time, e.g. 2026-11-27T09:00:00Z (with --call-id, --call-sid or --tenant: its requests received from then)').argParser(isoTime).conflicts('offsets'))
@@ -45,7 +45,7 @@ export function defineReplay(cmd: Command, done: Done): void {
         if (options.wait || options.topic || options.group) return usageError(cmd, '--wait, --topic and --group rewind a group; a repair of one subject re-publishes instead');
         if (options.from && options.to && options.from > options.to) return usageError(cmd, `--from ${options.from.toISOString()} is after --to ${options.to.toISOString()}`);
         const { dryRun = false, yes = false } = options;
-        return done(await (await import('./commands/replay-raw.js')).replayRawCommand({ from: options.from, to: options.to, codes: [], dryRun, yes, subject }));
+        return done(await (await import('../commands/replay-raw.js')).replayRawCommand({ from: options.from, to: options.to, codes: [], dryRun, yes, subject }));
       }
       if (options.to) return usageError(cmd, '--to goes with --call-id, --call-sid or --tenant');
       let target: ReplayTarget;
@@ -54,29 +54,6 @@ export function defineReplay(cmd: Command, done: Done): void {
       else if (options.offsets) target = { kind: 'offsets', offsets: options.offsets };
       else return usageError(cmd, 'expected one of --to-earliest, --from <time> or --offsets <list>');
       const { topic, group, connector, dryRun = false, yes = false, wait = false } = options;
-      done(await (await import('./commands/replay.js')).replay({ target, topic, group, connector, dryRun, yes, wait }));
-    });
-}
-
-/** `replay-raw`: the time range and the codes; the work is in commands/replay-raw.ts. */
-export function defineReplayRaw(cmd: Command, done: Done): void {
-  cmd
-    .addOption(new Option('--from <time>', described('only requests received at or after this ISO time', { default: 'the start of the audit topic' })).argParser(isoTime))
-    .addOption(new Option('--to <time>', described('only requests received at or before this ISO time', { default: 'now' })).argParser(isoTime))
-    .addOption(new Option('--codes <list>', described(`refusal codes to reconsider, comma-separated; replayable: ${REPLAYABLE_CODES.join(', ')}`, { default: 'RCV_SCHEMA_INVALID' })).argParser(errorCodes))
-    .option('--dry-run', described('count what would be accepted now and what stays refused, publish nothing', { default: 'off' }))
-    .option('--yes', described('re-publish without asking', { default: 'ask on a terminal; without one, publish nothing' }))
-    .addHelpText(
-      'after',
-      environmentHelp(['kafkaBrokers', 'topicRaw', 'topicEvents', 'schemaRegistryUrl']) +
-        example('callstream replay-raw --from 2026-11-20T00:00:00Z --dry-run', 'callstream replay-raw --codes RCV_SCHEMA_INVALID,RCV_UNSUPPORTED_MEDIA_TYPE --yes'),
-    )
-    .action(async (options: { from?: Date; to?: Date; codes?: ErrorCode[]; dryRun?: boolean; yes?: boolean }) => {
-      const { from, to, codes = ['RCV_SCHEMA_INVALID'], dryRun = false, yes = false } = options;
-      if (from && to && from > to) usageError(cmd, `--from ${from.toISOString()} is after --to ${to.toISOString()}`);
-      // Refused before any connection; the words of replayRaw's own check, which stays the rule.
-      const refused = codes.filter((c) => !REPLAYABLE_CODES.includes(c));
-      if (refused.length > 0) throw new CallstreamError('CFG_INVALID', `--codes: ${refused.join(', ')} cannot be replayed; replayable: ${REPLAYABLE_CODES.join(', ')}`);
-      done(await (await import('./commands/replay-raw.js')).replayRawCommand({ from, to, codes, dryRun, yes }));
+      done(await (await import('../commands/replay.js')).replay({ target, topic, group, connector, dryRun, yes, wait }));
     });
 }

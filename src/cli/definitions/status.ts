@@ -1,13 +1,13 @@
 import { Option, type Command } from 'commander';
-import { connectorOption, example, type Done } from './define.js';
-import { described, environmentHelp, shownDefault } from './env-help.js';
-import { count, httpUrl, seconds } from './usage.js';
-import { STATUS_DEFAULTS, type StatusCommandOptions } from '../status/command-options.js';
+import { connectorOption, example, subcommand, type Done } from '../define.js';
+import { described, environmentHelp, shownDefault } from '../env-help.js';
+import { count, httpUrl, seconds } from '../usage.js';
+import { STATUS_DEFAULTS, type StatusCommandOptions } from '../../status/command-options.js';
 
 /** `status`: a one-shot health check; the work is in commands/status.ts and src/status/. */
-export function defineStatus(cmd: Command, done: Done): void {
+export function defineStatus(program: Command, done: Done): void {
   const d = STATUS_DEFAULTS;
-  cmd
+  subcommand(program, 'status', 'Check once whether the pipeline is healthy: parts up, consumer lag, dead letters, last write, refusals; exit 0 healthy, 1 not.')
     .addOption(new Option('--url <url>', described('where the receiver, sink or pipeline serves /readyz and /metrics', { default: `http://$HOST:$PORT, i.e. http://${shownDefault('host')}:${shownDefault('port')}; HOST 0.0.0.0 or :: is asked on loopback` })).argParser(httpUrl))
     .addOption(new Option('--group <group>', described('the sink\'s consumer group', { default: `a connector file's "consumerGroup", else ${shownDefault('consumerGroup')}`, env: 'consumerGroup' })))
     .addOption(connectorOption())
@@ -38,6 +38,6 @@ export function defineStatus(cmd: Command, done: Done): void {
         example('callstream status', 'callstream status --url http://10.0.0.5:8080 --json --window 10', 'callstream status --max-lag 50000 --max-dead-letters 0 || echo unhealthy'),
     )
     .action(async (options: StatusCommandOptions) => {
-      done(await (await import('./commands/status.js')).status(options));
+      done(await (await import('../commands/status.js')).status(options));
     });
 }
