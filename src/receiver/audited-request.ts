@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCHEMA_NAMES } from '../codec/index.js';
 import { CallstreamError, isCallstreamError } from '../errors.js';
 import { recordBytes, type OutgoingMessage } from '../kafka/index.js';
-import { activeTracer, failed, inSpan, SpanKind, SpanStatusCode, spanHeaders, tracingOn, unsampled, type Span } from '../tracing/index.js';
+import { activeTracer, failed, inStep, SpanKind, SpanStatusCode, spanHeaders, tracingOn, unsampled, type Span } from '../tracing/index.js';
 import { auditHeaders, type RawRequestRecord } from './audit.js';
 import { readBody } from './body.js';
 import { publishThenAnswer, sendError, sendJson, type RouteContext } from './route-context.js';
@@ -54,7 +54,7 @@ export async function receive(
   secretHeaders?: ReadonlySet<string>,
 ): Promise<Intake> {
   const receivedAt = ctx.clock.stamp();
-  const { bytes, tooLarge, problem } = await inSpan('read', () => readBody(req, ctx.config.maxBodyBytes));
+  const { bytes, tooLarge, problem } = await inStep('read', () => readBody(req, ctx.config.maxBodyBytes));
   const audit: RawRequestRecord = {
     request_id: requestId,
     received_at: receivedAt,
@@ -85,8 +85,9 @@ export async function receive(
  */
 export async function recordAndAnswer(ctx: RouteContext, res: ServerResponse, intake: Intake, rawTopic: string, outcome: Outcome): Promise<void> {
   if (!tracingOn()) return publishAndCount(ctx, res, intake, rawTopic, outcome);
+  // A webhook the sampler dropped: its records carry the sender's trace, if one came in, or nothing.
   const quiet = unsampled.get(res);
-  if (quiet) return publishAndCount(ctx, res, intake, rawTopic, withHeaders(outcome, quiet), quiet);
+  if (quiet) return Object.keys(quiet).length > 0 ? publishAndCount(ctx, res, intake, rawTopic, withHeaders(outcome, quiet), quiet) : publishAndCount(ctx, res, intake, rawTopic, outcome);
   // The publish span, until the broker's ack: its context is the `traceparent` of the records.
   const attributes = { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': 'event' in outcome ? outcome.event.topic : rawTopic };
   const span: Span = activeTracer().startSpan('publish', { kind: SpanKind.PRODUCER, attributes });

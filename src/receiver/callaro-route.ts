@@ -8,7 +8,7 @@ import { toEventRecord } from './event-record.js';
 import { isJsonContentType, parseJsonObject } from './parse-json.js';
 import type { AccessPolicy } from './auth/index.js';
 import type { RouteContext } from './route-context.js';
-import { inSpan } from '../tracing/index.js';
+import { inStep } from '../tracing/index.js';
 
 export const CALLARO_PATH = '/callaro/webhooks';
 
@@ -42,13 +42,13 @@ export function readCallaroEvent(access: AccessPolicy, contentType: string | und
 
 /** Checks the request and the event; throws the CallstreamError of the first problem. */
 function acceptEvent(ctx: RouteContext, req: IncomingMessage, intake: Intake, pathSecret: string | undefined): Accepted {
-  inSpan('verify', () => {
+  inStep('verify', () => {
     ctx.access.checkSource(req);
     if (intake.tooLarge) throw new CallstreamError('RCV_PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.config.maxBodyBytes} bytes.`);
     if (intake.bodyProblem) throw intake.bodyProblem;
     intake.audit.verified_by = ctx.access.checkCredentials(req, pathSecret, intake.bytes);
   });
-  return inSpan('validate', () => validated(ctx, req, intake));
+  return inStep('validate', () => validated(ctx, req, intake));
 }
 
 /** The event in the body, checked, and its record on the events topic. */

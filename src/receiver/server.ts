@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CallstreamError, type ErrorCode } from '../errors.js';
-import { activeTracer, contextFromHeaders, setSpan, SpanKind, SpanStatusCode, traceHeaders, tracingOn, unsampled, withContext } from '../tracing/index.js';
+import { activeTracer, carriesTrace, contextFromHeaders, setSpan, SpanKind, SpanStatusCode, traceHeaders, tracingOn, unsampled, withContext } from '../tracing/index.js';
 import { CALLARO_PATH, handleCallaroWebhook } from './callaro-route.js';
 import { sendError, sendJson, type RouteContext } from './route-context.js';
 import { handleTelephonyCallback, TELEPHONY_PREFIX } from './telephony-route.js';
@@ -175,9 +175,11 @@ export class Receiver {
     const attributes = { 'http.request.method': 'POST', 'http.route': route, 'url.path': (req.url ?? '/').split('?')[0], 'callstream.request_id': requestId };
     const span = activeTracer().startSpan(`POST ${route}`, { kind: SpanKind.SERVER, attributes }, parent);
     if (!span.isRecording()) {
-      // Not sampled: no span is kept, so none is made active and no step gets one; the records
-      // still carry the trace on (its traceparent, sampled flag off) for the next hop to honour.
-      unsampled.set(res, traceHeaders(setSpan(parent, span)));
+      // Not sampled: no span is kept, so none is made active and no step is recorded. A sender's
+      // trace (an incoming traceparent) is still carried on in the records, sampled flag off, for
+      // the next hop to honour; a trace that started here and was dropped exists nowhere, so its
+      // records carry nothing (and the sink links to nothing).
+      unsampled.set(res, carriesTrace(parent) ? traceHeaders(setSpan(parent, span)) : {});
       return handle();
     }
     await withContext(setSpan(parent, span), async () => {

@@ -8,7 +8,7 @@ import { isJsonContentType, parseJsonObject } from './parse-json.js';
 import { isFormContentType, parseFormFields } from './parse-form.js';
 import type { RouteContext } from './route-context.js';
 import { credentialHeader, verifyRequest } from './auth/index.js';
-import { inSpan } from '../tracing/index.js';
+import { inStep } from '../tracing/index.js';
 
 /**
  * POST /api/v1/webhooks/telephony/{vendor_slug}: callbacks that telephony, billing and
@@ -92,9 +92,9 @@ function verifyCallback(ctx: RouteContext, req: IncomingMessage, intake: Intake,
       `Expected Content-Type: application/x-www-form-urlencoded or application/json, got ${JSON.stringify(contentType ?? null)}.`,
     );
   }
-  const secret = inSpan('verify', () => verifyRequest(vendor, { target, headers: req.headers, body: intake.bytes, format }), { 'callstream.vendor': vendor.slug });
+  const secret = inStep('verify', () => verifyRequest(vendor, { target, headers: req.headers, body: intake.bytes, format }), { 'callstream.vendor': vendor.slug });
   intake.audit.verified_by = `${vendor.slug}: ${vendor.scheme} #${secret}`;
-  return inSpan('validate', () => readCallback(vendor, contentType!, intake.bytes, intake.audit.request_id, intake.audit.received_at));
+  return inStep('validate', () => readCallback(vendor, contentType!, intake.bytes, intake.audit.request_id, intake.audit.received_at));
 }
 
 /**

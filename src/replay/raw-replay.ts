@@ -1,10 +1,11 @@
-import type { Kafka } from 'kafkajs';
+import type { IHeaders, Kafka } from 'kafkajs';
 import { SCHEMA_NAMES, type AvroCodec } from '../codec/index.js';
 import type { Config, TelephonyVendors } from '../config/index.js';
 import { CallstreamError, type ErrorCode } from '../errors.js';
 import type { OutgoingMessage, Publisher } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import { isFormContentType, isJsonContentType, parseTelephonyPath, readCallaroEvent, readCallback, toEventRecord, type AccessPolicy, type RawRequestRecord } from '../receiver/index.js';
+import { TRACEPARENT, TRACESTATE } from '../tracing/index.js';
 import { rangesOf, scan } from './topic-scan.js';
 
 /**
@@ -99,7 +100,7 @@ export async function replayRaw(
             topic === config.topicRaw
               ? reconsider(codec, access, config.topicEvents, message.value, options, report)
               : reconsiderCallback(codec, vendors!, config.topicTelephony, message.value, options, report.callbacks!);
-          if (republish) out.push(republish);
+          if (republish) out.push(withTrace(republish, message.headers));
         }
         if (out.length > 0 && !options.dryRun) {
           if (!publisher) throw new CallstreamError('CFG_INVALID', 'replayRaw needs a publisher unless dryRun');
@@ -116,6 +117,21 @@ export async function replayRaw(
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The message with the trace of the audit record it was rebuilt from (its `traceparent` and
+ * `tracestate` headers, written by a receiver with tracing on): the sink's spans for the record
+ * re-published then link to the webhook's trace, as they did for the first publication.
+ */
+function withTrace(message: OutgoingMessage, auditHeaders: IHeaders | undefined): OutgoingMessage {
+  const carried: Record<string, string> = {};
+  for (const name of [TRACEPARENT, TRACESTATE]) {
+    const value = auditHeaders?.[name];
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) carried[name] = first.toString();
+  }
+  return Object.keys(carried).length === 0 ? message : { ...message, headers: { ...message.headers, ...carried } };
 }
 
 /** The events-topic message for an audited request that is eligible and valid now; counts either way. */

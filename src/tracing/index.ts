@@ -98,13 +98,19 @@ export function withContext<T>(ctx: Context, work: () => T): T {
 
 /**
  * The trace headers of webhooks that were not sampled, by their response: their records carry
- * the trace on (sampled flag off) although no span was made active.
+ * a sender's trace on (sampled flag off) although no span was made active, or nothing ({}) when
+ * the trace started here.
  */
 export const unsampled = new WeakMap<object, Record<string, string>>();
 
 /** The context an incoming request's `traceparent` (and `tracestate`) names; the root context without one. */
 export function contextFromHeaders(headers: Record<string, string | string[] | undefined>): Context {
   return propagation.extract(ROOT_CONTEXT, headers);
+}
+
+/** Whether `ctx` holds a span context, e.g. a sender's trace that contextFromHeaders found. */
+export function carriesTrace(ctx: Context): boolean {
+  return trace.getSpanContext(ctx) !== undefined;
 }
 
 /** The headers that carry `ctx`'s span (traceparent, tracestate) to the next hop. */
@@ -115,38 +121,57 @@ export function traceHeaders(ctx: Context = context.active()): Record<string, st
 }
 
 /**
- * Runs `work` in a child span of the active one when tracing is on (just `work` otherwise).
- * The span is a leaf: log lines written meanwhile carry the active (parent) span's ids.
- * A thrown error marks the span as failed (its code as `callstream.error_code`) and is rethrown.
+ * Runs one step of a webhook (read, verify, validate) and, under a recorded span (a sampled
+ * webhook's), records it as an event of that span named after the step: at the step's start,
+ * with `callstream.step.duration_ms` and the given attributes. A step that throws adds its
+ * error code (`callstream.error_code`, or `error`) to its event and marks the span with
+ * `callstream.failed_step` and `callstream.error_code`; the error is rethrown. Just `work` when
+ * tracing is off or the webhook is not sampled.
+ *
+ * An event and not a child span: a step takes microseconds, and a span costs several times as
+ * much to make, process and export (docs/tracing.md#cost). The webhook's publish, which lasts
+ * until the broker's ack and whose context travels on the records, stays a span.
  */
-export function inSpan<T>(name: string, work: () => T, attributes?: Attributes): T {
+export function inStep<T>(name: string, work: () => T, attributes?: Attributes): T {
   if (!tracer) return work();
-  // Only under a recorded span (a sampled webhook's); a leaf: the child of the active span
-  // without becoming the active one (no context switch to pay for).
-  if (!trace.getSpan(context.active())?.isRecording()) return work();
-  const span = tracer.startSpan(name, { attributes });
+  const span = trace.getSpan(context.active());
+  if (!span?.isRecording()) return work();
+  const started = performance.now();
+  const done = (err?: unknown): void => {
+    const event: Attributes = { ...attributes, 'callstream.step.duration_ms': Math.round((performance.now() - started) * 1000) / 1000 };
+    if (err !== undefined) {
+      const code = errorCodeOf(err) ?? 'error';
+      event['callstream.error_code'] = code;
+      span.setAttributes({ 'callstream.failed_step': name, 'callstream.error_code': code });
+    }
+    span.addEvent(name, event, performance.timeOrigin + started);
+  };
   try {
     const result = work();
     if (result instanceof Promise) {
       return result.then(
         (value) => {
-          span.end();
+          done();
           return value;
         },
         (err) => {
-          failed(span, err);
-          span.end();
+          done(err);
           throw err;
         },
       ) as T;
     }
-    span.end();
+    done();
     return result;
   } catch (err) {
-    failed(span, err);
-    span.end();
+    done(err);
     throw err;
   }
+}
+
+/** A CallstreamError's code (any error with a string `code`), else undefined. */
+function errorCodeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** The headers that carry `span` (a child of the active span) to the next hop. */
@@ -156,8 +181,8 @@ export function spanHeaders(span: Span): Record<string, string> {
 
 /** Marks a span as failed by `err`, with its CallstreamError code when it has one. */
 export function failed(span: Span, err: unknown): void {
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string') span.setAttribute('callstream.error_code', code);
+  const code = errorCodeOf(err);
+  if (code !== undefined) span.setAttribute('callstream.error_code', code);
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
 }
 

@@ -12,8 +12,8 @@ import { statusCallback, twilioCallback, writeVendorsFile } from './telephony-sc
 
 /**
  * OpenTelemetry traces end to end (issue 25): the SDK's in-memory exporter, the real
- * receiver, the real broker and the sink into DuckDB. One webhook gives a span tree (read,
- * verify, validate, publish until the ack), its records carry the publish span's
+ * receiver, the real broker and the sink into DuckDB. One webhook gives a server span with its
+ * steps as events (read, verify, validate) and a publish span until the ack, its records carry the publish span's
  * `traceparent`, the sink's decode, write and commit spans link to it, an incoming
  * `traceparent` is continued, and the request's log lines carry its trace_id.
  */
@@ -48,6 +48,9 @@ afterAll(async () => {
 const spans = () => exporter.getFinishedSpans();
 const inTrace = (traceId: string) => spans().filter((s) => s.spanContext().traceId === traceId);
 const childrenOf = (parent: ReadableSpan) => spans().filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+const ms = (t: [number, number]) => t[0] * 1e3 + t[1] / 1e6;
+/** The webhook's steps, recorded as events of its server span, in time order. */
+const stepsOf = (server: ReadableSpan) => server.events.map((e) => ({ name: e.name, at: ms(e.time), attributes: e.attributes ?? {} }));
 const linksTo = (traceId: string, name: string) => spans().filter((s) => s.name === name && s.links.some((l) => l.context.traceId === traceId));
 
 async function serverSpanOf(requestId: string): Promise<ReadableSpan> {
@@ -72,22 +75,34 @@ async function postEvent(body: object, headers: Record<string, string> = {}): Pr
 }
 
 describe('OpenTelemetry traces', () => {
-  it('gives a Callaro webhook a span tree, a traceparent on both records and sink spans linked to it', async () => {
+  it('gives a Callaro webhook a server span with its steps, a publish span, a traceparent on both records and sink spans linked to it', async () => {
     const sent = await postEvent(callCompleted(25_001));
     expect(sent.status).toBe(202);
     const server = await serverSpanOf(sent.requestId);
     expect(server.name).toBe('POST /callaro/webhooks');
     expect(server.attributes['http.response.status_code']).toBe(202);
     expect(server.parentSpanContext).toBeUndefined(); // no traceparent came in: a root
-    const steps = childrenOf(server);
-    expect(steps.map((s) => s.name).sort()).toEqual(['publish', 'read', 'validate', 'verify']);
-    const publish = steps.find((s) => s.name === 'publish')!;
+    // Two spans per webhook: the server span, whose steps are its events, and the publish span.
+    const children = childrenOf(server);
+    expect(children.map((s) => s.name)).toEqual(['publish']);
+    const steps = stepsOf(server);
+    expect(steps.map((s) => s.name)).toEqual(['read', 'verify', 'validate']);
+    for (const step of steps) {
+      expect(step.attributes['callstream.step.duration_ms']).toBeGreaterThanOrEqual(0);
+      expect(step.attributes['callstream.error_code']).toBeUndefined();
+    }
+    expect(server.attributes['callstream.failed_step']).toBeUndefined();
+    const [publish] = children;
     expect(publish.kind).toBe(SpanKind.PRODUCER);
-    // The publish span lasts until the broker's ack, i.e. ends after the validate step and within the request.
-    const ms = (t: [number, number]) => t[0] * 1e3 + t[1] / 1e6;
-    // (1 ms of slack: the SDK's clock is Date-anchored and may not order spans ended and started within one millisecond.)
+    // The steps happen in order within the request; the publish span starts after the validate
+    // step ended and lasts until the broker's ack, within the request.
+    // (1 ms of slack: the SDK's clock is Date-anchored and may not order times within one millisecond.)
+    expect(steps[0].at).toBeGreaterThanOrEqual(ms(server.startTime) - 1);
+    expect(steps[1].at).toBeGreaterThanOrEqual(steps[0].at);
+    expect(steps[2].at).toBeGreaterThanOrEqual(steps[1].at);
+    const validateEnd = steps[2].at + Number(steps[2].attributes['callstream.step.duration_ms']);
+    expect(ms(publish.startTime)).toBeGreaterThanOrEqual(validateEnd - 1);
     expect(ms(publish.endTime)).toBeLessThanOrEqual(ms(server.endTime) + 1);
-    expect(ms(publish.startTime)).toBeGreaterThanOrEqual(ms(steps.find((s) => s.name === 'validate')!.endTime) - 1);
 
     const traceId = server.spanContext().traceId;
     const expected = `00-${traceId}-${publish.spanContext().spanId}-01`;
@@ -119,7 +134,8 @@ describe('OpenTelemetry traces', () => {
     expect(server.spanContext().traceId).toBe(traceId);
     expect(server.parentSpanContext?.spanId).toBe(parentId);
     expect(server.parentSpanContext?.isRemote).toBe(true);
-    expect(inTrace(traceId).map((s) => s.name)).toEqual(expect.arrayContaining(['read', 'verify', 'validate', 'publish']));
+    expect(inTrace(traceId).map((s) => s.name).sort()).toEqual(['POST /callaro/webhooks', 'publish']);
+    expect(stepsOf(server).map((s) => s.name)).toEqual(['read', 'verify', 'validate']);
     const [event] = (await readTopic(config.topicEvents)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
     expect(event.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     expect(event.headers.tracestate).toBe('vendor=abc');
@@ -140,8 +156,9 @@ describe('OpenTelemetry traces', () => {
     expect(sent.status).toBe(202);
     const server = await serverSpanOf(sent.requestId);
     expect(server.name).toBe('POST /api/v1/webhooks/telephony/');
-    expect(childrenOf(server).map((s) => s.name).sort()).toEqual(['publish', 'read', 'validate', 'verify']);
-    expect(childrenOf(server).find((s) => s.name === 'verify')!.attributes['callstream.vendor']).toBe('twilio');
+    expect(childrenOf(server).map((s) => s.name)).toEqual(['publish']);
+    expect(stepsOf(server).map((s) => s.name)).toEqual(['read', 'verify', 'validate']);
+    expect(stepsOf(server).find((s) => s.name === 'verify')!.attributes['callstream.vendor']).toBe('twilio');
     const traceId = server.spanContext().traceId;
     const [callback] = (await readTopic(config.topicTelephony)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
     expect(callback.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-`));
@@ -151,13 +168,15 @@ describe('OpenTelemetry traces', () => {
     expect(sink.decode.map((s) => s.attributes['messaging.destination.name'])).toContain(config.topicTelephony);
   });
 
-  it('marks a refused webhook: the failed step carries the error code, the audit record still the traceparent', async () => {
+  it('marks a refused webhook: the failed step and the span carry the error code, the audit record still the traceparent', async () => {
     const sent = await postEvent({ event: 'call.completed' }); // no call_id: RCV_SCHEMA_INVALID
     expect(sent.status).toBe(422);
     const server = await serverSpanOf(sent.requestId);
-    const validate = childrenOf(server).find((s) => s.name === 'validate')!;
-    expect(validate.status.code).toBe(2);
+    const validate = stepsOf(server).find((s) => s.name === 'validate')!;
     expect(validate.attributes['callstream.error_code']).toBe('RCV_SCHEMA_INVALID');
+    expect(stepsOf(server).find((s) => s.name === 'verify')!.attributes['callstream.error_code']).toBeUndefined();
+    expect(server.attributes['callstream.failed_step']).toBe('validate');
+    expect(server.attributes['callstream.error_code']).toBe('RCV_SCHEMA_INVALID');
     expect(server.attributes['http.response.status_code']).toBe(422);
     const [audit] = (await readTopic(config.topicRaw)).filter((r) => r.headers['callstream-request-id'] === sent.requestId);
     expect(audit.headers.traceparent).toMatch(new RegExp(`^00-${server.spanContext().traceId}-`));

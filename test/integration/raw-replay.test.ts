@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_NAMES } from '../../src/codec/index.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { callCompleted } from '../support/fixtures.js';
-import { isolatedConfig, startTestPipeline, testKafka, waitForCaughtUp } from '../support/pipeline-harness.js';
+import { isolatedConfig, readTopic, startTestPipeline, testKafka, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { post } from '../e2e/scenario.js';
 import { mainInProcess } from '../support/main-in-process.js';
 import { requireRegistry, SCHEMA_REGISTRY_URL } from '../support/schema-registry.js';
@@ -113,6 +113,30 @@ for (const registry of [false, true]) {
         await waitForCaughtUp(config.consumerGroup, config.topicEvents);
         expect(await version('vs_erased')).toBeUndefined();
         expect(await warehouse.query("SELECT count(*) AS n FROM requests WHERE entity_key = 'vs_erased'")).toEqual([{ n: '0' }]);
+      });
+
+      it("carries the audit record's trace onto the record it re-publishes, and none when it had none", async () => {
+        const at = Date.now() - 5_400_000;
+        const traced = refusedRequest(callCompleted(11, { call_id: 'vs_traced' }), at, 'RCV_SCHEMA_INVALID');
+        const untraced = refusedRequest(callCompleted(12, { call_id: 'vs_untraced' }), at, 'RCV_SCHEMA_INVALID');
+        const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+        const producer = testKafka().producer();
+        await producer.connect();
+        await producer.send({
+          topic: config.topicRaw,
+          messages: [
+            { key: traced.request_id, value: t.pipeline.codec.encode(SCHEMA_NAMES.rawRequest, traced), headers: { traceparent, tracestate: 'vendor=abc' } },
+            { key: untraced.request_id, value: t.pipeline.codec.encode(SCHEMA_NAMES.rawRequest, untraced) },
+          ],
+        });
+        await producer.disconnect();
+        const iso = (ms: number) => new Date(ms).toISOString();
+        expect((await cli('replay-raw', '--yes', '--from', iso(at), '--to', iso(at))).out).toMatch(/2 re-published/);
+        const republished = (await readTopic(config.topicEvents, t.pipeline.codec)).filter((r) => r.headers['callstream-republished'] === 'raw-replay');
+        const of = (requestId: string) => republished.find((r) => r.headers['callstream-request-id'] === requestId)!;
+        expect(of(traced.request_id).headers).toMatchObject({ traceparent, tracestate: 'vendor=abc' });
+        expect(of(untraced.request_id).headers.traceparent).toBeUndefined();
+        expect(of(untraced.request_id).headers.tracestate).toBeUndefined();
       });
 
       it('refuses to reconsider access-control refusals', async () => {

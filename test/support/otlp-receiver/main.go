@@ -25,6 +25,12 @@ type link struct {
 	SpanID  string `json:"span_id"`
 }
 
+type event struct {
+	Name         string         `json:"name"`
+	TimeUnixNano uint64         `json:"time_unix_nano"`
+	Attributes   map[string]any `json:"attributes"`
+}
+
 type span struct {
 	ContentType  string         `json:"content_type"`
 	Service      string         `json:"service"`
@@ -36,6 +42,7 @@ type span struct {
 	ParentSpanID string         `json:"parent_span_id"`
 	Attributes   map[string]any `json:"attributes"`
 	Links        []link         `json:"links"`
+	Events       []event        `json:"events"`
 	Status       string         `json:"status"`
 }
 
@@ -88,10 +95,15 @@ func main() {
 						ln := s.Links().At(l)
 						links = append(links, link{TraceID: ln.TraceID().String(), SpanID: ln.SpanID().String()})
 					}
+					events := []event{}
+					for e := 0; e < s.Events().Len(); e++ {
+						ev := s.Events().At(e)
+						events = append(events, event{Name: ev.Name(), TimeUnixNano: uint64(ev.Timestamp()), Attributes: ev.Attributes().AsRaw()})
+					}
 					line, _ := json.Marshal(span{
 						ContentType: contentType, Service: service, Scope: ss.Scope().Name(), Name: s.Name(), Kind: s.Kind().String(),
 						TraceID: s.TraceID().String(), SpanID: s.SpanID().String(), ParentSpanID: s.ParentSpanID().String(),
-						Attributes: s.Attributes().AsRaw(), Links: links, Status: s.Status().Code().String(),
+						Attributes: s.Attributes().AsRaw(), Links: links, Events: events, Status: s.Status().Code().String(),
 					})
 					out.Write(line)
 					out.WriteString("\n")

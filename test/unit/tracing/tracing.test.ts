@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/logger.js';
-import { inSpan, recordLinks, startTracing, traceHeaders, traceIdOfHeaders, traceLogFields, tracingOn } from '../../../src/tracing/index.js';
+import { inStep, recordLinks, startTracing, traceHeaders, traceIdOfHeaders, traceLogFields, tracingOn } from '../../../src/tracing/index.js';
 
 describe('tracing off (the default)', () => {
   it('starts nothing, makes no span, injects and logs nothing', async () => {
@@ -9,8 +9,8 @@ describe('tracing off (the default)', () => {
     expect(config.otelTracesExporter).toBe('none');
     expect(await startTracing(config, createLogger({ level: 'silent' }))).toBeUndefined();
     expect(tracingOn()).toBe(false);
-    expect(inSpan('verify', () => 42)).toBe(42);
-    await expect(inSpan('read', async () => 'body')).resolves.toBe('body');
+    expect(inStep('verify', () => 42)).toBe(42);
+    await expect(inStep('read', async () => 'body')).resolves.toBe('body');
     expect(traceHeaders()).toEqual({});
     expect(traceLogFields()).toEqual({});
     // No propagator is registered: even a record that carries a traceparent gives no link.
