@@ -9,7 +9,8 @@
 //
 // Needs a broker (KAFKA_BROKERS, default 127.0.0.1:9092) and dist/ built. Prints one JSON report.
 // Usage: node bench/load/tracing-cost.js ['{"rate":1000,"seconds":10,"warmupSec":2,"rounds":3,
-//        "modes":["off","always_off","ratio_0.1","always_on"],"clis":["bin/callstream.js"]}']
+//        "modes":["off","always_off","ratio_0.01","ratio_0.1","ratio_0.5","always_on"],"clis":["bin/callstream.js"],
+//        "nodeArgs":["--cpu-prof","--cpu-prof-dir=/tmp/prof"]}']
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,6 +29,7 @@ const SAMPLERS = {
   always_off: { OTEL_TRACES_SAMPLER: 'always_off' },
   'ratio_0.1': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
   'ratio_0.01': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
+  'ratio_0.5': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' },
   always_on: { OTEL_TRACES_SAMPLER: 'always_on' },
 };
 
@@ -46,7 +48,7 @@ async function run(cli, mode, otlpUrl, startIndex) {
     CALLSTREAM_TOPIC_DLQ: topics.dlq,
     ...tracing,
   });
-  const receiver = spawnJsonLines([resolve(ROOT, cli), 'receiver'], { env, name: `receiver (${cli}, ${mode})` });
+  const receiver = spawnJsonLines([resolve(ROOT, cli), 'receiver'], { env, name: `receiver (${cli}, ${mode})`, nodeArgs: opts.nodeArgs ?? [] });
   try {
     const { url } = await receiver.waitFor((l) => typeof l.url === 'string' && /listening/.test(l.msg ?? ''), 90_000, 'listening line');
     await receiver.waitFor((l) => l.msg === 'callstream is ready', 90_000, '"callstream is ready"');
