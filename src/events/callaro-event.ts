@@ -10,7 +10,7 @@ import { isStorableTime } from './storable-time.js';
  * event names inside a known family. What must hold is what the pipeline keys on.
  */
 
-/** Event families and the table each one lands in. */
+/** Callaro's event families; each one's descriptor (prefixes, key rule, table, ...) is src/families/<family>.ts. */
 export const FAMILIES = ['call', 'campaign', 'compliance'] as const;
 export type Family = (typeof FAMILIES)[number];
 
@@ -109,12 +109,3 @@ export const complianceEventSchema = z
 export type CallEvent = z.output<typeof callEventSchema>;
 export type CampaignEvent = z.output<typeof campaignEventSchema>;
 export type ComplianceEvent = z.output<typeof complianceEventSchema>;
-
-/** The family an event name belongs to, or undefined for an unknown family. */
-export function familyOf(eventName: unknown): Family | undefined {
-  if (typeof eventName !== 'string') return undefined;
-  if (eventName.startsWith('call.')) return 'call';
-  if (eventName.startsWith('campaign.')) return 'campaign';
-  if (eventName.startsWith('compliance.') || eventName.startsWith('number_health.')) return 'compliance';
-  return undefined;
-}
