@@ -1,5 +1,22 @@
-import { callEventSchema } from '../events/index.js';
+import { z } from 'zod';
+import { commonFields, integerId, jsonArray, jsonObject, shortText, stringId } from '../events/index.js';
 import { defineFamily } from './family.js';
+
+/** A call.* event: what callstream relies on (docs/data.md); other fields pass through into payload. */
+const callEventSchema = z.looseObject({
+  ...commonFields,
+  event: z.string().regex(/^call\.[a-z0-9_.]+$/, 'expected "call.<name>"'),
+  call_id: stringId,
+  voice_session_id: integerId.nullish(),
+  call_sid: shortText.nullish(),
+  agent_id: integerId.nullish(),
+  direction: shortText.nullish(),
+  from_e164: shortText.nullish(),
+  to_e164: shortText.nullish(),
+  extracted_data: jsonObject.nullish(),
+  runtime_vars: jsonObject.nullish(),
+  tool_calls: jsonArray.nullish(),
+});
 
 /** call.*: one call's lifecycle, keyed by call_id. */
 export const CALL_FAMILY = defineFamily({

@@ -1,5 +1,13 @@
-import { campaignEventSchema } from '../events/index.js';
+import { z } from 'zod';
+import { commonFields, stringId } from '../events/index.js';
 import { defineFamily } from './family.js';
+
+/** A campaign.* event. */
+const campaignEventSchema = z.looseObject({
+  ...commonFields,
+  event: z.string().regex(/^campaign\.[a-z0-9_.]+$/, 'expected "campaign.<name>"'),
+  campaign_id: stringId,
+});
 
 /** campaign.*: a campaign's lifecycle, keyed by campaign_id; its rows hold no phone or call, only its tenant. */
 export const CAMPAIGN_FAMILY = defineFamily({

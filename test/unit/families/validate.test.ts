@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { familyOf, validateCallaroEvent } from '../../../src/families/index.js';
-import { MAX_JSON_DEPTH } from '../../../src/events/callaro-event.js';
+import { MAX_JSON_DEPTH } from '../../../src/events/index.js';
 import { exampleCallCompleted } from '../../support/fixtures.js';
 
 describe('validateCallaroEvent', () => {
