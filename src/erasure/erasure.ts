@@ -1,5 +1,8 @@
 import { CALLBACK_NUMBER_FIELDS } from '../privacy/pii.js';
-import { CALL_EVENTS, tableName, type Place, type Row, type RowMatch, type TableName, type TableSpec } from '../warehouse/index.js';
+import { FAMILY_ERASURE_SLOTS, type ErasureSlot } from '../families/index.js';
+import { CALL_EVENTS, tableName, type Row, type RowMatch, type TableName, type TableSpec } from '../warehouse/index.js';
+
+export type { ErasureSlot, ScopeList } from '../families/index.js';
 
 /** What `callstream erase` is asked to erase. */
 export type SubjectKind = 'phone' | 'call' | 'tenant';
@@ -25,15 +28,6 @@ export interface ErasureScope {
    */
   callTenants?: number[];
 }
-
-/** The lists of a scope that rows are matched against. */
-export type ScopeList = 'phones' | 'callIds' | 'callSids' | 'tenants';
-
-/**
- * A place in a table's rows where an erasure's identifiers show, and the list of the scope it is
- * matched against; `owner`: the column naming the row's tenant, which a call's ids are bound to.
- */
-export type ErasureSlot = Place & { list: ScopeList; owner?: 'tenant_id' };
 
 /** An erasure as the erasures topic holds it (JSON), keyed by `key`: compaction keeps the latest per subject. */
 export interface Erasure extends ErasureScope {
@@ -77,26 +71,13 @@ export function erasureKey(kind: SubjectKind, stored: string): string {
  * Where each table holds what an erasure is about. One declaration serves the DELETE on either
  * warehouse (tableMatch) and the sink's refusal to write such a row again (ErasureSet's index).
  * A Record over every table name: a table added to the sink and missing here does not compile,
- * so no table escapes `callstream erase` (campaign_events holds no phone or call: only its tenant).
+ * so no table escapes `callstream erase`. Callaro's families' tables take theirs from their
+ * descriptors (src/families/); the others are declared here.
  */
 export type ErasureSlotsByTable = Readonly<Record<TableName, readonly ErasureSlot[]>>;
 
 const ERASURE_SLOTS: ErasureSlotsByTable = {
-  call_events: [
-    { list: 'callIds', column: 'call_id', owner: 'tenant_id' },
-    { list: 'phones', column: 'from_e164' },
-    { list: 'phones', column: 'to_e164' },
-    { list: 'callSids', column: 'call_sid', owner: 'tenant_id' },
-    { list: 'tenants', column: 'tenant_id' },
-  ],
-  campaign_events: [{ list: 'tenants', column: 'tenant_id' }],
-  compliance_events: [
-    { list: 'phones', column: 'subject_id' },
-    { list: 'callIds', column: 'subject_id', owner: 'tenant_id' },
-    { list: 'phones', column: 'number_e164' },
-    { list: 'callIds', column: 'call_id', owner: 'tenant_id' },
-    { list: 'tenants', column: 'tenant_id' },
-  ],
+  ...FAMILY_ERASURE_SLOTS,
   telephony_callbacks: [
     { list: 'callSids', column: 'call_sid' },
     { list: 'callSids', column: 'provider_call_id' },

@@ -3,14 +3,16 @@ import { isStorableTime } from './storable-time.js';
 
 /**
  * The contract of the events Callaro sends (Callaro's webhook documentation; what callstream
- * relies on, event by event, is in docs/data.md and docs/integration.md).
+ * relies on, event by event, is in docs/data.md and docs/integration.md): its families, and the
+ * fields their schemas are built of. Each family's own schema is in its descriptor,
+ * src/families/<family>.ts.
  *
  * Validation is deliberately lenient about what the sender may add later: unknown
  * fields pass through untouched (they stay in the stored payload), and so do new
  * event names inside a known family. What must hold is what the pipeline keys on.
  */
 
-/** Event families and the table each one lands in. */
+/** Callaro's event families; each one's descriptor (prefixes, zod schema, key rule, table, ...) is src/families/<family>.ts. */
 export const FAMILIES = ['call', 'campaign', 'compliance'] as const;
 export type Family = (typeof FAMILIES)[number];
 
@@ -25,7 +27,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 const text = () => z.string().refine((s) => !LONE_SURROGATE.test(s), 'expected well-formed Unicode text (no lone surrogate)');
 
 /** An id that may arrive as a string or an integer; kept as a string. */
-const stringId = z.union([text().min(1).max(MAX_ID), z.number().int().safe().transform(String)]);
+export const stringId = z.union([text().min(1).max(MAX_ID), z.number().int().safe().transform(String)]);
 
 /**
  * An integer id (tenant_id, agent_id, voice_session_id). Integers beyond 2^53 would
@@ -33,12 +35,13 @@ const stringId = z.union([text().min(1).max(MAX_ID), z.number().int().safe().tra
  * within the safe range) instead of being stored wrong.
  */
 const SAFE_INTEGER = 'expected an integer within ±(2^53-1); larger values lose precision in JSON and are refused rather than stored wrong';
-const integerId = z.union([
+export const integerId = z.union([
   z.number().refine(Number.isSafeInteger, SAFE_INTEGER),
   z.string().regex(/^-?\d{1,16}$/, 'expected an integer or a string of digits').transform(Number).refine(Number.isSafeInteger, SAFE_INTEGER),
 ]);
 
-const shortText = text().max(1024);
+/** A short text field (names, numbers, directions). */
+export const shortText = text().max(1024);
 const isoTime = z.iso
   .datetime({ offset: true })
   .refine((text) => isStorableTime(Date.parse(text)), 'expected a time from 0001-01-01 to 9999-12-31 (the range a warehouse TIMESTAMP holds)');
@@ -62,59 +65,15 @@ function nestsAtMost(value: unknown, levels: number): boolean {
  * drops a "__proto__" key (an assignment sets the prototype instead), so the stored column
  * would differ from what was sent.
  */
-const jsonObject = z
+export const jsonObject = z
   .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'Invalid input: expected an object')
   .refine((v) => nestsAtMost(v, MAX_JSON_DEPTH), TOO_DEEP);
-const jsonArray = z.array(z.unknown()).refine((v) => nestsAtMost(v, MAX_JSON_DEPTH), TOO_DEEP);
+/** A JSON array column (tool_calls), passed through as parsed. */
+export const jsonArray = z.array(z.unknown()).refine((v) => nestsAtMost(v, MAX_JSON_DEPTH), TOO_DEEP);
 
-const common = {
+/** The fields every family's events share; a family's schema spreads them and narrows `event` to its prefixes. */
+export const commonFields = {
   event: z.string().min(1).max(128),
   tenant_id: integerId.nullish(),
   occurred_at: isoTime.nullish(),
 };
-
-export const callEventSchema = z.looseObject({
-  ...common,
-  event: z.string().regex(/^call\.[a-z0-9_.]+$/, 'expected "call.<name>"'),
-  call_id: stringId,
-  voice_session_id: integerId.nullish(),
-  call_sid: shortText.nullish(),
-  agent_id: integerId.nullish(),
-  direction: shortText.nullish(),
-  from_e164: shortText.nullish(),
-  to_e164: shortText.nullish(),
-  extracted_data: jsonObject.nullish(),
-  runtime_vars: jsonObject.nullish(),
-  tool_calls: jsonArray.nullish(),
-});
-
-export const campaignEventSchema = z.looseObject({
-  ...common,
-  event: z.string().regex(/^campaign\.[a-z0-9_.]+$/, 'expected "campaign.<name>"'),
-  campaign_id: stringId,
-});
-
-export const complianceEventSchema = z
-  .looseObject({
-    ...common,
-    event: z.string().regex(/^(compliance|number_health)\.[a-z0-9_.]+$/, 'expected "compliance.<name>" or "number_health.<name>"'),
-    number_e164: shortText.nullish(),
-    call_id: stringId.nullish(),
-  })
-  .refine((e) => Boolean(e.number_e164 || e.call_id), {
-    message: 'expected number_e164 (or call_id for a call-level compliance event)',
-    path: ['number_e164'],
-  });
-
-export type CallEvent = z.output<typeof callEventSchema>;
-export type CampaignEvent = z.output<typeof campaignEventSchema>;
-export type ComplianceEvent = z.output<typeof complianceEventSchema>;
-
-/** The family an event name belongs to, or undefined for an unknown family. */
-export function familyOf(eventName: unknown): Family | undefined {
-  if (typeof eventName !== 'string') return undefined;
-  if (eventName.startsWith('call.')) return 'call';
-  if (eventName.startsWith('campaign.')) return 'campaign';
-  if (eventName.startsWith('compliance.') || eventName.startsWith('number_health.')) return 'compliance';
-  return undefined;
-}

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Config } from '../config/index.js';
+import { PHONE_COLUMNS } from '../families/index.js';
 import type { Row, TableSpec } from '../warehouse/index.js';
 
 /**
@@ -12,10 +13,13 @@ import type { Row, TableSpec } from '../warehouse/index.js';
 /** A phone number in E.164: a string that is wholly one is hashed wherever it appears (a JSON value, an id column). */
 const E164 = /^\+[1-9]\d{6,14}$/;
 
-/** Columns that hold a number whatever its format ("anonymous", digits without +). */
-const NUMBER_COLUMNS = ['from_e164', 'to_e164', 'number_e164'] as const;
-/** Where each number column's last four digits go (either mode). */
-const LAST4_COLUMN: Readonly<Record<(typeof NUMBER_COLUMNS)[number], string>> = { from_e164: 'from_last4', to_e164: 'to_last4', number_e164: 'number_last4' };
+/**
+ * Columns that hold a number whatever its format ("anonymous", digits without +): the families'
+ * phone-number columns (src/families/), e.g. from_e164, to_e164, number_e164.
+ */
+const NUMBER_COLUMNS: readonly string[] = Object.keys(PHONE_COLUMNS);
+/** Where each number column's last four digits go (either mode), e.g. from_e164 -> from_last4. */
+const LAST4_COLUMN: Readonly<Record<string, string>> = PHONE_COLUMNS;
 
 /** The callbacks' `fields` that hold numbers (Twilio's names; Plivo, Vonage and Telnyx use From/To too). */
 export const CALLBACK_NUMBER_FIELDS = ['From', 'To', 'Caller', 'Called', 'ForwardedFrom'] as const;
@@ -88,7 +92,7 @@ export class PiiPolicy {
       const value = out[c.name];
       if (typeof value !== 'string') continue;
       if (c.type === 'JSON') out[c.name] = this.protectJson(c.name, value, numbers);
-      else if (hashing && (NUMBER_COLUMNS.includes(c.name as never) || E164.test(value) || numbers.has(value))) out[c.name] = this.hash(value);
+      else if (hashing && (NUMBER_COLUMNS.includes(c.name) || E164.test(value) || numbers.has(value))) out[c.name] = this.hash(value);
     }
     // The body as sent holds the numbers in the clear, in whatever form the provider chose; fields has them parsed (and hashed).
     if (hashing && 'raw_body' in out) out.raw_body = '';

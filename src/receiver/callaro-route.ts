@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCHEMA_NAMES } from '../codec/index.js';
 import { CallstreamError } from '../errors.js';
-import { validateCallaroEvent, type ValidEvent } from '../events/index.js';
+import { validateCallaroEvent, type ValidEvent } from '../families/index.js';
 import { REDACTED } from './audit.js';
 import { receive, recordAndAnswer, refusalOr, type Accepted, type Intake } from './audited-request.js';
 import { toEventRecord } from './event-record.js';

@@ -1,4 +1,4 @@
-import type { ValidEvent } from '../events/index.js';
+import type { ValidEvent } from '../families/index.js';
 
 function jsonOrNull(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);

@@ -1,4 +1,5 @@
-import { tableForFamily, type Row, type TableSpec } from '../warehouse/index.js';
+import { tableForFamily } from '../families/index.js';
+import type { Row, TableSpec } from '../warehouse/index.js';
 import { rowFor, type DecodedRecord, type RecordPosition } from './rows.js';
 
 /** A CallaroEvent record as decoded from the events topic (schemas/callaro-event.v*.avsc). */

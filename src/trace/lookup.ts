@@ -1,5 +1,8 @@
 import { CallstreamError } from '../errors.js';
+import { FAMILY_ROW_LOOKUPS, type RowLookup, type TraceIds as Ids } from '../families/index.js';
 import { TABLE_BY_NAME, type EventTableName } from '../warehouse/index.js';
+
+export type { RowLookup } from '../families/index.js';
 
 /**
  * `callstream trace`: one call's whole story, from the tables alone (the requests and
@@ -81,23 +84,16 @@ export interface CallTrace {
   ms: number;
 }
 
-/** How a call finds its rows in one event table: the column holding its call_sid, and the ids that find them. */
-export interface RowLookup {
-  sid: string | null;
-  by: (ids: Ids) => ReadonlyArray<readonly [string, readonly string[]]>;
-}
-
 /**
  * Every event table, and how a call's rows are found in it (null: none of its rows names a
  * call). A Record over the event tables' names: a table added to the sink that says nothing
- * here does not compile. The key columns come from the table's spec.
+ * here does not compile. The key columns come from the table's spec; Callaro's families' tables
+ * take theirs from their descriptors (src/families/).
  */
 export type RowLookups = Readonly<Record<EventTableName, RowLookup | null>>;
 
 const ROW_LOOKUPS: RowLookups = {
-  call_events: { sid: 'call_sid', by: (ids) => [['call_id', ids.calls], ['call_sid', ids.sids]] },
-  campaign_events: null, // a campaign's lifecycle: keyed by campaign, no call in its rows
-  compliance_events: { sid: null, by: (ids) => [['call_id', ids.calls]] },
+  ...FAMILY_ROW_LOOKUPS,
   telephony_callbacks: { sid: 'call_sid', by: (ids) => [['call_sid', ids.sids], ['provider_call_id', [...ids.sids, ...ids.calls]]] },
 };
 
@@ -109,12 +105,6 @@ interface RowTable extends RowLookup {
 const ROW_TABLES: readonly RowTable[] = (Object.entries(ROW_LOOKUPS) as [EventTableName, RowLookup | null][]).flatMap(([name, lookup]) =>
   lookup ? [{ name, key: TABLE_BY_NAME[name].keyColumns, ...lookup }] : [],
 );
-
-interface Ids {
-  calls: string[];
-  sids: string[];
-  requests: string[];
-}
 
 const MAX_ROUNDS = 5;
 /** A call with more than this many requests is cut there (and the trace says so through the counts). */

@@ -1,5 +1,4 @@
 import type { Flow } from '../config/index.js';
-import type { Family } from '../events/index.js';
 
 /** Column types every warehouse maps to its own (DuckDB, BigQuery). */
 export type ColumnType = 'STRING' | 'INT64' | 'TIMESTAMP' | 'JSON';
@@ -216,11 +215,4 @@ export const TABLES: readonly TableSpec[] = Object.values(TABLE_BY_NAME);
 /** The name of one of the sink's tables as its type knows it; undefined for any other spec (a test's own). */
 export function tableName(spec: TableSpec): TableName | undefined {
   return Object.hasOwn(TABLE_BY_NAME, spec.name) ? (spec.name as TableName) : undefined;
-}
-
-const TABLE_OF_FAMILY: Readonly<Record<Family, TableSpec>> = { call: CALL_EVENTS, campaign: CAMPAIGN_EVENTS, compliance: COMPLIANCE_EVENTS };
-
-/** The table of a Callaro event family; undefined for a family callstream does not know. */
-export function tableForFamily(family: string): TableSpec | undefined {
-  return Object.hasOwn(TABLE_OF_FAMILY, family) ? TABLE_OF_FAMILY[family as Family] : undefined;
 }

@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { isStorableTime } from '../../src/events/index.js';
 
 /**
- * fast-check arbitraries for Callaro events, built field by field from the contract in
- * src/events/callaro-event.ts (not from its zod schemas, so the tests compare two readings
- * of the contract), plus the oracle: what the events topic must carry for an event.
+ * fast-check arbitraries for Callaro events, built field by field from the contract in the
+ * families' descriptors, src/families/<family>.ts (not from their zod schemas, so the tests
+ * compare two readings of the contract), plus the oracle: what the events topic must carry.
  */
 
 type Json = fc.JsonValue;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../../config/index.js';
 import { CallstreamError } from '../../errors.js';
-import type { ValidEvent } from '../../events/index.js';
+import type { ValidEvent } from '../../families/index.js';
 import { verifyCallaroBearer } from './bearer.js';
 import { buildAllowlist, clientAddress, isAllowed } from './client-address.js';
 import { safeEqual } from './constant-time.js';

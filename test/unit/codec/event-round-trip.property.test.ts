@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AvroCodec, SCHEMA_NAMES, schemasDir } from '../../../src/codec/index.js';
-import { validateCallaroEvent } from '../../../src/events/index.js';
+import { validateCallaroEvent } from '../../../src/families/index.js';
 import { toEventRecord } from '../../../src/receiver/event-record.js';
 import { callaroEvent, expectedEventRecord, loneSurrogate, type EventObject } from '../../support/callaro-arbitraries.js';
 

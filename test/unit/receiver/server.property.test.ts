@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, type ErrorCode } from '../../../src/errors.js';
-import { MAX_JSON_DEPTH } from '../../../src/events/callaro-event.js';
+import { MAX_JSON_DEPTH } from '../../../src/events/index.js';
 import { brokenEvent, callaroEvent, type EventObject } from '../../support/callaro-arbitraries.js';
 import { startTestReceiver } from '../../support/receiver-harness.js';
 

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { formatTrace, timeline, type CallTrace, type TraceTopics } from '../../../src/trace/index.js';
+import { EVENT_TABLE_FLOW } from '../../../src/warehouse/index.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const topics: TraceTopics = {
   raw: { callaro: 'c.raw', telephony: 't.raw' },
   deadLetter: { callaro: 'c.dlq', telephony: 't.dlq' },
-  rows: { call_events: 'c.events', campaign_events: 'c.events', compliance_events: 'c.events', telephony_callbacks: 't.callbacks' },
+  // Every event table's topic, by its flow (as the CLI builds it), so a new table needs no line here.
+  rows: Object.fromEntries(Object.entries(EVENT_TABLE_FLOW).map(([table, flow]) => [table, flow === 'callaro' ? 'c.events' : 't.callbacks'])) as TraceTopics['rows'],
 };
 const request = (id: string, at: number, extra: Partial<CallTrace['requests'][number]> = {}): CallTrace['requests'][number] => ({
   request_id: id, flow: 'callaro', method: 'POST', route: '/callaro/webhooks', status: 202, error_code: null, entity_key: 'vs_1', call_sid: null, verified_by: null, body_bytes: 10, received_at: at, kafka_partition: 1, kafka_offset: 5, ...extra,

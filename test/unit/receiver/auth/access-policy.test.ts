@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type OptionKey } from '../../../../src/config/index.js';
 import { AccessPolicy, standardWebhooksSignature } from '../../../../src/receiver/auth/index.js';
-import type { ValidEvent } from '../../../../src/events/index.js';
+import type { ValidEvent } from '../../../../src/families/index.js';
 
 /** The Callaro route's checks on their own (test/unit/receiver/access-control.test.ts runs them over HTTP). */
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateCallaroEvent } from '../../../src/events/index.js';
-import { MAX_JSON_DEPTH } from '../../../src/events/callaro-event.js';
+import { familyOf, validateCallaroEvent } from '../../../src/families/index.js';
+import { MAX_JSON_DEPTH } from '../../../src/events/index.js';
 import { exampleCallCompleted } from '../../support/fixtures.js';
 
 describe('validateCallaroEvent', () => {
@@ -45,6 +45,18 @@ describe('validateCallaroEvent', () => {
   it('refuses an unknown family and a missing event name', () => {
     expect(validateCallaroEvent({ event: 'billing.charged' })).toMatchObject({ ok: false, problems: [{ path: 'event' }] });
     expect(validateCallaroEvent({ call_id: 'x' })).toMatchObject({ ok: false, problems: [{ path: 'event' }] });
+  });
+
+  it('names every family\'s event names when refusing an unknown one (the message read from the descriptors)', () => {
+    expect(validateCallaroEvent({ event: 'billing.charged' })).toEqual({
+      ok: false,
+      problems: [{ path: 'event', message: 'unknown event family "billing.charged"; expected call.*, campaign.*, compliance.* or number_health.*' }],
+    });
+    expect(validateCallaroEvent({ event: 7 })).toEqual({ ok: false, problems: [{ path: 'event', message: 'expected a string event name, e.g. "call.completed"' }] });
+  });
+
+  it('finds the family by the prefixes of its descriptor, number_health.* being compliance\'s', () => {
+    expect(['call.x', 'campaign.x', 'compliance.x', 'number_health.x', 'calls.x', 'call', 7].map(familyOf)).toEqual(['call', 'campaign', 'compliance', 'compliance', undefined, undefined, undefined]);
   });
 
   it('refuses integers that JSON cannot carry exactly instead of storing them wrong', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validateCallaroEvent } from '../../../src/events/index.js';
+import { validateCallaroEvent } from '../../../src/families/index.js';
 import {
   brokenEvent,
   callaroEvent,
