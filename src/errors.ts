@@ -28,8 +28,12 @@ export const ErrorCodes = {
   RCV_METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'Method not allowed on this route.' },
   RCV_BROKER_UNAVAILABLE: { status: 503, retriable: true, message: 'The event could not be stored right now; retry later.' },
   RCV_SHUTTING_DOWN: { status: 503, retriable: true, message: 'The receiver is shutting down; retry later.' },
-  /** A fault of the receiver's own (a bug), not of the request or the broker: nothing was acknowledged, so the sender's retry is safe. */
-  RCV_INTERNAL_ERROR: { status: 500, retriable: true, message: 'The receiver failed unexpectedly; nothing was acknowledged. Retry; its log has the cause under this request\'s X-Request-Id.' },
+  /**
+   * A fault of the receiver's own (a bug), not of the request or the broker. Answered 503 with
+   * Retry-After like the other temporary refusals: nothing was acknowledged, so the sender's
+   * retry is safe, and a sender (or a test) that tells 503 from other 5xx needs no new case.
+   */
+  RCV_INTERNAL_ERROR: { status: 503, retriable: true, message: 'The receiver failed unexpectedly; nothing was acknowledged. Retry; its log has the cause under this request\'s X-Request-Id.' },
   RCV_BODY_TIMEOUT: { status: 408, retriable: true, message: 'The body did not arrive in time.' },
   RCV_HEADERS_TOO_LARGE: { status: 431, retriable: false, message: 'The request\'s headers are larger than the server accepts.' },
   RCV_MALFORMED_HTTP: { status: 400, retriable: false, message: 'The request is not valid HTTP/1.1.' },

@@ -64,13 +64,13 @@ describe('the audited request', () => {
     expect(line).toMatchObject({ level: 40, code: 'RCV_BROKER_UNAVAILABLE', requestId: answer.requestId, err: { message: 'broker down' } });
   });
 
-  it('answers an unexpected fault 500 RCV_INTERNAL_ERROR, not as the broker\'s, logged under the request id with its cause', async () => {
+  it('answers an unexpected fault 503 RCV_INTERNAL_ERROR, not as the broker\'s, logged under the request id with its cause', async () => {
     h = await startTestReceiver();
     h.ctx.clock.stamp = () => {
       throw new TypeError('clock broke');
     };
     const answer = await post();
-    expect(answer).toMatchObject({ status: 500, code: 'RCV_INTERNAL_ERROR' });
+    expect(answer).toMatchObject({ status: 503, code: 'RCV_INTERNAL_ERROR' });
     expect(h.publisher.messages).toEqual([]);
     const line = h.logLines.find((l) => l.msg === 'request failed');
     expect(line).toMatchObject({ level: 50, code: 'RCV_INTERNAL_ERROR', requestId: answer.requestId, err: { type: 'TypeError', message: 'clock broke' } });

@@ -202,14 +202,14 @@ describe('schemas/openapi.json', () => {
     h.publisher.mode = 'fail';
     await check('post', '/api/v1/webhooks/telephony/{vendor_slug}', { body: callback, contentType: json, token }, 503);
     h.publisher.mode = 'ack';
-    // A fault of the receiver's own (here its clock throws) is a 500 on every webhook route.
+    // A fault of the receiver's own (here its clock throws) is a 503 on every webhook route.
     const stamp = h.ctx.clock.stamp;
     h.ctx.clock.stamp = () => {
       throw new Error('clock broke');
     };
-    await check('post', '/callaro/webhooks', { body: valid, contentType: json }, 500);
+    await check('post', '/callaro/webhooks', { body: valid, contentType: json }, 503);
     for (const path of ['/api/v1/webhooks/telephony/{vendor_slug}', '/api/v1/webhooks/telephony/{vendor_slug}/sample']) {
-      await check('post', path, { body: callback, contentType: json, token }, 500);
+      await check('post', path, { body: callback, contentType: json, token }, 503);
     }
     h.ctx.clock.stamp = stamp;
 
