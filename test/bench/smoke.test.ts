@@ -50,8 +50,8 @@ describe('npm run bench -- --smoke', () => {
     // Receiver: bare node:http, ProducerPerformance, saturation, fixed rates (one is half of saturation).
     // Sink: raw consumer and sink at two backlog sizes. End to end.
     for (const id of ['R1', 'R2', 'R3', 'R3t', 'R3s', 'R4', 'R5', 'S1', 'S2', 'S3', 'S4', 'E1', 'T1', 'T2']) expect(byId.has(id), `row ${id}`).toBe(true);
-    // Tracing on: the spans reached the OTLP endpoint (five per webhook: the server span, read, verify, validate, publish).
-    expect((results as unknown as { sections: { receiver: { traced: Array<{ spansPerWebhook: number }> } } }).sections.receiver.traced[0].spansPerWebhook).toBeGreaterThan(4);
+    // Tracing on: the spans reached the OTLP endpoint (two per webhook: the server span, with its steps as events, and publish).
+    expect((results as unknown as { sections: { receiver: { traced: Array<{ spansPerWebhook: number }> } } }).sections.receiver.traced[0].spansPerWebhook).toBeGreaterThan(1.5);
     for (const row of results.rows) {
       expect(Number.isFinite(row.throughput) && row.throughput > 0, `${row.id} throughput`).toBe(true);
       expect(row.runs, `${row.id} runs`).toBeGreaterThan(0);
