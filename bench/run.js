@@ -41,7 +41,7 @@ const PLAN = smoke
       bigquery: { seconds: 2, maxRate: 300, observeSec: 25 },
       bigqueryStaged: { rate: 500, seconds: 3, observeSec: 40 },
       trace: { requests: 5_000, samples: 5 },
-      history: { rows: 20_000, step: 10_000, probes: 5, baselineRows: 10_000, baselineStep: 5_000, e2e: { rate: 300, seconds: 3, warmupSec: 1, drainSec: 20 } },
+      history: { rows: 20_000, step: 10_000, probes: 5, baselineRows: 10_000, baselineStep: 5_000, e2e: { rate: 300, seconds: 3, warmupSec: 1, drainSec: 20 }, erased: { count: 2_000, rounds: 1 }, backlog: { count: 10, stallSec: 60 } },
     }
   : {
       receiver: { runs: 3, seconds: 6, warmupSec: 1.5, connections: 64, rates: [1_000], ppRecords: 60_000 },
@@ -54,7 +54,17 @@ const PLAN = smoke
       trace: { requests: 1_000_000, samples: 20 },
       // The baseline (the whole-table MERGE) stops at 3 million: its cost only grows from there,
       // and it takes most of the section's hour to get there.
-      history: { rows: 10_000_000, step: 1_000_000, probes: 20, baselineRows: 3_000_000, baselineStep: 500_000, e2e: { rate: 1_000, seconds: 15, warmupSec: 3, drainSec: 30 } },
+      history: {
+        rows: 10_000_000,
+        step: 1_000_000,
+        probes: 20,
+        baselineRows: 3_000_000,
+        baselineStep: 500_000,
+        e2e: { rate: 1_000, seconds: 15, warmupSec: 3, drainSec: 30 },
+        erased: { count: 100_000, rounds: 2 },
+        // A backlog DuckDB 1.5 cannot checkpoint within its pool stalls: 120 s without a commit ends it.
+        backlog: { count: 2_000, stallSec: 120 },
+      },
     };
 if (args['sink-sizes']) {
   const sizes = args['sink-sizes'].split(',').map(Number);
@@ -424,11 +434,15 @@ async function historySection(admin) {
   const empty = await e2eRun(admin, 'hempty', plan.e2e);
   log(`history: the call_gaps view over a year of ${plan.rows} calls (the sink's count and callstream gaps' list)`);
   const gaps = await runJsonReport([join(ROOT, 'bench/load/gaps-query.js'), JSON.stringify({ calls: plan.rows, probes: plan.probes > 5 ? 5 : plan.probes, dir })], { name: 'gaps-query', timeoutMs: 3600_000 });
+  log(`history: ${plan.erased.count} calls of an erased tenant through the sink, next to as many ordinary ones (${plan.erased.rounds} round(s))`);
+  const erased = await runJsonReport([join(ROOT, 'bench/load/erased-tenant.js'), JSON.stringify(plan.erased)], { name: 'erased-tenant', timeoutMs: 3600_000 });
+  log(`history: the sink draining a backlog of ${plan.backlog.count} webhooks of 900 KB`);
+  const backlog = await runJsonReport([join(ROOT, 'bench/load/large-backlog.js'), JSON.stringify(plan.backlog)], { name: 'large-backlog', timeoutMs: 3600_000 });
   const chart = args.chart ?? (args.out ? args.out.replace(/\.json$/, '') : join(ROOT, 'bench/results', `history-${results.startedAt.replace(/[:.]/g, '-')}`)) + (args.chart ? '' : '.svg');
   mkdirSync(join(chart, '..'), { recursive: true });
   writeFileSync(chart, historyChart({ filtered, merge }));
   log(`history: chart written to ${chart}`);
-  results.sections.history = { filtered, merge, e2e: { full, empty }, gaps, chart };
+  results.sections.history = { filtered, merge, e2e: { full, empty }, gaps, erased, backlog, chart };
   return results.sections.history;
 }
 

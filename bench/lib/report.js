@@ -297,7 +297,7 @@ export function buildHistory(results) {
   const filtered = h.filtered.steps.map((s) => step(s, 'filtered'));
   const merge = h.merge.steps.map((s) => step(s, 'merge'));
   const e2e = (run) => run && { p50: run.delayMs.p50, p95: run.delayMs.p95, p99: run.delayMs.p99, sinkPeakRssMb: run.sinkPeakRssMb, timed: run.timed };
-  return { filtered, merge, errors: h.filtered.errors, failure: h.filtered.failure, firstError: h.filtered.firstError, target: h.filtered.target, stored: h.filtered.stored, e2e: { full: e2e(h.e2e.full), empty: e2e(h.e2e.empty) }, gaps: h.gaps, chart: h.chart };
+  return { filtered, merge, errors: h.filtered.errors, failure: h.filtered.failure, firstError: h.filtered.firstError, target: h.filtered.target, stored: h.filtered.stored, e2e: { full: e2e(h.e2e.full), empty: e2e(h.e2e.empty) }, gaps: h.gaps, erased: h.erased, backlog: h.backlog, chart: h.chart };
 }
 
 function historyTargets(history) {
@@ -324,6 +324,16 @@ function historyTargets(history) {
   if (history.gaps) {
     const g = history.gaps;
     targets.push({ id: 'history-gaps', target: `History: the call_gaps count over ${fmt(g.callEventsRows)} call_events rows < 1 s on DuckDB`, value: g.countP50Ms, shown: `p50 ${ms(g.countP50Ms)} ms (list of 200: ${ms(g.listP50Ms)} ms; ${fmt(g.callbackRows)} callbacks)`, met: g.countP50Ms < 1000 });
+  }
+  if (history.erased) {
+    const { ordinary, erased, ratio, count } = history.erased;
+    const whole = !ordinary.incomplete && !erased.incomplete;
+    targets.push({ id: 'history-erased', target: `History: ${fmt(count)} calls of an erased tenant through the sink at ≥ 80 % of ordinary traffic's rate`, value: ratio, shown: `${fmt(erased.recordsPerSec)} vs ${fmt(ordinary.recordsPerSec)} records/s (${pct(ratio)}); peak RSS ${fmt(erased.peakRssMb)} vs ${fmt(ordinary.peakRssMb)} MB${whole ? '' : '; a pass did not drain'}`, met: whole && ratio >= 0.8 });
+  }
+  if (history.backlog) {
+    const b = history.backlog;
+    const drained = b.committed >= b.records && !b.stalled && !b.killed;
+    targets.push({ id: 'history-backlog', target: `History: a backlog of ${fmt(b.records)} webhooks of ${fmt(b.meanRecordBytes / 1024)} KB drains under 1 GB RSS`, value: b.peakRssMb, shown: `${fmt(b.committed)} of ${fmt(b.records)} drained in ${fmt(b.seconds, 1)} s (${fmt(b.recordsPerSec)} records/s), peak RSS ${fmt(b.peakRssMb)} MB${b.stalled ? '; stalled' : ''}${b.killed ? '; killed at the cap' : ''}`, met: drained && b.peakRssMb < 1024 });
   }
   return targets;
 }
@@ -467,6 +477,18 @@ export function formatReport(results) {
     }
     for (const [name, run] of [['holding the history', history.e2e.full], ['empty', history.e2e.empty]]) {
       if (run) lines.push(`\nEnd to end at ${fmt(results.plan.history.e2e.rate)} webhooks/s into a warehouse ${name}: p50 ${ms(run.p50)}, p95 ${ms(run.p95)}, p99 ${ms(run.p99)} ms; sink peak RSS ${fmt(run.sinkPeakRssMb)} MB.`);
+    }
+    if (history.erased) {
+      lines.push('');
+      lines.push(`An erased tenant through the sink: ${fmt(history.erased.count)} new calls per pass drained from Kafka by \`callstream sink\`, passes alternating, medians.`);
+      lines.push('');
+      lines.push('| Tenant | Records/s | Peak RSS MB | Rows written | Refused as erased |');
+      lines.push('| --- | --- | --- | --- | --- |');
+      for (const [name, t] of [['ordinary', history.erased.ordinary], ['erased', history.erased.erased]]) lines.push(`| ${name} (${t.tenant}) | ${fmt(t.recordsPerSec)} | ${fmt(t.peakRssMb)} | ${t.rowsWritten.map((n) => fmt(n)).join(', ')} | ${t.refusedAsErased.map((n) => fmt(n)).join(', ')} |`);
+    }
+    if (history.backlog) {
+      const b = history.backlog;
+      lines.push(`\nA backlog of ${fmt(b.records)} webhooks of ${fmt(b.meanRecordBytes / 1024)} KB (${fmt(b.backlogMB)} MB): ${fmt(b.committed)} drained in ${fmt(b.seconds, 1)} s, peak RSS ${fmt(b.peakRssMb)} MB${b.stalled ? ', then stalled' : ''}.${Object.keys(b.problems ?? {}).length > 0 ? ` The sink said: ${Object.entries(b.problems).slice(0, 3).map(([m, n]) => `${m.slice(0, 160)} (×${n})`).join('; ')}` : ''}`);
     }
   }
   lines.push('');

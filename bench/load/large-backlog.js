@@ -14,14 +14,15 @@
 //   "bufferBytes" (CALLSTREAM_SINK_BUFFER_BYTES), "env" (more settings of the sink, e.g.
 //   {"CALLSTREAM_DUCKDB_MEMORY_LIMIT":"1GB"}), "partitions" (6), "keep" (keep topics, group, DuckDB file)
 // Needs dist/ (npm run build) and a broker (scripts/kafka.sh start, or KAFKA_BROKERS).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
 import { AvroCodec, SCHEMA_NAMES, schemasDir } from '../../dist/codec/index.js';
-import { BenchAdmin, BROKERS, benchKafka } from '../lib/kafka.js';
+import { BenchAdmin, benchKafka } from '../lib/kafka.js';
 import { eventRecordAt } from '../lib/payload.js';
-import { sleep, startCallstream } from '../lib/procs.js';
+import { startCallstream } from '../lib/procs.js';
+import { createSinkTopics, problems, sinkSettings, watchDrain } from '../lib/sink-drain.js';
 
 const opts = { count: 2_000, recordKb: 900, capMb: 4_096, stallSec: 120, partitions: 6, ...JSON.parse(process.argv[2] ?? '{}') };
 const runId = `${Date.now().toString(36)}`;
@@ -79,116 +80,31 @@ async function produce(topic) {
   return { records: opts.count, bytes, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Resident memory of a process now (VmRSS) in MB, or NaN when it is gone. */
-function rssMb(pid) {
-  try {
-    return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-}
-
-/** The sink's warnings and errors (a write that failed and is retried, say), each message once with its count. */
-function problems(proc) {
-  const seen = {};
-  for (const line of proc?.lines.filter((l) => l.level >= 40) ?? []) {
-    const key = `${line.msg}: ${line.error ?? line.err?.message ?? ''}`.slice(0, 400);
-    seen[key] = (seen[key] ?? 0) + 1;
-  }
-  return seen;
-}
-
 const admin = new BenchAdmin();
 await admin.connect();
-const names = ['events', 'raw', 'dlq', 'telephony', 'telephony-raw', 'telephony-dlq', 'erasures'];
-const topics = Object.fromEntries(names.map((n) => [n, `bench.${runId}.large.${n}`]));
-admin.track(Object.values(topics));
 const group = admin.group(`bench-${runId}-large`);
 const dataDir = mkdtempSync(join(tmpdir(), 'callstream-bench-large-'));
 let sink;
 try {
-  // Every topic the sink reads, created well before it starts (a topic created just before its
-  // first ListOffsets can answer "not the leader" on a loaded broker), with the sink's own size
-  // contract (8 MiB per record batch), so that several large records fit a batch.
-  const size = { name: 'max.message.bytes', value: String(8 * MB) };
-  await admin.admin.createTopics({
-    topics: names.map((n) => ({
-      topic: topics[n],
-      numPartitions: n.endsWith('dlq') || n === 'erasures' ? 1 : opts.partitions,
-      replicationFactor: 1,
-      configEntries: n === 'erasures' ? [size, { name: 'cleanup.policy', value: 'compact' }] : [size],
-    })),
-    waitForLeaders: true,
-  });
+  const topics = await createSinkTopics(admin, `bench.${runId}.large`, { partitions: opts.partitions });
   log(`producing ${opts.count} records of about ${opts.recordKb} KB into ${topics.events}`);
   const fill = await produce(topics.events);
   log(`produced ${(fill.bytes / MB).toFixed(0)} MB in ${fill.seconds.toFixed(1)} s; starting callstream sink`);
   const end = await admin.endOffsets(topics.events);
 
-  const settings = {
-    KAFKA_BROKERS: BROKERS.join(','),
-    PORT: '0',
-    CALLSTREAM_DATA_DIR: dataDir,
-    CALLSTREAM_CONSUMER_GROUP: group,
-    CALLSTREAM_TOPIC_REPLICATION: '1',
-    CALLSTREAM_TOPIC_PARTITIONS: String(opts.partitions),
-    CALLSTREAM_TOPIC_EVENTS: topics.events,
-    CALLSTREAM_TOPIC_RAW: topics.raw,
-    CALLSTREAM_TOPIC_DLQ: topics.dlq,
-    CALLSTREAM_TOPIC_TELEPHONY: topics.telephony,
-    CALLSTREAM_TOPIC_TELEPHONY_RAW: topics['telephony-raw'],
-    CALLSTREAM_TOPIC_TELEPHONY_DLQ: topics['telephony-dlq'],
-    CALLSTREAM_TOPIC_ERASURES: topics.erasures,
-    ...(opts.flushIntervalMs !== undefined && { CALLSTREAM_FLUSH_INTERVAL_MS: String(opts.flushIntervalMs) }),
-    ...(opts.bufferBytes !== undefined && { CALLSTREAM_SINK_BUFFER_BYTES: String(opts.bufferBytes) }),
-    ...opts.env,
-  };
+  const settings = sinkSettings({
+    topics,
+    group,
+    dataDir,
+    partitions: opts.partitions,
+    env: {
+      ...(opts.flushIntervalMs !== undefined && { CALLSTREAM_FLUSH_INTERVAL_MS: String(opts.flushIntervalMs) }),
+      ...(opts.bufferBytes !== undefined && { CALLSTREAM_SINK_BUFFER_BYTES: String(opts.bufferBytes) }),
+      ...opts.env,
+    },
+  });
   sink = await startCallstream('sink', settings);
-  const joined = await sink.waitFor((l) => l.msg === 'sink joined the consumer group', 60_000, 'group join');
-  const startedAt = joined.time ?? Date.now();
-
-  // Sample RSS every 250 ms until every offset is committed, or the cap is passed.
-  const samples = [];
-  let peak = 0;
-  let killed = false;
-  let stalled = false;
-  let committed = 0;
-  let lastPoll = 0;
-  let lastProgress = Date.now();
-  for (;;) {
-    const rss = rssMb(sink.pid);
-    if (Number.isNaN(rss)) throw new Error(`callstream sink exited at ${committed}/${end} committed; stderr: ${sink.stderr.slice(-2000)}; its warnings: ${JSON.stringify(problems(sink))}`);
-    peak = Math.max(peak, rss);
-    const at = (Date.now() - startedAt) / 1000;
-    if (samples.length === 0 || at >= samples.at(-1).s + 5) samples.push({ s: Math.round(at), rssMb: Math.round(rss) });
-    if (rss > opts.capMb) {
-      sink.child.kill('SIGKILL');
-      killed = true;
-      log(`RSS ${rss.toFixed(0)} MB passed the cap of ${opts.capMb} MB after ${at.toFixed(1)} s: sink killed`);
-      break;
-    }
-    if (Date.now() - lastPoll >= 250) {
-      lastPoll = Date.now();
-      const now = await admin.committed(group, topics.events);
-      if (now > committed) lastProgress = Date.now();
-      committed = now;
-      if (committed >= end) break;
-      if (Date.now() - lastProgress > opts.stallSec * 1000) {
-        stalled = true;
-        log(`nothing committed for ${opts.stallSec} s (${committed}/${end}): stopping the sink`);
-        break;
-      }
-    }
-    await sleep(250);
-  }
-  const seconds = (Date.now() - startedAt) / 1000;
-  let metrics = {};
-  if (!killed) {
-    const text = await (await fetch(`${sink.url}/metrics`)).text();
-    const metric = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-    metrics = { flushes: metric('callstream_sink_batches_total'), rowsUpserted: metric('callstream_sink_rows_upserted_total'), writeSeconds: metric('callstream_sink_write_duration_seconds_sum') };
-  }
-  const peakHwmMb = sink.peakRssMb();
+  const { seconds, committed, killed, stalled, peakRssMb, samples, metrics } = await watchDrain(admin, sink, { group, topic: topics.events, end, capMb: opts.capMb, stallSec: opts.stallSec, log });
   const drainedBytes = (fill.bytes * Math.min(committed, end)) / end;
   console.log(
     JSON.stringify({
@@ -203,7 +119,7 @@ try {
         seconds: Math.round(seconds * 10) / 10,
         recordsPerSec: Math.round(committed / seconds),
         mbPerSec: Math.round((drainedBytes / MB / seconds) * 10) / 10,
-        peakRssMb: Math.round(Number.isNaN(peakHwmMb) ? peak : Math.max(peak, peakHwmMb)),
+        peakRssMb,
         rssOverTime: samples,
         ...metrics,
         problems: problems(sink),

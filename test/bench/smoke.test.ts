@@ -111,11 +111,13 @@ describe('npm run bench -- --smoke', () => {
         filtered: Array<{ stored: number; rowsPerSec: number | null; p50: number; emptyP50: number | null; rssMB: number; errors: number }>;
         merge: Array<{ stored: number; p50: number }>;
         e2e: { full?: { p95: number }; empty?: { p95: number } };
+        erased: { count: number; ordinary: { rowsWritten: number[]; refusedAsErased: number[]; recordsPerSec: number }; erased: { rowsWritten: number[]; refusedAsErased: number[]; recordsPerSec: number } };
+        backlog: { records: number; committed: number; stalled: boolean; peakRssMb: number };
         chart: string;
       };
       targets: Array<{ id: string; value: number }>;
     };
-    const { filtered, merge, e2e, chart } = results.history;
+    const { filtered, merge, e2e, erased, backlog, chart } = results.history;
     // A line at 0 rows and one per step, for each design; rows only grow.
     for (const steps of [filtered, merge]) {
       expect(steps.length).toBeGreaterThanOrEqual(3);
@@ -127,7 +129,17 @@ describe('npm run bench -- --smoke', () => {
     expect(filtered.at(-1)!.stored).toBeGreaterThanOrEqual(20_000);
     expect(filtered.slice(1).every((s) => Number(s.rowsPerSec) > 0 && s.rssMB > 0 && s.errors === 0)).toBe(true);
     expect(Number.isFinite(e2e.full?.p95) && Number.isFinite(e2e.empty?.p95)).toBe(true);
-    expect(results.targets.map((t) => t.id)).toEqual(['history-no-failure', 'history-bulk', 'history-upsert', 'history-rss', 'history-e2e', 'history-gaps']);
+    // The erased tenant's calls are all refused and none written; the ordinary ones all written.
+    expect(erased.erased.refusedAsErased).toEqual([erased.count]);
+    expect(erased.erased.rowsWritten).toEqual([0]);
+    expect(erased.ordinary.rowsWritten).toEqual([erased.count]);
+    expect(erased.ordinary.refusedAsErased).toEqual([0]);
+    expect(erased.erased.recordsPerSec > 0 && erased.ordinary.recordsPerSec > 0).toBe(true);
+    // A small backlog of large webhooks drains whole.
+    expect(backlog.committed).toBe(backlog.records);
+    expect(backlog.stalled).toBe(false);
+    expect(backlog.peakRssMb).toBeGreaterThan(0);
+    expect(results.targets.map((t) => t.id)).toEqual(['history-no-failure', 'history-bulk', 'history-upsert', 'history-rss', 'history-e2e', 'history-gaps', 'history-erased', 'history-backlog']);
     for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);
     const svg = readFileSync(chart, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
