@@ -113,11 +113,12 @@ describe('npm run bench -- --smoke', () => {
         e2e: { full?: { p95: number }; empty?: { p95: number } };
         erased: { count: number; ordinary: { rowsWritten: number[]; refusedAsErased: number[]; recordsPerSec: number }; erased: { rowsWritten: number[]; refusedAsErased: number[]; recordsPerSec: number } };
         backlog: { records: number; committed: number; stalled: boolean; peakRssMb: number };
+        bigquery: Array<{ mode: string; lookbackDays: number; failure: string | null; steps: Array<{ stored: number; p50: number; filters: string[] }> }>;
         chart: string;
       };
       targets: Array<{ id: string; value: number }>;
     };
-    const { filtered, merge, e2e, erased, backlog, chart } = results.history;
+    const { filtered, merge, e2e, erased, backlog, bigquery, chart } = results.history;
     // A line at 0 rows and one per step, for each design; rows only grow.
     for (const steps of [filtered, merge]) {
       expect(steps.length).toBeGreaterThanOrEqual(3);
@@ -139,6 +140,16 @@ describe('npm run bench -- --smoke', () => {
     expect(backlog.committed).toBe(backlog.records);
     expect(backlog.stalled).toBe(false);
     expect(backlog.peakRssMb).toBeGreaterThan(0);
+    // BigQuery on the emulator: merge mode as shipped scans the whole table; with a lookback, and
+    // in staged mode, each MERGE carries a bound on the partitioning column.
+    expect(bigquery.map((b) => [b.mode, b.lookbackDays, b.failure])).toEqual([['merge', 0, null], ['merge', 1, null], ['staged', null, null]]);
+    for (const b of bigquery) {
+      expect(b.steps.length).toBeGreaterThanOrEqual(2);
+      expect(b.steps.at(-1)!.stored).toBeGreaterThanOrEqual(600);
+      for (const s of b.steps) expect(s.p50).toBeGreaterThan(0);
+    }
+    expect(bigquery[0]!.steps.flatMap((s) => s.filters)).toEqual(bigquery[0]!.steps.map(() => '(none: the whole table)'));
+    for (const b of bigquery.slice(1)) for (const s of b.steps) expect(s.filters.every((f) => /T\.event_time >= /.test(f)), JSON.stringify(s.filters)).toBe(true);
     expect(results.targets.map((t) => t.id)).toEqual(['history-no-failure', 'history-bulk', 'history-upsert', 'history-rss', 'history-e2e', 'history-gaps', 'history-erased', 'history-backlog']);
     for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);
     const svg = readFileSync(chart, 'utf8');
