@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Flow } from '../config/index.js';
+import { traceIdOfHeaders } from '../tracing/index.js';
 import { DEAD_LETTERS, REQUESTS, type Row, type TableSpec } from '../warehouse/index.js';
 import type { DecodedRecord, RecordPosition } from './rows.js';
 
@@ -32,10 +33,15 @@ interface RawRequest {
   error_code: string | null;
   event_key: string | null;
   verified_by?: string | null;
+  /** The request's headers (secrets redacted). */
+  headers?: Record<string, string>;
 }
 
-/** The requests row of an audit record. */
-export function requestRow(record: DecodedRecord, position: RecordPosition, now: number): { spec: TableSpec; row: Row } {
+/**
+ * The requests row of an audit record (`message`: the Kafka record it was decoded from, whose
+ * headers name the webhook's trace).
+ */
+export function requestRow(record: DecodedRecord, position: RecordPosition, now: number, message?: Pick<KafkaMessage, 'headers'>): { spec: TableSpec; row: Row } {
   const r = record as unknown as RawRequest;
   const named = r.event_key === null ? namedInBody(r) : {};
   const row: Row = {
@@ -54,6 +60,7 @@ export function requestRow(record: DecodedRecord, position: RecordPosition, now:
     kafka_partition: position.partition,
     kafka_offset: position.offset,
     ingested_at: now,
+    trace_id: traceIdOf(r, message),
   };
   return { spec: REQUESTS, row };
 }
@@ -91,6 +98,19 @@ export function deadLetterRow(flow: Flow) {
     };
     return { spec: DEAD_LETTERS, row };
   };
+}
+
+/**
+ * The request's trace id, as `callstream trace --bodies` reads it (src/trace/bodies.ts): the
+ * audit record's `traceparent` header (written by a receiver with tracing on: the webhook's
+ * trace), else the `traceparent` header the request came with; null when neither is valid.
+ */
+function traceIdOf(r: RawRequest, message: Pick<KafkaMessage, 'headers'> | undefined): string | null {
+  try {
+    return traceIdOfHeaders(message?.headers) ?? traceIdOfHeaders(r.headers) ?? null;
+  } catch {
+    return null; // an index row must never fail on what a sender or a header carried
+  }
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

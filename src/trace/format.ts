@@ -28,7 +28,8 @@ export function timeline(trace: CallTrace, topics: TraceTopics): TimelineEntry[]
     const verified = r.verified_by ? `verified by ${r.verified_by}` : 'no credential checked';
     const key = r.entity_key ? ` key ${r.entity_key}` : '';
     const raw = topics.raw[r.flow as Flow] ?? `${r.flow} audit topic`;
-    entries.push({ at: r.received_at, what: 'request', detail: `${r.flow} ${r.method} ${r.route} -> ${outcome};${key} ${verified}; request ${r.request_id}; ${r.body_bytes} bytes at ${place(raw, r.kafka_partition, r.kafka_offset)}` });
+    const traced = r.trace_id ? `; trace_id ${r.trace_id}` : '';
+    entries.push({ at: r.received_at, what: 'request', detail: `${r.flow} ${r.method} ${r.route} -> ${outcome};${key} ${verified}; request ${r.request_id}; ${r.body_bytes} bytes at ${place(raw, r.kafka_partition, r.kafka_offset)}${traced}` });
   }
   for (const d of trace.dead_letters) {
     const dlq = topics.deadLetter[d.flow as Flow] ?? `${d.flow} dead-letter topic`;

@@ -42,6 +42,8 @@ export interface TracedRequest {
   received_at: number;
   kafka_partition: number;
   kafka_offset: number;
+  /** The OpenTelemetry trace id the sink found on the request's audit record (requests.trace_id); null without one. */
+  trace_id: string | null;
 }
 
 export interface TracedDeadLetter {
@@ -209,9 +211,17 @@ async function selectRequests(source: TraceSource, ids: Ids, options: TraceOptio
   ]);
   if (!match) return [];
   const ms = source.epochMs;
-  const sql = `SELECT request_id, flow, method, route, status, error_code, entity_key, call_sid, verified_by, body_bytes, ${ms('received_at')} AS received_at, kafka_partition, kafka_offset
+  const sql = (traceId: string) => `SELECT request_id, flow, method, route, status, error_code, entity_key, call_sid, verified_by, body_bytes, ${ms('received_at')} AS received_at, kafka_partition, kafka_offset, ${traceId} AS trace_id
 FROM ${source.table('requests')} WHERE ${since(source, options)}${match} LIMIT ${MAX_ROWS_PER_QUERY}`;
-  return (await source.ask(sql)).map((r) => ({
+  let found: Record<string, unknown>[];
+  try {
+    found = await source.ask(sql('trace_id'));
+  } catch (err) {
+    // A requests table the sink has not migrated yet (it adds trace_id when it starts): the rest of the story still holds.
+    if (!/trace_id/.test(err instanceof Error ? err.message : String(err))) throw err;
+    found = await source.ask(sql('NULL'));
+  }
+  return found.map((r) => ({
     request_id: String(r.request_id),
     flow: String(r.flow),
     method: String(r.method),
@@ -225,6 +235,7 @@ FROM ${source.table('requests')} WHERE ${since(source, options)}${match} LIMIT $
     received_at: Number(r.received_at),
     kafka_partition: Number(r.kafka_partition),
     kafka_offset: Number(r.kafka_offset),
+    trace_id: nullable(r.trace_id),
   }));
 }
 

@@ -127,8 +127,8 @@ export const TELEPHONY_CALLBACKS: TableSpec = {
 /**
  * The audit trail in SQL: one row per HTTP request either flow received, accepted or refused,
  * indexed from the audit topics (no bodies, no headers: those stay in the topic, at the
- * row's partition and offset). What `callstream trace` looks up, and what refusal rates by
- * code are counted from.
+ * row's partition and offset; of the headers only the trace id a traceparent names is kept).
+ * What `callstream trace` looks up, and what refusal rates by code are counted from.
  */
 export const REQUESTS: TableSpec = {
   name: 'requests',
@@ -150,6 +150,7 @@ export const REQUESTS: TableSpec = {
     col('kafka_partition', 'INT64', 'Partition of the flow\'s audit topic holding the request\'s bytes and headers.', true),
     col('kafka_offset', 'INT64', 'Offset of its audit record there.', true),
     col('ingested_at', 'TIMESTAMP', 'When the sink wrote this row.', true),
+    col('trace_id', 'STRING', 'The OpenTelemetry trace id of the request: from the traceparent the receiver wrote on its audit record (tracing on: the webhook\'s trace, i.e. the sender\'s when it sent a traceparent, else the receiver\'s own when sampled), or else from the sender\'s traceparent header; null when there was none, or none valid.'),
   ],
 };
 

@@ -11,10 +11,10 @@ export interface Sent {
   code?: string;
 }
 
-export async function post(url: string, body: string | object, contentType = 'application/json'): Promise<Sent> {
+export async function post(url: string, body: string | object, contentType = 'application/json', headers: Record<string, string> = {}): Promise<Sent> {
   const res = await fetch(`${url}/callaro/webhooks`, {
     method: 'POST',
-    headers: { 'content-type': contentType },
+    headers: { 'content-type': contentType, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const json = (await res.json()) as { error?: { code: string } };

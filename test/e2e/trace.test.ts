@@ -47,6 +47,8 @@ async function story(id: string): Promise<CallTrace> {
   return JSON.parse(out) as CallTrace;
 }
 
+const SENDER_TRACE = '0af7651916cd43dd8448eb211c80319c';
+
 describe('callstream trace', () => {
   const body = callCompleted(7001);
   const callId = String(body.call_id);
@@ -58,7 +60,8 @@ describe('callstream trace', () => {
   it('tells the story of a call delivered three times, refused once, dead-lettered once and joined to its callbacks', async () => {
     for (let n = 0; n < 3; n++) deliveries.push(await post(t.url, body));
     expect(deliveries.map((d) => d.status)).toEqual([202, 202, 202]);
-    refused = await post(t.url, { ...body, voice_session_id: 'not a number' });
+    // The refused one comes with a sender's traceparent: tracing is off here, so its trace id is that header's.
+    refused = await post(t.url, { ...body, voice_session_id: 'not a number' }, 'application/json', { traceparent: `00-${SENDER_TRACE}-00f067aa0ba902b7-01` });
     expect(refused).toMatchObject({ status: 422, code: 'RCV_SCHEMA_INVALID' });
     // A record for the call that the sink cannot decode: produced straight to the topic, as another producer might.
     const producer = testKafka().producer();
@@ -89,6 +92,7 @@ describe('callstream trace', () => {
     expect(told.requests[4].verified_by).toBe('twilio: twilio #1');
     expect(told.requests[0].verified_by, 'no check configured on the Callaro route').toBeNull();
     expect(told.requests.every((r) => Number.isInteger(r.kafka_offset) && r.kafka_offset >= 0)).toBe(true);
+    expect(told.requests.map((r) => r.trace_id), 'the sender\'s traceparent, where one came').toEqual([null, null, null, SENDER_TRACE, null, null]);
     // The dead letter, with its reason and both places.
     expect(told.dead_letters).toEqual([
       expect.objectContaining({ source_topic: t.config.topicEvents, entity_key: callId, error_code: 'CODEC_BAD_FRAME', request_id: 'poison-7001', flow: 'callaro' }),
@@ -117,6 +121,9 @@ describe('callstream trace', () => {
     expect(times.length).toBe(6 + 1 + 3);
     expect([...times].sort((a, b) => a - b), 'in time order').toEqual(times);
     expect(out).toContain(`422 RCV_SCHEMA_INVALID; key ${callId}`);
+    expect(out).toContain(`request ${refused.requestId}; `);
+    expect(lines.find((l) => l.includes(`request ${refused.requestId}; `))).toMatch(new RegExp(`; trace_id ${SENDER_TRACE}$`));
+    expect(lines.filter((l) => l.includes('trace_id')), 'only the request that had a trace').toHaveLength(1);
     expect(out).toMatch(new RegExp(`dead letter +CODEC_BAD_FRAME: .*record ${t.config.topicEvents.replace(/\./g, '\\.')} \\d+@\\d+, kept at ${t.config.topicDeadLetter.replace(/\./g, '\\.')} 0@0`));
   });
 

@@ -68,6 +68,18 @@ async function sinkSpansOf(traceId: string): Promise<Record<'decode' | 'write' |
   return waitFor(async () => all(), (s) => s.decode.length > 0 && s.write.length > 0 && s.commit.length > 0, 30_000, `the sink's spans linked to trace ${traceId}`);
 }
 
+/** What `callstream trace` needs to find this test's pipeline: its data directory (query socket) and topics. */
+function traceEnv(): Record<string, string> {
+  return {
+    CALLSTREAM_DATA_DIR: config.dataDir,
+    CALLSTREAM_TOPIC_RAW: config.topicRaw,
+    CALLSTREAM_TOPIC_TELEPHONY_RAW: config.topicTelephonyRaw,
+    CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter,
+    CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
+    KAFKA_BROKERS: config.kafkaBrokers!.join(','),
+  };
+}
+
 async function postEvent(body: object, headers: Record<string, string> = {}): Promise<{ status: number; requestId: string }> {
   const res = await fetch(`${url}/callaro/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   await res.arrayBuffer();
@@ -187,20 +199,41 @@ describe('OpenTelemetry traces', () => {
     const sent = await postEvent(body);
     const traceId = (await serverSpanOf(sent.requestId)).spanContext().traceId;
     await sinkSpansOf(traceId);
-    const env = {
-      CALLSTREAM_DATA_DIR: config.dataDir,
-      CALLSTREAM_TOPIC_RAW: config.topicRaw,
-      CALLSTREAM_TOPIC_TELEPHONY_RAW: config.topicTelephonyRaw,
-      CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter,
-      CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
-      KAFKA_BROKERS: config.kafkaBrokers!.join(','),
-    };
+    const env = traceEnv();
     const json = await mainInProcess(['trace', String(body.call_id), '--json', '--bodies'], env);
     expect(json.code).toBe(0);
     const records = (JSON.parse(json.out) as { records: Array<{ of: string; trace_id?: string }> }).records;
     expect(records.find((r) => r.of === sent.requestId)?.trace_id).toBe(traceId);
     const text = await mainInProcess(['trace', String(body.call_id), '--bodies'], env);
     expect(text.out).toContain(`trace_id ${traceId}`);
+  });
+
+  it('keeps the trace id in the requests table: `callstream trace` shows it without --bodies', async () => {
+    /** The call's story once the sink has indexed `requestId`'s audit record. */
+    const storyOf = (callId: string, requestId: string) =>
+      waitFor(
+        async () => JSON.parse((await mainInProcess(['trace', callId, '--json'], traceEnv())).out || '{"requests":[]}') as { requests: Array<{ request_id: string; trace_id: string | null }> },
+        (s) => s.requests.some((r) => r.request_id === requestId),
+        30_000,
+        `request ${requestId} in the requests table`,
+      );
+    // A trace begun here (no incoming traceparent, sampled): the server span's.
+    const body = callCompleted(25_007);
+    const sent = await postEvent(body);
+    const traceId = (await serverSpanOf(sent.requestId)).spanContext().traceId;
+    const told = await storyOf(String(body.call_id), sent.requestId);
+    expect(told.requests.find((r) => r.request_id === sent.requestId)?.trace_id).toBe(traceId);
+    const text = await mainInProcess(['trace', String(body.call_id)], traceEnv());
+    expect(text.code).toBe(0);
+    expect(text.out.split('\n').find((l) => l.includes(`request ${sent.requestId};`))).toMatch(new RegExp(`; trace_id ${traceId}$`));
+    // An unsampled sender's trace: no span here, but its records carry the sender's trace id, and so does the row.
+    const senderTrace = 'b7ad6b7169203331b7ad6b7169203331';
+    const quiet = callCompleted(25_008);
+    const unsampled = await postEvent(quiet, { traceparent: `00-${senderTrace}-b7ad6b7169203331-00` });
+    expect(unsampled.status).toBe(202);
+    const quietStory = await storyOf(String(quiet.call_id), unsampled.requestId);
+    expect(quietStory.requests.find((r) => r.request_id === unsampled.requestId)?.trace_id).toBe(senderTrace);
+    expect(inTrace(senderTrace)).toEqual([]);
   });
 
   it("writes the request's trace_id and span_id into its log lines", async () => {

@@ -30,6 +30,27 @@ describe('DuckDbWarehouse', () => {
     await warehouse.close();
   });
 
+  it('gives a requests table made before trace_id the column at start: old rows null, new rows their trace id', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'callstream-duck-migrate-')), 'w.duckdb');
+    const before: TableSpec = { ...REQUESTS, columns: REQUESTS.columns.filter((c) => c.name !== 'trace_id') };
+    const old = await DuckDbWarehouse.open(file);
+    await old.ensureTables([before]);
+    await old.upsert(before, [rowFor(before, { request_id: 'r-old', flow: 'callaro', status: 202 })]);
+    await old.close();
+
+    const warehouse = await DuckDbWarehouse.open(file);
+    await warehouse.ensureTables([REQUESTS]);
+    const columns = await warehouse.query("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'requests' ORDER BY ordinal_position");
+    expect(columns.map((c) => c.column_name)).toEqual(REQUESTS.columns.map((c) => c.name));
+    expect(columns.at(-1)).toEqual({ column_name: 'trace_id', data_type: 'VARCHAR', is_nullable: 'YES' });
+    await warehouse.upsert(REQUESTS, [rowFor(REQUESTS, { request_id: 'r-new', flow: 'callaro', status: 202, trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' })]);
+    expect(await warehouse.query('SELECT request_id, trace_id FROM requests ORDER BY request_id')).toEqual([
+      { request_id: 'r-new', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' },
+      { request_id: 'r-old', trace_id: null },
+    ]);
+    await warehouse.close();
+  });
+
   it('caps its buffer pool at memoryLimit (CALLSTREAM_DUCKDB_MEMORY_LIMIT), 256 MB by default, and checkpoints at a quarter of it', async () => {
     for (const [options, memory, checkpoint] of [[{}, '244.1 MiB', '61.0 MiB'], [{ memoryLimit: '64MB' }, '61.0 MiB', '15.2 MiB'], [{ memoryLimit: '2GiB' }, '2.0 GiB', '244.1 MiB']] as const) {
       const warehouse = await DuckDbWarehouse.open(':memory:', options);

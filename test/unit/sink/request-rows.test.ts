@@ -42,6 +42,7 @@ describe('requestRow (the requests table, from an audit record)', () => {
       kafka_partition: 2,
       kafka_offset: 41,
       ingested_at: 5,
+      trace_id: null,
     });
     expect(Object.keys(row).sort()).toEqual(REQUESTS.columns.map((c) => c.name).sort());
   });
@@ -56,6 +57,49 @@ describe('requestRow (the requests table, from an audit record)', () => {
     }
     // A truncated (413) body is not parsed: its prefix could name anything.
     expect(requestRow(audit({ status: 413, event_key: null, truncated: true }), position, 0).row.entity_key).toBeNull();
+  });
+
+  describe('trace_id', () => {
+    const RECEIVER = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const SENDER = '0af7651916cd43dd8448eb211c80319c';
+    const traceparent = (traceId: string, sampled = '01') => `00-${traceId}-00f067aa0ba902b7-${sampled}`;
+    /** The Kafka record as the sink's consumer hands it over: header values as Buffers. */
+    const record = (headers: Record<string, string>) => ({ headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v)])) });
+    const traceIdOf = (auditHeaders: Record<string, string>, recordHeaders?: Record<string, string>) =>
+      requestRow(audit({ headers: { authorization: '[redacted]', ...auditHeaders } }), position, 0, recordHeaders && record(recordHeaders)).row.trace_id;
+
+    it("is the trace of the audit record's traceparent (the receiver's, tracing on) before the request's own", () => {
+      expect(traceIdOf({ traceparent: traceparent(SENDER) }, { 'callstream-request-id': 'req-1', traceparent: traceparent(RECEIVER) })).toBe(RECEIVER);
+      // An unsampled webhook's record carries the sender's trace, sampled flag off: still a trace id.
+      expect(traceIdOf({}, { traceparent: traceparent(SENDER, '00') })).toBe(SENDER);
+    });
+
+    it("falls back to the request's own traceparent header (tracing off: the record has none)", () => {
+      expect(traceIdOf({ traceparent: traceparent(SENDER) }, { 'callstream-request-id': 'req-1' })).toBe(SENDER);
+      expect(traceIdOf({ traceparent: ` ${traceparent(SENDER)} ` })).toBe(SENDER);
+      // An invalid record header is no trace: the request's own header still counts.
+      expect(traceIdOf({ traceparent: traceparent(SENDER) }, { traceparent: 'garbage' })).toBe(SENDER);
+    });
+
+    it('is null, never an error, when there is no valid traceparent anywhere', () => {
+      expect(traceIdOf({})).toBeNull();
+      expect(traceIdOf({}, {})).toBeNull();
+      for (const invalid of [
+        'garbage',
+        '',
+        traceparent('0'.repeat(32)), // all-zero trace id
+        `00-${SENDER}-${'0'.repeat(16)}-01`, // all-zero span id
+        `ff-${SENDER}-00f067aa0ba902b7-01`, // version ff is forbidden
+        traceparent(SENDER.toUpperCase()), // upper-case hex
+        `00-${SENDER.slice(2)}-00f067aa0ba902b7-01`, // short
+        `00-${SENDER}-00f067aa0ba902b7-01\ud800`,
+      ]) {
+        expect(traceIdOf({ traceparent: invalid }, { traceparent: invalid }), invalid).toBeNull();
+      }
+      // An audit record without headers at all (another producer's), and a record header given as an array.
+      expect(requestRow(audit({ headers: undefined }), position, 0, { headers: { traceparent: undefined } }).row.trace_id).toBeNull();
+      expect(requestRow(audit(), position, 0, { headers: { traceparent: [Buffer.from(traceparent(RECEIVER))] } }).row.trace_id).toBe(RECEIVER);
+    });
   });
 
   it('makes every string storable: a lone surrogate becomes U+FFFD, a claimed id is bounded', () => {

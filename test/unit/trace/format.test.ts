@@ -10,7 +10,7 @@ const topics: TraceTopics = {
   rows: Object.fromEntries(Object.entries(EVENT_TABLE_FLOW).map(([table, flow]) => [table, flow === 'callaro' ? 'c.events' : 't.callbacks'])) as TraceTopics['rows'],
 };
 const request = (id: string, at: number, extra: Partial<CallTrace['requests'][number]> = {}): CallTrace['requests'][number] => ({
-  request_id: id, flow: 'callaro', method: 'POST', route: '/callaro/webhooks', status: 202, error_code: null, entity_key: 'vs_1', call_sid: null, verified_by: null, body_bytes: 10, received_at: at, kafka_partition: 1, kafka_offset: 5, ...extra,
+  request_id: id, flow: 'callaro', method: 'POST', route: '/callaro/webhooks', status: 202, error_code: null, entity_key: 'vs_1', call_sid: null, verified_by: null, body_bytes: 10, received_at: at, kafka_partition: 1, kafka_offset: 5, trace_id: null, ...extra,
 });
 const story: CallTrace = {
   subject: 'vs_1',
@@ -35,6 +35,14 @@ describe('the trace as text', () => {
     expect(entries[1].detail).toBe('call_events call_id=vs_1 event_type=call.completed: current version from request r1 (received 2026-12-01T10:00:00.000Z), record c.events 1@7 won');
     expect(entries[2].detail).toMatch(/-> 422 RCV_SCHEMA_INVALID; key vs_1 no credential checked/);
     expect(entries[3].detail).toBe('CODEC_BAD_FRAME: not avro; record c.events 1@9, kept at c.dlq 0@2; request unknown');
+  });
+
+  it("names a request's trace id (requests.trace_id) at the end of its line, and nothing when it has none", () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const traced = timeline({ ...story, requests: [request('r1', T0, { verified_by: 'bearer #1', trace_id: traceId })] }, topics).find((e) => e.what === 'request')!;
+    expect(traced.detail).toBe(`callaro POST /callaro/webhooks -> 202 accepted; key vs_1 verified by bearer #1; request r1; 10 bytes at c.raw 1@5; trace_id ${traceId}`);
+    expect(formatTrace({ ...story, requests: [request('r1', T0, { trace_id: traceId })] }, topics)).toContain(`; trace_id ${traceId}`);
+    expect(formatTrace(story, topics)).not.toContain('trace_id');
   });
 
   it('marks a row stored from a record whose request was dead-lettered before as redriven, and only then', () => {
