@@ -41,7 +41,7 @@ const PLAN = smoke
       bigquery: { seconds: 2, maxRate: 300, observeSec: 25 },
       bigqueryStaged: { rate: 500, seconds: 3, observeSec: 40 },
       trace: { requests: 5_000, samples: 5 },
-      history: { rows: 20_000, step: 10_000, probes: 5, baselineRows: 10_000, baselineStep: 5_000, e2e: { rate: 300, seconds: 3, warmupSec: 1, drainSec: 20 }, erased: { count: 2_000, rounds: 1 }, backlog: { count: 10, stallSec: 60 }, bigquery: { rows: 600, step: 300, batch: 300, probes: 2 } },
+      history: { rows: 20_000, step: 10_000, probes: 5, baselineRows: 10_000, baselineStep: 5_000, e2e: { rate: 300, seconds: 3, warmupSec: 1, drainSec: 20 }, erased: { count: 2_000, rounds: 1 }, backlog: { count: 10, stallSec: 60 }, bigquery: { rows: 1_200, step: 600, batch: 600, probes: 2 } },
     }
   : {
       receiver: { runs: 3, seconds: 6, warmupSec: 1.5, connections: 64, rates: [1_000], ppRecords: 60_000 },

@@ -488,14 +488,14 @@ export function formatReport(results) {
     }
     if (history.bigquery) {
       lines.push('');
-      lines.push('BigQuery on the emulator (BigQueryWarehouse / StagedBigQueryWarehouse.upsert, the same rows; a probe is one flush of 100 deliveries). The emulator cannot report bytes scanned: the filter each probe MERGE carried on call_events bounds what BigQuery would bill. Its speed is not BigQuery\'s.');
+      lines.push('BigQuery on the emulator (BigQueryWarehouse / StagedBigQueryWarehouse.upsert, the same rows; a probe is one flush of 100 deliveries). The stored history spans a year of event times; the probes write calls of the newest day. The emulator cannot report bytes scanned: the filter each probe MERGE carried on call_events, and the rows stored in the partitions it names, bound what BigQuery would read and bill. The emulator itself does not prune partitions, and its speed is not BigQuery\'s.');
       lines.push('');
-      lines.push('| Mode | call_events rows | Bulk rows/s | 100-row flush p50 / p99 ms | MERGE p50 ms | Partition filter on the target | Failed writes |');
-      lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+      lines.push('| Mode | call_events rows | Bulk rows/s | 100-row flush p50 / p99 ms | MERGE p50 ms | Partition filter on the target | Rows in the partitions it names | Failed writes |');
+      lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
       for (const run of history.bigquery) {
         const mode = run.mode === 'merge' ? `merge, mergeLookbackDays ${run.lookbackDays}` : 'staged';
-        for (const s of run.steps) lines.push(`| ${mode} | ${fmt(s.stored)} | ${s.rowsPerSec === undefined ? '–' : fmt(s.rowsPerSec)} | ${ms(s.p50)} / ${ms(s.p99)} | ${s.mergeP50Ms === null ? '–' : ms(s.mergeP50Ms)} | ${s.filters.map((f) => `\`${f}\``).join(', ')} | ${fmt(s.errors)} |`);
-        if (run.failure) lines.push(`| ${mode} | stopped: ${run.failure.slice(0, 200)} | | | | | |`);
+        for (const s of run.steps) lines.push(`| ${mode} | ${fmt(s.stored)} | ${s.rowsPerSec === undefined ? '–' : fmt(s.rowsPerSec)} | ${ms(s.p50)} / ${ms(s.p99)} | ${s.mergeP50Ms === null ? '–' : ms(s.mergeP50Ms)} | ${s.filters.map((f) => `\`${f}\``).join(', ')} | ${fmt(s.rowsInBound)} of ${fmt(s.rowsTotal)} (${pct(s.rowsInBound / s.rowsTotal)}) | ${fmt(s.errors)} |`);
+        if (run.failure) lines.push(`| ${mode} | stopped: ${run.failure.slice(0, 200)} | | | | | | |`);
       }
     }
     if (history.backlog) {

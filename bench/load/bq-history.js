@@ -12,6 +12,11 @@
 // here are far below the DuckDB history's. Read the shape (does a flush's cost follow the
 // table's size?) and the filters, not the milliseconds.
 //
+// The stored history spans `spanDays` (default 365) of event times, oldest first, as a year of
+// calls would; each probe flush is of calls of the newest day. Each step also counts the rows
+// stored in the partitions its probe MERGEs' filter names, next to all rows stored: the share
+// of the table a MERGE would read in BigQuery.
+//
 // Usage: node bench/load/bq-history.js '{"mode":"merge","lookbackDays":1,"rows":50000,"step":10000}'
 //   "mode": "merge" (connectors/bigquery-sink.json) or "staged" (connectors/bigquery-staged-sink.json);
 //   "lookbackDays": merge mode's mergeLookbackDays (the connector's default when absent);
@@ -35,6 +40,7 @@ const opts = {
   step: 10_000,
   batch: 5_000,
   probes: 5,
+  spanDays: 365,
   endpoint: `http://127.0.0.1:${port}`,
   grpc: `127.0.0.1:${Number(process.env.BQ_EMULATOR_GRPC_PORT ?? port + 10)}`,
   project: process.env.BQ_EMULATOR_PROJECT ?? 'callstream-local',
@@ -103,12 +109,17 @@ let stored = 0;
 let errors = 0;
 let firstError = null;
 
-function deliveries(n) {
+const DAY = 86_400_000;
+const newestDay = Math.floor(Date.now() / DAY) * DAY;
+
+/** The rows of the next `n` deliveries; their calls happened `daysAgo` (a fraction) before the newest day's end. */
+function deliveries(n, daysAgo = 0) {
   const events = [];
   const audit = [];
   const now = Date.now();
   for (let k = 0; k < n; k++, delivery++) {
-    const record = eventRecordAt(RUN, delivery, now);
+    const base = eventRecordAt(RUN, delivery, now);
+    const record = { ...base, occurred_at: newestDay + DAY - 1 - Math.round(daysAgo * DAY) - (n - k) };
     const position = { partition: delivery % 6, offset: Math.floor(delivery / 6) };
     events.push(callaroRow(record, position, now).row);
     const raw = { request_id: record.request_id, received_at: now, flow: 'callaro', method: 'POST', path: '/callaro/webhooks', body: { length: 2_600 }, truncated: false, status: 202, error_code: null, event_key: record.call_id, verified_by: null };
@@ -140,12 +151,16 @@ try {
     const times = [];
     for (let p = 0; p < opts.probes; p++) {
       const began = performance.now();
-      stored += await write(deliveries(PROBE_ROWS));
+      stored += await write(deliveries(PROBE_ROWS, 0.25));
       times.push(performance.now() - began);
     }
     times.sort((a, b) => a - b);
     const probeMerges = merges.slice(from).filter((m) => m.table === CALL_EVENTS.name);
     const mergeMs = probeMerges.map((m) => m.ms).sort((a, b) => a - b);
+    const filter = probeMerges.at(-1)?.filter ?? null;
+    const count = async (where) => Number((await client.query({ query: `SELECT COUNT(*) AS n FROM \`${opts.project}.${dataset}.${CALL_EVENTS.name}\` T${where ? ` WHERE ${where.replace(/'(\d{4}-\d\d-\d\d)'/g, "TIMESTAMP '$1'")}` : ''}` }))[0][0].n);
+    const total = await count(null);
+    const inBound = filter ? await count(filter) : total;
     const line = {
       stored,
       p50: +percentile(times, 50).toFixed(1),
@@ -154,6 +169,9 @@ try {
       merges: probeMerges.length,
       // Each probe MERGE's filter on call_events, once per distinct text.
       filters: [...new Set(probeMerges.map((m) => m.filter ?? '(none: the whole table)'))],
+      // The rows in the partitions the last probe MERGE's filter names, of all stored: what it reads.
+      rowsInBound: inBound,
+      rowsTotal: total,
       rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
       errors,
     };
@@ -165,7 +183,8 @@ try {
   let stepBegan = performance.now();
   let stepStored = stored;
   while (stored < opts.rows) {
-    stored += await write(deliveries(opts.batch));
+    // Oldest first: the history fills the span, ending where the probes write.
+    stored += await write(deliveries(opts.batch, opts.spanDays * (1 - stored / opts.rows)));
     if (stored >= next || stored >= opts.rows) {
       const rate = Math.round((stored - stepStored) / ((performance.now() - stepBegan) / 1000));
       await measure();

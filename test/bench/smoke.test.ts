@@ -113,7 +113,7 @@ describe('npm run bench -- --smoke', () => {
         e2e: { full?: { p95: number }; empty?: { p95: number } };
         erased: { count: number; ordinary: { rowsWritten: number[]; refusedAsErased: number[]; recordsPerSec: number }; erased: { rowsWritten: number[]; refusedAsErased: number[]; recordsPerSec: number } };
         backlog: { records: number; committed: number; stalled: boolean; peakRssMb: number };
-        bigquery: Array<{ mode: string; lookbackDays: number; failure: string | null; steps: Array<{ stored: number; p50: number; filters: string[] }> }>;
+        bigquery: Array<{ mode: string; lookbackDays: number; failure: string | null; steps: Array<{ stored: number; p50: number; filters: string[]; rowsInBound: number; rowsTotal: number }> }>;
         chart: string;
       };
       targets: Array<{ id: string; value: number }>;
@@ -150,6 +150,9 @@ describe('npm run bench -- --smoke', () => {
     }
     expect(bigquery[0]!.steps.flatMap((s) => s.filters)).toEqual(bigquery[0]!.steps.map(() => '(none: the whole table)'));
     for (const b of bigquery.slice(1)) for (const s of b.steps) expect(s.filters.every((f) => /T\.event_time >= /.test(f)), JSON.stringify(s.filters)).toBe(true);
+    // ...and so reads every stored row, where a bounded MERGE reads the newest days' only.
+    for (const s of bigquery[0]!.steps) expect(s.rowsInBound).toBe(s.rowsTotal);
+    for (const b of bigquery.slice(1)) expect(b.steps.at(-1)!.rowsInBound).toBeLessThan(b.steps.at(-1)!.rowsTotal);
     expect(results.targets.map((t) => t.id)).toEqual(['history-no-failure', 'history-bulk', 'history-upsert', 'history-rss', 'history-e2e', 'history-gaps', 'history-erased', 'history-backlog']);
     for (const t of results.targets) expect(Number.isFinite(t.value), `target ${t.id}`).toBe(true);
     const svg = readFileSync(chart, 'utf8');
