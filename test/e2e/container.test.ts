@@ -11,7 +11,7 @@ import { BQ_EMULATOR, emulatorWarehouse, requireEmulator } from '../support/bigq
 import { bigQueryDialect } from '../support/dialects.js';
 import { callCompleted } from '../support/fixtures.js';
 import { groupProgress, isolatedConfig, requireBroker, TEST_BROKERS, waitFor } from '../support/pipeline-harness.js';
-import { freePort } from '../support/processes.js';
+import { freePort, topicEnv } from '../support/processes.js';
 import { post } from './scenario.js';
 
 /**
@@ -44,15 +44,7 @@ function envArgs(extra: Record<string, string>): string[] {
   const env: Record<string, string> = {
     KAFKA_BROKERS: TEST_BROKERS.join(','),
     HOST: '127.0.0.1',
-    CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
-    CALLSTREAM_TOPIC_RAW: config.topicRaw,
-    CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter,
-    CALLSTREAM_TOPIC_TELEPHONY: config.topicTelephony,
-    CALLSTREAM_TOPIC_TELEPHONY_RAW: config.topicTelephonyRaw,
-    CALLSTREAM_TOPIC_TELEPHONY_DLQ: config.topicTelephonyDeadLetter,
-    CALLSTREAM_TOPIC_ERASURES: config.topicErasures,
-    CALLSTREAM_TOPIC_PARTITIONS: String(config.topicPartitions),
-    CALLSTREAM_TOPIC_REPLICATION: String(config.topicReplicationFactor),
+    ...topicEnv(config),
     CALLSTREAM_CONSUMER_GROUP: config.consumerGroup,
     CALLSTREAM_SESSION_TIMEOUT_MS: String(config.sessionTimeoutMs),
     LOG_LEVEL: 'info',

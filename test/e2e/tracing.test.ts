@@ -7,6 +7,7 @@ import { Pipeline } from '../../src/pipeline/index.js';
 import { startTracing, type Tracing } from '../../src/tracing/index.js';
 import { callCompleted } from '../support/fixtures.js';
 import { mainInProcess } from '../support/main-in-process.js';
+import { topicEnv } from '../support/processes.js';
 import { isolatedConfig, readTopic, requireBroker, waitFor } from '../support/pipeline-harness.js';
 import { statusCallback, twilioCallback, writeVendorsFile } from './telephony-scenario.js';
 
@@ -72,10 +73,7 @@ async function sinkSpansOf(traceId: string): Promise<Record<'decode' | 'write' |
 function traceEnv(): Record<string, string> {
   return {
     CALLSTREAM_DATA_DIR: config.dataDir,
-    CALLSTREAM_TOPIC_RAW: config.topicRaw,
-    CALLSTREAM_TOPIC_TELEPHONY_RAW: config.topicTelephonyRaw,
-    CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter,
-    CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
+    ...topicEnv(config),
     KAFKA_BROKERS: config.kafkaBrokers!.join(','),
   };
 }

@@ -6,6 +6,7 @@ import { callCompleted } from '../support/fixtures.js';
 import { isolatedConfig, readTopic, startTestPipeline, testKafka, waitForCaughtUp } from '../support/pipeline-harness.js';
 import { post } from '../e2e/scenario.js';
 import { mainInProcess } from '../support/main-in-process.js';
+import { topicEnv } from '../support/processes.js';
 import { requireRegistry, SCHEMA_REGISTRY_URL } from '../support/schema-registry.js';
 
 /** An audit record as an older, stricter receiver would have written it for a refused request. */
@@ -37,8 +38,7 @@ for (const registry of [false, true]) {
     async function cli(...args: string[]): Promise<{ code: number; out: string }> {
       const env = {
         KAFKA_BROKERS: config.kafkaBrokers!.join(','),
-        CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
-        CALLSTREAM_TOPIC_RAW: config.topicRaw,
+        ...topicEnv(config),
         ...(config.schemaRegistryUrl ? { CALLSTREAM_SCHEMA_REGISTRY_URL: config.schemaRegistryUrl } : {}),
         LOG_LEVEL: 'silent',
       };

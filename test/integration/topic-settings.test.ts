@@ -5,6 +5,7 @@ import { ensureTopics } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { StatusReport } from '../../src/status/index.js';
 import { mainInProcess } from '../support/main-in-process.js';
+import { topicEnv } from '../support/processes.js';
 import { isolatedConfig, requireBroker, TEST_BROKERS, testKafka, waitFor } from '../support/pipeline-harness.js';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -117,13 +118,7 @@ describe('topic settings the promises rest on, checked at start and by status', 
     await preCreate(config.topicErasures, [{ name: 'cleanup.policy', value: 'delete' }]);
     const env = {
       KAFKA_BROKERS: TEST_BROKERS.join(','),
-      CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
-      CALLSTREAM_TOPIC_RAW: config.topicRaw,
-      CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter,
-      CALLSTREAM_TOPIC_TELEPHONY: config.topicTelephony,
-      CALLSTREAM_TOPIC_TELEPHONY_RAW: config.topicTelephonyRaw,
-      CALLSTREAM_TOPIC_TELEPHONY_DLQ: config.topicTelephonyDeadLetter,
-      CALLSTREAM_TOPIC_ERASURES: config.topicErasures,
+      ...topicEnv(config),
       CALLSTREAM_CONSUMER_GROUP: config.consumerGroup,
     };
     const run = await mainInProcess(['status', '--json', '--window', '0', '--url', 'http://127.0.0.1:9'], env);

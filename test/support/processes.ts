@@ -17,6 +17,25 @@ export function ensureBuilt(): void {
   built = true;
 }
 
+/**
+ * A test config's topics as the settings a callstream process reads (every topic, so that no
+ * process falls back to a default name shared with other tests), with their partitions and
+ * replication.
+ */
+export function topicEnv(config: Config): Record<string, string> {
+  return {
+    CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
+    CALLSTREAM_TOPIC_RAW: config.topicRaw,
+    CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter,
+    CALLSTREAM_TOPIC_TELEPHONY: config.topicTelephony,
+    CALLSTREAM_TOPIC_TELEPHONY_RAW: config.topicTelephonyRaw,
+    CALLSTREAM_TOPIC_TELEPHONY_DLQ: config.topicTelephonyDeadLetter,
+    CALLSTREAM_TOPIC_ERASURES: config.topicErasures,
+    CALLSTREAM_TOPIC_PARTITIONS: String(config.topicPartitions),
+    CALLSTREAM_TOPIC_REPLICATION: String(config.topicReplicationFactor),
+  };
+}
+
 /** The environment a spawned callstream process gets for a test config. */
 export function envFor(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -24,11 +43,7 @@ export function envFor(config: Config, extra: Record<string, string> = {}): Node
     HOME: process.env.HOME,
     KAFKAJS_NO_PARTITIONER_WARNING: '1',
     KAFKA_BROKERS: config.kafkaBrokers!.join(','),
-    CALLSTREAM_TOPIC_EVENTS: config.topicEvents,
-    CALLSTREAM_TOPIC_RAW: config.topicRaw,
-    CALLSTREAM_TOPIC_DLQ: config.topicDeadLetter,
-    CALLSTREAM_TOPIC_PARTITIONS: String(config.topicPartitions),
-    CALLSTREAM_TOPIC_REPLICATION: String(config.topicReplicationFactor),
+    ...topicEnv(config),
     CALLSTREAM_CONSUMER_GROUP: config.consumerGroup,
     CALLSTREAM_DATA_DIR: config.dataDir,
     CALLSTREAM_FLUSH_INTERVAL_MS: String(config.flushIntervalMs),
