@@ -65,7 +65,7 @@ const PLAN = smoke
         // A backlog DuckDB 1.5 cannot checkpoint within its pool stalls: 120 s without a commit ends it.
         backlog: { count: 2_000, stallSec: 120 },
         // The emulator writes about 200 rows/s and holds its tables in its own memory.
-        bigquery: { rows: 50_000, step: 10_000, batch: 5_000, probes: 5 },
+        bigquery: { rows: 20_000, step: 5_000, batch: 5_000, probes: 5 },
       },
     };
 if (args['sink-sizes']) {

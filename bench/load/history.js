@@ -34,9 +34,23 @@ const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit, che
 await warehouse.ensureTables([CALL_EVENTS, REQUESTS]);
 // The same-moment baseline: an empty warehouse in the same process, probed beside the full one at
 // every step, so that the ratio of upsert times is not the machine's load changing over hours.
-// Its own small pool; it adds a few tens of MB to the RSS measured: {"sameMoment":false} leaves it out.
-const empty = sameMoment ? await DuckDbWarehouse.open(join(dir, 'empty.duckdb'), { writePath, memoryLimit: '32MB' }) : undefined;
-await empty?.ensureTables([CALL_EVENTS, REQUESTS]);
+// Made anew at every step, so it stays empty (it holds one step's probes, 2,000 rows at most);
+// its own small pool adds a few tens of MB to the RSS measured: {"sameMoment":false} leaves it out.
+// Its failures are its own (emptyErrors): a run once stopped at 4 million rows because this
+// baseline, kept for the whole run in 32 MB, failed a checkpoint.
+let empty;
+let emptyErrors = 0;
+let emptySeq = 0;
+async function freshEmpty() {
+  if (empty) {
+    await empty.close().catch(() => undefined);
+    const old = join(dir, `empty-${emptySeq}.duckdb`);
+    for (const f of [old, `${old}.wal`, `${old}.tmp`]) rmSync(f, { force: true, recursive: true });
+  }
+  emptySeq++;
+  empty = await DuckDbWarehouse.open(join(dir, `empty-${emptySeq}.duckdb`), { writePath, memoryLimit: '64MB' });
+  await empty.ensureTables([CALL_EVENTS, REQUESTS]);
+}
 
 let delivery = 0; // the next delivery of the payload (call i, or a redelivery of a recent one)
 let stored = 0; // call_events rows stored (inserted, not replaced)
@@ -71,6 +85,11 @@ async function write({ events, audit }, into = warehouse) {
       if (into === warehouse) requests += indexed;
       return inserted;
     } catch (err) {
+      if (into !== warehouse) {
+        emptyErrors++;
+        if (attempt >= MAX_TRIES) throw err;
+        continue;
+      }
       errors++;
       firstError.message ??= err.message;
       if (attempt >= MAX_TRIES) throw err;
@@ -97,6 +116,7 @@ const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss))
 async function measure() {
   const times = [];
   const baseline = [];
+  if (sameMoment) await freshEmpty();
   // Alternated, so that both see the same moments of the machine's load.
   for (let p = 0; p < probes; p++) {
     const flush = deliveries(PROBE_ROWS);
@@ -106,12 +126,16 @@ async function measure() {
     if (!empty) continue;
     const other = deliveries(PROBE_ROWS);
     began = performance.now();
-    await write(other, empty);
-    baseline.push(performance.now() - began);
+    try {
+      await write(other, empty);
+      baseline.push(performance.now() - began);
+    } catch {
+      await freshEmpty(); // the baseline's own trouble: counted in emptyErrors, not the history's
+    }
   }
   times.sort((a, b) => a - b);
   baseline.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99), emptyP50: empty ? percentile(baseline, 50) : null };
+  return { p50: percentile(times, 50), p99: percentile(times, 99), emptyP50: empty && baseline.length > 0 ? percentile(baseline, 50) : null };
 }
 
 const [{ memory_limit: memoryLimitSetting }] = await warehouse.query("SELECT current_setting('memory_limit') AS memory_limit");
@@ -139,6 +163,7 @@ try {
       duckdbMB: Math.round(Number(bytes) / 2 ** 20),
       heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       errors,
+      emptyErrors,
     };
     steps.push(line);
     console.log(JSON.stringify({ step: line }));
@@ -172,4 +197,4 @@ try {
   await empty?.close();
   if (!keep) rmSync(dir, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ report: { writePath, memoryLimit: memoryLimitSetting, target, step, batch, probes, stored, requests, deliveries: delivery, errors, firstError: firstError.message, failure, steps, file: keep ? file : null } }));
+console.log(JSON.stringify({ report: { writePath, memoryLimit: memoryLimitSetting, target, step, batch, probes, stored, requests, deliveries: delivery, errors, emptyErrors, firstError: firstError.message, failure, steps, file: keep ? file : null } }));
