@@ -203,6 +203,13 @@ function where(conditions: ReadonlyArray<readonly [string, readonly string[]]>):
   return parts.length > 0 ? `(${parts.join(' OR ')})` : undefined;
 }
 
+/**
+ * A column trace_id the table lacks, as DuckDB and the emulator say it (`Column "trace_id"
+ * referenced that exists in the SELECT clause - but this column cannot be referenced before it
+ * is defined`: only the alias has that name) and as BigQuery does ("Unrecognized name: trace_id").
+ */
+const MISSING_TRACE_ID = /unrecognized name:? `?trace_id\b|column "trace_id" referenced that exists in the select clause|column "?trace_id"? (?:was )?not found|column "?trace_id"? does not exist/i;
+
 async function selectRequests(source: TraceSource, ids: Ids, options: TraceOptions): Promise<TracedRequest[]> {
   const match = where([
     ['request_id', ids.requests],
@@ -218,7 +225,8 @@ FROM ${source.table('requests')} WHERE ${since(source, options)}${match} LIMIT $
     found = await source.ask(sql('trace_id'));
   } catch (err) {
     // A requests table the sink has not migrated yet (it adds trace_id when it starts): the rest of the story still holds.
-    if (!/trace_id/.test(err instanceof Error ? err.message : String(err))) throw err;
+    // Only that error: a timeout or an outage, whose message may quote the SQL, is not hidden.
+    if (!MISSING_TRACE_ID.test(err instanceof Error ? err.message : String(err))) throw err;
     found = await source.ask(sql('NULL'));
   }
   return found.map((r) => ({

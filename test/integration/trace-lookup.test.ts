@@ -136,6 +136,17 @@ describe('trace lookups on a requests table the sink has not migrated yet', () =
     const broken = duckDbSource(() => Promise.reject(new Error('Catalog Error: Table with name requests does not exist!')));
     await expect(traceCall(broken, CALL, {})).rejects.toThrow(/does not exist/);
   });
+
+  it('does not take an error that quotes the query (naming trace_id) for a missing column', async () => {
+    const asked: string[] = [];
+    const timedOut = duckDbSource((sql) => {
+      if (!sql.includes('trace_id') && !sql.includes('NULL AS trace_id')) return Promise.resolve([]);
+      asked.push(sql);
+      return Promise.reject(new Error(`WH_QUERY_TIMEOUT: the query ran past 30000 ms: ${sql}`));
+    });
+    await expect(traceCall(timedOut, CALL, {})).rejects.toThrow(/WH_QUERY_TIMEOUT/);
+    expect(asked).toHaveLength(1); // not asked again without trace_id
+  });
 });
 
 traceContract('BigQuery (official client against the emulator)', async () => {
