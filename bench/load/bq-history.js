@@ -30,6 +30,7 @@ import { requestRow } from '../../dist/sink/request-rows.js';
 import { BigQueryWarehouse } from '../../dist/warehouse/bigquery/bigquery-warehouse.js';
 import { StagedBigQueryWarehouse } from '../../dist/warehouse/bigquery/staged-warehouse.js';
 import { CALL_EVENTS, REQUESTS } from '../../dist/warehouse/tables.js';
+import { observeMerges } from '../lib/merge-observer.js';
 import { eventRecordAt } from '../lib/payload.js';
 import { percentile } from '../lib/stats.js';
 
@@ -70,24 +71,10 @@ const warehouse = staged ? new StagedBigQueryWarehouse(settings, logger) : new B
 // the predicate on the target's partitioning column (T.event_time) it carried, if any.
 const merges = [];
 const client = warehouse.client;
-const createQueryJob = client.createQueryJob.bind(client);
-client.createQueryJob = async (query) => {
-  const sql = query.query ?? '';
-  if (!/^\s*MERGE/i.test(sql)) return createQueryJob(query);
-  const info = { table: /MERGE\s+`[^`]*\.([^`.]+)`/i.exec(sql)?.[1] ?? '?', filter: partitionFilter(sql, query.params), start: performance.now() };
-  const result = await createQueryJob(query);
-  const [job] = result;
-  const getQueryResults = job.getQueryResults.bind(job);
-  job.getQueryResults = async (...args) => {
-    try {
-      return await getQueryResults(...args);
-    } finally {
-      info.ms = performance.now() - info.start;
-      merges.push(info);
-    }
-  };
-  return result;
-};
+observeMerges(client, {
+  created: (query, table, start) => ({ table, filter: partitionFilter(query.query, query.params), start }),
+  finished: (info) => merges.push({ ...info, ms: performance.now() - info.start }),
+});
 
 /**
  * The condition on the target's partitioning column in a MERGE's ON clause (the lines after the

@@ -23,6 +23,7 @@ import { BigQueryWarehouse } from '../../dist/warehouse/bigquery/bigquery-wareho
 import { StagedBigQueryWarehouse } from '../../dist/warehouse/bigquery/staged-warehouse.js';
 import { managedwriter, protos } from '@google-cloud/bigquery-storage';
 import { BROKERS } from '../lib/kafka.js';
+import { observeMerges } from '../lib/merge-observer.js';
 
 const opts = JSON.parse(process.argv[2]);
 const dataDir = mkdtempSync(join(tmpdir(), 'callstream-bench-bq-'));
@@ -120,28 +121,16 @@ if (staged) {
     return mergeStaged(spec, ids, days, rows, ...rest);
   };
 }
-const createQueryJob = client.createQueryJob.bind(client);
-client.createQueryJob = async (query) => {
-  if (!/^\s*MERGE/i.test(query.query ?? '')) return createQueryJob(query);
-  const start = Date.now();
-  const key = staged ? undefined : query.params?.rows?.[0]?.request_id;
-  const table = /MERGE\s+`[^`]*\.([^`.]+)`/i.exec(query.query)?.[1] ?? '?';
-  const result = await createQueryJob(query);
-  const observed = staged ? { table, ...stagedRows.get(table), requestBytes: requests.get(`staged:${table}`)?.requestBytes ?? NaN } : requests.get(key);
-  const info = { ...(observed ?? { table: '?', rows: query.params?.rows?.length ?? NaN, requestBytes: NaN }), start };
-  requests.delete(staged ? `staged:${table}` : key);
-  const [job] = result;
-  const getQueryResults = job.getQueryResults.bind(job);
-  job.getQueryResults = async (...args) => {
-    try {
-      return await getQueryResults(...args);
-    } finally {
-      info.end = Date.now();
-      merges.push(info);
-    }
-  };
-  return result;
-};
+// A MERGE's start and end in epoch milliseconds, like the appends'.
+observeMerges(client, {
+  created: (query, table, startedAt) => {
+    const key = staged ? undefined : query.params?.rows?.[0]?.request_id;
+    const observed = staged ? { table, ...stagedRows.get(table), requestBytes: requests.get(`staged:${table}`)?.requestBytes ?? NaN } : requests.get(key);
+    requests.delete(staged ? `staged:${table}` : key);
+    return { ...(observed ?? { table: '?', rows: query.params?.rows?.length ?? NaN, requestBytes: NaN }), start: performance.timeOrigin + startedAt };
+  },
+  finished: (info) => merges.push({ ...info, end: performance.timeOrigin + performance.now() }),
+});
 
 const pipeline = new Pipeline({ config, logger, receiver: false, sink: true, warehouse, manageBroker: false, querySocket: false });
 await pipeline.start();
