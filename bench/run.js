@@ -431,27 +431,41 @@ async function historySection(admin) {
   const filtered = reuse ? ((r) => ({ ...r, file: reusedFile(r) }))(reported('filtered.jsonl')) : await history('filtered', plan.rows, plan.step, true);
   if (!reuse) log(`history: the same with the whole-table MERGE (the design before), to ${plan.baselineRows} rows`);
   const merge = reuse ? reported('merge.jsonl') : await history('merge', plan.baselineRows, plan.baselineStep, false);
+  // Each part after the write path runs whatever became of the one before: a part that fails is
+  // reported (a failed target naming it) and the rest, and the hour already spent, are kept.
+  const failures = [];
+  const part = async (name, run) => {
+    try {
+      return await run();
+    } catch (err) {
+      log(`history: ${name} failed: ${err.message}`);
+      failures.push({ part: name, error: err.message });
+      return undefined;
+    }
+  };
   log(`history: end to end at ${plan.e2e.rate} webhooks/s into the warehouse holding ${filtered.stored} rows, then into an empty one`);
-  const full = filtered.file ? await e2eRun(admin, 'hfull', plan.e2e, filtered.file) : undefined;
-  const empty = await e2eRun(admin, 'hempty', plan.e2e);
+  const full = filtered.file ? await part('end to end, full', () => e2eRun(admin, 'hfull', plan.e2e, filtered.file)) : undefined;
+  const empty = await part('end to end, empty', () => e2eRun(admin, 'hempty', plan.e2e));
   log(`history: the call_gaps view over a year of ${plan.rows} calls (the sink's count and callstream gaps' list)`);
-  const gaps = await runJsonReport([join(ROOT, 'bench/load/gaps-query.js'), JSON.stringify({ calls: plan.rows, probes: plan.probes > 5 ? 5 : plan.probes, dir })], { name: 'gaps-query', timeoutMs: 3600_000 });
+  const gaps = await part('gaps', () => runJsonReport([join(ROOT, 'bench/load/gaps-query.js'), JSON.stringify({ calls: plan.rows, probes: plan.probes > 5 ? 5 : plan.probes, dir })], { name: 'gaps-query', timeoutMs: 3600_000 }));
   log(`history: ${plan.erased.count} calls of an erased tenant through the sink, next to as many ordinary ones (${plan.erased.rounds} round(s))`);
-  const erased = await runJsonReport([join(ROOT, 'bench/load/erased-tenant.js'), JSON.stringify(plan.erased)], { name: 'erased-tenant', timeoutMs: 3600_000 });
+  const erased = await part('erased tenant', () => runJsonReport([join(ROOT, 'bench/load/erased-tenant.js'), JSON.stringify(plan.erased)], { name: 'erased-tenant', timeoutMs: 3600_000 }));
   log(`history: the sink draining a backlog of ${plan.backlog.count} webhooks of 900 KB`);
-  const backlog = await runJsonReport([join(ROOT, 'bench/load/large-backlog.js'), JSON.stringify(plan.backlog)], { name: 'large-backlog', timeoutMs: 3600_000 });
+  const backlog = await part('backlog', () => runJsonReport([join(ROOT, 'bench/load/large-backlog.js'), JSON.stringify(plan.backlog)], { name: 'large-backlog', timeoutMs: 3600_000 }));
   // BigQuery's write path on the emulator: merge mode as shipped (no partition bound), with a
   // one-day lookback, and staged mode; each MERGE's partition filter stands in for bytes billed.
   const bigquery = [];
   for (const mode of [{ mode: 'merge' }, { mode: 'merge', lookbackDays: 1 }, { mode: 'staged' }]) {
-    log(`history: BigQuery ${mode.mode} mode${mode.lookbackDays ? ` (mergeLookbackDays ${mode.lookbackDays})` : ''} on the emulator, 0 to ${plan.bigquery.rows} call_events rows`);
-    bigquery.push(await runJsonReport([join(ROOT, 'bench/load/bq-history.js'), JSON.stringify({ ...plan.bigquery, ...mode, endpoint: bqEndpoint(), grpc: bqGrpcEndpoint() })], { name: `bq-history (${mode.mode})`, timeoutMs: 3600_000 }));
+    const name = `BigQuery ${mode.mode} mode${mode.lookbackDays ? ` (mergeLookbackDays ${mode.lookbackDays})` : ''}`;
+    log(`history: ${name} on the emulator, 0 to ${plan.bigquery.rows} call_events rows`);
+    const report = await part(name, () => runJsonReport([join(ROOT, 'bench/load/bq-history.js'), JSON.stringify({ ...plan.bigquery, ...mode, endpoint: bqEndpoint(), grpc: bqGrpcEndpoint() })], { name: `bq-history (${mode.mode})`, timeoutMs: 3600_000 }));
+    if (report) bigquery.push(report);
   }
   const chart = args.chart ?? (args.out ? args.out.replace(/\.json$/, '') : join(ROOT, 'bench/results', `history-${results.startedAt.replace(/[:.]/g, '-')}`)) + (args.chart ? '' : '.svg');
   mkdirSync(join(chart, '..'), { recursive: true });
   writeFileSync(chart, historyChart({ filtered, merge }));
   log(`history: chart written to ${chart}`);
-  results.sections.history = { filtered, merge, e2e: { full, empty }, gaps, erased, backlog, bigquery, chart };
+  results.sections.history = { filtered, merge, e2e: { full, empty }, gaps, erased, backlog, bigquery, chart, failures };
   return results.sections.history;
 }
 
@@ -652,6 +666,12 @@ async function main() {
   if (!args.out) writeFileSync(join(ROOT, 'bench/results', smoke ? 'latest-smoke.json' : 'latest.json'), JSON.stringify(results, null, 2));
   console.log(text);
   console.log(`\nResults: ${out}`);
+  // A part of the history that failed is in the report; the exit says so too.
+  const failures = results.sections.history?.failures ?? [];
+  if (failures.length > 0) {
+    log(`history: ${failures.length} part(s) failed: ${failures.map((f) => f.part).join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err) => {

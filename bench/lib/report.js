@@ -283,7 +283,7 @@ export function buildHistory(results) {
   const filtered = h.filtered.steps.map((s) => step(s, 'filtered'));
   const merge = h.merge.steps.map((s) => step(s, 'merge'));
   const e2e = (run) => run && { p50: run.delayMs.p50, p95: run.delayMs.p95, p99: run.delayMs.p99, sinkPeakRssMb: run.sinkPeakRssMb, timed: run.timed };
-  return { filtered, merge, errors: h.filtered.errors, failure: h.filtered.failure, firstError: h.filtered.firstError, target: h.filtered.target, stored: h.filtered.stored, e2e: { full: e2e(h.e2e.full), empty: e2e(h.e2e.empty) }, gaps: h.gaps, erased: h.erased, backlog: h.backlog, bigquery: h.bigquery, chart: h.chart };
+  return { filtered, merge, errors: h.filtered.errors, failure: h.filtered.failure, firstError: h.filtered.firstError, target: h.filtered.target, stored: h.filtered.stored, e2e: { full: e2e(h.e2e.full), empty: e2e(h.e2e.empty) }, gaps: h.gaps, erased: h.erased, backlog: h.backlog, bigquery: h.bigquery, chart: h.chart, failures: h.failures ?? [] };
 }
 
 function historyTargets(history) {
@@ -320,6 +320,11 @@ function historyTargets(history) {
     const b = history.backlog;
     const drained = b.committed >= b.records && !b.stalled && !b.killed;
     targets.push({ id: 'history-backlog', target: `History: a backlog of ${fmt(b.records)} webhooks of ${fmt(b.meanRecordBytes / 1024)} KB drains under 1 GB RSS`, value: b.peakRssMb, shown: `${fmt(b.committed)} of ${fmt(b.records)} drained in ${fmt(b.seconds, 1)} s (${fmt(b.recordsPerSec)} records/s), peak RSS ${fmt(b.peakRssMb)} MB${b.stalled ? '; stalled' : ''}${b.killed ? '; killed at the cap' : ''}`, met: drained && b.peakRssMb < 1024 });
+  }
+  // A part that failed (run.js kept the others): its own target, unmet, saying why.
+  for (const f of history.failures) {
+    const id = `history-failed-${f.part.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
+    targets.push({ id, target: `History: ${f.part} runs to the end`, value: null, shown: `failed: ${f.error.replace(/\s+/g, ' ').slice(0, 300)}`, met: false });
   }
   return targets;
 }
