@@ -1,4 +1,5 @@
 import type { Flow } from '../config/index.js';
+import { REQUEST_VERSION_ORDER } from './version-rule.js';
 
 /** Column types every warehouse maps to its own (DuckDB, BigQuery). */
 export type ColumnType = 'STRING' | 'INT64' | 'TIMESTAMP' | 'JSON';
@@ -18,6 +19,11 @@ export interface TableSpec {
    * and only when it is a newer version (see isNewer in version-rule.ts).
    */
   keyColumns: readonly string[];
+  /**
+   * The columns that order versions of a key, compared in turn (the first that differs
+   * decides); VERSION_ORDER when absent (see versionOrder in version-rule.ts).
+   */
+  versionColumns?: readonly string[];
   /** BigQuery clustering columns (at most four): what queries filter and join on. */
   clusterBy: readonly string[];
   columns: Column[];
@@ -133,6 +139,7 @@ export const TELEPHONY_CALLBACKS: TableSpec = {
 export const REQUESTS: TableSpec = {
   name: 'requests',
   keyColumns: ['request_id'],
+  versionColumns: REQUEST_VERSION_ORDER,
   clusterBy: ['entity_key', 'call_sid'],
   columns: [
     col('request_id', 'STRING', 'Id of the HTTP request (the X-Request-Id answered); the key.', true),

@@ -2,12 +2,13 @@ import type { Column, Row, TableSpec } from './tables.js';
 
 /**
  * The version rule, in one place: which of two rows of the same key is the newer version.
- * Everything that orders versions derives from VERSION_ORDER: isNewer and newestPerKey
- * (TypeScript, within a batch), newerSql (each warehouse's MERGE and UPDATE guard, across
- * batches), newestFirstSql (a window's ORDER BY: the staged BigQuery MERGE picking one staged
- * row per key, the views' "latest" rows) and versionGuardedMergeSql (the MERGE itself, for both
- * warehouses). test/integration/version-rule.test.ts checks on random histories that every
- * warehouse ends as isNewer says.
+ * Everything that orders versions derives from the table's version order (versionOrder: its
+ * versionColumns, else VERSION_ORDER): isNewer and newestPerKey (TypeScript, within a batch),
+ * newerSql (each warehouse's MERGE and UPDATE guard, across batches), newestFirstSql (a
+ * window's ORDER BY: the staged BigQuery MERGE picking one staged row per key, the views'
+ * "latest" rows) and versionGuardedMergeSql (the MERGE itself, for both warehouses).
+ * test/integration/version-rule.test.ts checks on random histories that every warehouse ends
+ * as isNewer says.
  *
  * The later receipt (received_at, stamped by the receiver when the request arrived and carried
  * inside the record) is the newer version; within one millisecond the higher request_id
@@ -22,6 +23,23 @@ import type { Column, Row, TableSpec } from './tables.js';
  */
 export const VERSION_ORDER = ['received_at', 'request_id'] as const;
 
+/**
+ * The requests table's order: VERSION_ORDER, then the higher status. One request can have two
+ * audit records that tie on (received_at, request_id): the receiver publishes the audit record
+ * (status 202) with the event, and when the broker refuses the event as too large (a topic's
+ * max.message.bytes lowered meanwhile) the 202 record may already be stored, and a second one
+ * saying 413 follows, which is what the sender is answered. That re-decision is the only way
+ * one request gets two statuses, and it only ever goes up (202 to 413), so the higher status
+ * is the later decision, whichever record the sink reads first. The same record read again
+ * still ties on every column, so it is never newer than itself.
+ */
+export const REQUEST_VERSION_ORDER = [...VERSION_ORDER, 'status'] as const;
+
+/** The columns that order versions of a table's key, compared in turn: its versionColumns, else VERSION_ORDER. */
+export function versionOrder(spec: TableSpec): readonly string[] {
+  return spec.versionColumns ?? VERSION_ORDER;
+}
+
 /** A version column's value compared: receipt times as numbers, request ids as text (as SQL compares them). */
 function compare(a: unknown, b: unknown): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
@@ -29,9 +47,9 @@ function compare(a: unknown, b: unknown): number {
   return textA === textB ? 0 : textA > textB ? 1 : -1;
 }
 
-/** Whether row a is a newer version than row b of the same key (see VERSION_ORDER). */
-export function isNewer(a: Row, b: Row): boolean {
-  for (const column of VERSION_ORDER) {
+/** Whether row a is a newer version than row b of the same key of the table `spec` (see versionOrder). */
+export function isNewer(spec: TableSpec, a: Row, b: Row): boolean {
+  for (const column of versionOrder(spec)) {
     const order = compare(a[column], b[column]);
     if (order !== 0) return order > 0;
   }
@@ -48,7 +66,7 @@ export function newestPerKey(spec: TableSpec, rows: Row[]): Row[] {
   for (const row of rows) {
     const key = JSON.stringify(spec.keyColumns.map((c) => row[c] ?? null));
     const seen = byKey.get(key);
-    if (!seen || isNewer(row, seen)) byKey.set(key, row);
+    if (!seen || isNewer(spec, row, seen)) byKey.set(key, row);
   }
   return [...byKey.values()];
 }
@@ -57,18 +75,22 @@ export function newestPerKey(spec: TableSpec, rows: Row[]): Row[] {
  * isNewer as SQL: whether the incoming row (alias `incoming`, by default a MERGE's source S)
  * is newer than the stored one (`stored`, by default its target T).
  */
-export function newerSql(incoming = 'S', stored = 'T'): string {
+export function newerSql(spec: TableSpec, incoming = 'S', stored = 'T'): string {
+  const order = versionOrder(spec);
   const from = (i: number): string => {
-    const column = VERSION_ORDER[i];
+    const column = order[i];
     const greater = `${incoming}.${column} > ${stored}.${column}`;
-    return i === VERSION_ORDER.length - 1 ? greater : `${greater} OR (${incoming}.${column} = ${stored}.${column} AND ${from(i + 1)})`;
+    if (i === order.length - 1) return greater;
+    // The rest in parentheses once it is a disjunction itself: AND binds tighter than OR.
+    const rest = i + 1 === order.length - 1 ? from(i + 1) : `(${from(i + 1)})`;
+    return `${greater} OR (${incoming}.${column} = ${stored}.${column} AND ${rest})`;
   };
   return `(${from(0)})`;
 }
 
-/** The version order as an ORDER BY list, newest first (`received_at DESC, request_id DESC`). */
-export function newestFirstSql(): string {
-  return VERSION_ORDER.map((column) => `${column} DESC`).join(', ');
+/** The table's version order as an ORDER BY list, newest first (`received_at DESC, request_id DESC`). */
+export function newestFirstSql(spec: TableSpec): string {
+  return versionOrder(spec).map((column) => `${column} DESC`).join(', ');
 }
 
 /** The columns an upsert may change: all but the key. */
@@ -100,6 +122,6 @@ export function versionGuardedMergeSql(spec: TableSpec, parts: { target: string;
   return `MERGE ${target}
 USING ${source}
 ON ${keyMatchSql(spec, quote)}${prune}
-WHEN MATCHED AND ${newerSql()} THEN UPDATE SET ${replaceSetSql(spec, quote)}
+WHEN MATCHED AND ${newerSql(spec)} THEN UPDATE SET ${replaceSetSql(spec, quote)}
 WHEN NOT MATCHED THEN INSERT (${spec.columns.map((c) => quote(c.name)).join(', ')}) VALUES (${spec.columns.map((c) => `S.${quote(c.name)}`).join(', ')})`;
 }

@@ -50,7 +50,7 @@ function dayLiteral(day: number): string {
  */
 export function stagedMergeSql(tableRef: string, stagingRef: string, spec: TableSpec, targetFilter: string): string {
   const key = spec.keyColumns.map(quoteId).join(', ');
-  const newest = `SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${newestFirstSql()}) AS stage_rank FROM ${stagingRef} WHERE ${STAGE_ID_COLUMN} IN UNNEST(@stage_ids)`;
+  const newest = `SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${newestFirstSql(spec)}) AS stage_rank FROM ${stagingRef} WHERE ${STAGE_ID_COLUMN} IN UNNEST(@stage_ids)`;
   const source = `(SELECT ${spec.columns.map(sourceExpr).join(', ')} FROM (${newest}) AS r WHERE r.stage_rank = 1)`;
   return versionGuardedMerge(tableRef, spec, source, targetFilter);
 }

@@ -523,7 +523,7 @@ function insertSql(spec: TableSpec): string {
 function recentUpdateSql(spec: TableSpec, recent: string): string {
   return `UPDATE ${quote(spec.name)} AS T SET ${replaceSetSql(spec, quote)}
 FROM (${stagedRowsSql(spec)}) AS S
-WHERE ${keyMatchSql(spec, quote)} AND ${recent} AND ${newerSql()}`;
+WHERE ${keyMatchSql(spec, quote)} AND ${recent} AND ${newerSql(spec)}`;
 }
 
 /** The stage joined against the whole table: exact whatever the stored rows' times, at the cost of a scan. */

@@ -1,6 +1,7 @@
+import { CALL_EVENTS, TELEPHONY_CALLBACKS } from '../tables.js';
 import { TERMINAL_STATUSES } from './call-lifecycle.js';
 import { secondsBetween } from './dialect.js';
-import { column, NEWEST_FIRST, type ViewSpec } from './view-spec.js';
+import { column, newestFirst, type ViewSpec } from './view-spec.js';
 
 /** Statuses that mean the callee picked up. */
 const ANSWERED_STATUSES = ['in-progress', 'answered'];
@@ -60,7 +61,7 @@ WHERE r.newest = 1 AND p.call_sid IS NULL AND r.event_time >= ${since} AND r.eve
       : '';
     return `WITH ranked AS (
   SELECT call_sid, vendor_slug, callback_status, event_time, fields,
-    ROW_NUMBER() OVER (PARTITION BY call_sid ORDER BY CASE WHEN callback_status IN (${list(TERMINAL_STATUSES)}) THEN 0 ELSE 1 END, ${NEWEST_FIRST}) AS final_rank
+    ROW_NUMBER() OVER (PARTITION BY call_sid ORDER BY CASE WHEN callback_status IN (${list(TERMINAL_STATUSES)}) THEN 0 ELSE 1 END, ${newestFirst(TELEPHONY_CALLBACKS)}) AS final_rank
   FROM ${ref('telephony_callbacks')}
   WHERE call_sid IS NOT NULL AND event_time >= ${readSince}
 ),
@@ -77,7 +78,7 @@ per_call AS (
 ),
 reports AS (
   SELECT call_sid, call_id, tenant_id, event_time,
-    ROW_NUMBER() OVER (PARTITION BY call_sid ORDER BY ${NEWEST_FIRST}) AS newest
+    ROW_NUMBER() OVER (PARTITION BY call_sid ORDER BY ${newestFirst(CALL_EVENTS)}) AS newest
   FROM ${ref('call_events')}
   WHERE event_type = 'call.completed' AND call_sid IS NOT NULL AND event_time >= ${readSince}
 )

@@ -1,5 +1,6 @@
+import { TELEPHONY_CALLBACKS } from '../tables.js';
 import { secondsBetween } from './dialect.js';
-import { column, NEWEST_FIRST, type ViewSpec } from './view-spec.js';
+import { column, newestFirst, type ViewSpec } from './view-spec.js';
 
 /** Statuses after which a provider sends nothing more about a call (Twilio's names). */
 export const TERMINAL_STATUSES = ['completed', 'busy', 'failed', 'no-answer', 'canceled'] as const;
@@ -39,7 +40,7 @@ export const CALL_LIFECYCLE: ViewSpec = {
     const at = (statuses: readonly string[]) => `MIN(CASE WHEN callback_status IN (${list(statuses)}) THEN event_time END)`;
     return `WITH ranked AS (
   SELECT t.*,
-    ROW_NUMBER() OVER (PARTITION BY call_sid ORDER BY CASE WHEN callback_status IN (${list(TERMINAL_STATUSES)}) THEN 0 ELSE 1 END, ${NEWEST_FIRST}) AS final_rank
+    ROW_NUMBER() OVER (PARTITION BY call_sid ORDER BY CASE WHEN callback_status IN (${list(TERMINAL_STATUSES)}) THEN 0 ELSE 1 END, ${newestFirst(TELEPHONY_CALLBACKS)}) AS final_rank
   FROM ${ref('telephony_callbacks')} t
   WHERE call_sid IS NOT NULL
 ),

@@ -1,4 +1,5 @@
-import { column, NEWEST_FIRST, type ViewSpec } from './view-spec.js';
+import { CAMPAIGN_EVENTS } from '../tables.js';
+import { column, newestFirst, type ViewSpec } from './view-spec.js';
 
 /** The latest state of each campaign. */
 export const CAMPAIGN_STATUS: ViewSpec = {
@@ -19,7 +20,7 @@ export const CAMPAIGN_STATUS: ViewSpec = {
   ],
   sql: ({ d, ref }) => `WITH ranked AS (
   SELECT campaign_id, tenant_id, event_type, event_time, payload,
-    ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY ${NEWEST_FIRST}) AS newest,
+    ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY ${newestFirst(CAMPAIGN_EVENTS)}) AS newest,
     MIN(event_time) OVER (PARTITION BY campaign_id) AS first_event_at,
     COUNT(*) OVER (PARTITION BY campaign_id) AS event_count
   FROM ${ref('campaign_events')}

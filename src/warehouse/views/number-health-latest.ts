@@ -1,4 +1,5 @@
-import { column, NEWEST_FIRST, type ViewSpec } from './view-spec.js';
+import { COMPLIANCE_EVENTS } from '../tables.js';
+import { column, newestFirst, type ViewSpec } from './view-spec.js';
 
 const PREFIX = 'number_health.';
 
@@ -21,7 +22,7 @@ export const NUMBER_HEALTH_LATEST: ViewSpec = {
   ],
   sql: ({ d, ref }) => `WITH ranked AS (
   SELECT number_e164, tenant_id, event_type, event_time, payload,
-    ROW_NUMBER() OVER (PARTITION BY number_e164 ORDER BY ${NEWEST_FIRST}) AS newest,
+    ROW_NUMBER() OVER (PARTITION BY number_e164 ORDER BY ${newestFirst(COMPLIANCE_EVENTS)}) AS newest,
     MIN(event_time) OVER (PARTITION BY number_e164) AS first_event_at,
     COUNT(*) OVER (PARTITION BY number_e164) AS event_count
   FROM ${ref('compliance_events')}

@@ -1,5 +1,6 @@
 import type { SqlDialect } from './dialect.js';
 import type { FieldType, ViewSettings } from '../../config/view-settings.js';
+import type { TableSpec } from '../tables.js';
 import { newestFirstSql } from '../version-rule.js';
 
 /** Types of the views' columns (both warehouses name their own: DuckDB DOUBLE for FLOAT64, ...). */
@@ -41,7 +42,10 @@ export interface ViewSpec {
 export const column = (name: string, type: ViewColumnType, description: string): ViewColumn => ({ name, type, description });
 
 /**
- * A version order over rows of one table, newest first: the later event, then the later
- * version by the version rule (newestFirstSql: the later receipt, then the higher request id).
+ * A version order over rows of the table `spec`, newest first: the later event, then the later
+ * version by the table's version rule (newestFirstSql: the later receipt, then the higher
+ * request id).
  */
-export const NEWEST_FIRST = `event_time DESC, ${newestFirstSql()}`;
+export function newestFirst(spec: TableSpec): string {
+  return `event_time DESC, ${newestFirstSql(spec)}`;
+}

@@ -47,6 +47,17 @@ describe('requestRow (the requests table, from an audit record)', () => {
     expect(Object.keys(row).sort()).toEqual(REQUESTS.columns.map((c) => c.name).sort());
   });
 
+  it('takes the 413 a refused event turned a 202 into for the newer version, whichever is read first', () => {
+    // The broker refused the event as too large after the 202 audit record was stored: a second one says 413.
+    const accepted = requestRow(audit(), position, 5).row;
+    const refused = requestRow(audit({ status: 413, error_code: 'RCV_RECORD_TOO_LARGE', event_key: null }), { partition: 2, offset: 42 }, 6).row;
+    expect(isNewer(REQUESTS, refused, accepted)).toBe(true);
+    expect(isNewer(REQUESTS, accepted, refused)).toBe(false);
+    // The same audit record read again (a redelivery, a replay) is not newer.
+    const again = requestRow(audit(), { partition: 2, offset: 41 }, 9).row;
+    expect(isNewer(REQUESTS, again, accepted)).toBe(false);
+  });
+
   it('finds the call a refused request names, in JSON or form bodies, and nothing in what does not parse', () => {
     const refused = (body: string) => requestRow(audit({ status: 422, error_code: 'RCV_SCHEMA_INVALID', event_key: null, body: Buffer.from(body) }), position, 0).row;
     expect(refused('{"call_id":"vs_9","call_sid":"CA9","voice_session_id":"x"}')).toMatchObject({ entity_key: 'vs_9', call_sid: 'CA9' });
@@ -148,8 +159,8 @@ describe('deadLetterRow (the dead_letters table, from a dead letter\'s key and h
   it('is the same version when a replay dead-letters the same record again, so the row stays', () => {
     const first = deadLetterRow('callaro')({}, { partition: 0, offset: 7 }, 5, letter(sink)).row;
     const again = deadLetterRow('callaro')({}, { partition: 0, offset: 31 }, 9, letter(sink, { timestamp: '1796000099999', offset: '31' })).row;
-    expect(isNewer(again, first)).toBe(false);
-    expect(isNewer(first, again)).toBe(false);
+    expect(isNewer(DEAD_LETTERS, again, first)).toBe(false);
+    expect(isNewer(DEAD_LETTERS, first, again)).toBe(false);
   });
 
   it('never fails on what another producer wrote: no headers, no key, no value', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CALL_EVENTS, isNewer, newestPerKey, TELEPHONY_CALLBACKS, type Row } from '../../../src/warehouse/index.js';
+import { CALL_EVENTS, isNewer, newestPerKey, REQUESTS, TELEPHONY_CALLBACKS, type Row } from '../../../src/warehouse/index.js';
 
 const row = (call_id: string, event_type: string, kafka_offset: number, extra: Partial<Row> = {}): Row => ({
   call_id,
@@ -31,12 +31,46 @@ describe('newestPerKey', () => {
   });
 
   it('orders by receipt time, whatever the partition or offset; the same request is never newer than itself', () => {
-    expect(isNewer(row('a', 'e', 5, { received_at: 1 }), row('a', 'e', 4, { received_at: 99 }))).toBe(false);
-    expect(isNewer(row('a', 'e', 1, { kafka_partition: 1, received_at: 99 }), row('a', 'e', 50, { received_at: 2 }))).toBe(true);
+    expect(isNewer(CALL_EVENTS, row('a', 'e', 5, { received_at: 1 }), row('a', 'e', 4, { received_at: 99 }))).toBe(false);
+    expect(isNewer(CALL_EVENTS, row('a', 'e', 1, { kafka_partition: 1, received_at: 99 }), row('a', 'e', 50, { received_at: 2 }))).toBe(true);
     // A topic deleted and created again: offsets start from 0 again, receipt still orders.
-    expect(isNewer(row('a', 'e', 0, { received_at: 500, request_id: 'r2' }), row('a', 'e', 0, { received_at: 100, request_id: 'r1' }))).toBe(true);
-    expect(isNewer(row('a', 'e', 4, { request_id: 'r' }), row('a', 'e', 4, { request_id: 'r' }))).toBe(false);
-    expect(isNewer(row('a', 'e', 9, { request_id: 'r', received_at: 7 }), row('a', 'e', 2, { request_id: 'r', received_at: 7 }))).toBe(false);
+    expect(isNewer(CALL_EVENTS, row('a', 'e', 0, { received_at: 500, request_id: 'r2' }), row('a', 'e', 0, { received_at: 100, request_id: 'r1' }))).toBe(true);
+    expect(isNewer(CALL_EVENTS, row('a', 'e', 4, { request_id: 'r' }), row('a', 'e', 4, { request_id: 'r' }))).toBe(false);
+    expect(isNewer(CALL_EVENTS, row('a', 'e', 9, { request_id: 'r', received_at: 7 }), row('a', 'e', 2, { request_id: 'r', received_at: 7 }))).toBe(false);
+  });
+});
+
+describe('the requests table\'s version order: then the higher status', () => {
+  // One request's two audit records (src/receiver/audited-request.ts): 202 with the event, then
+  // 413 when the broker refused the event as too large. Both tie on (received_at, request_id).
+  const audited = (status: number, kafka_offset: number): Row => ({ request_id: 'req-1', received_at: 1000, status, kafka_partition: 0, kafka_offset });
+  const accepted = audited(202, 7);
+  const refused = audited(413, 8);
+
+  it('keeps the 413 whichever record comes first, within a batch and across batches', () => {
+    expect(newestPerKey(REQUESTS, [accepted, refused])).toEqual([refused]);
+    expect(newestPerKey(REQUESTS, [refused, accepted])).toEqual([refused]);
+    expect(isNewer(REQUESTS, refused, accepted)).toBe(true);
+    expect(isNewer(REQUESTS, accepted, refused)).toBe(false);
+  });
+
+  it('still never takes the same record, read again, for a newer version', () => {
+    const again = { ...refused, kafka_partition: 3, kafka_offset: 90 };
+    expect(isNewer(REQUESTS, again, refused)).toBe(false);
+    expect(isNewer(REQUESTS, refused, again)).toBe(false);
+    expect(newestPerKey(REQUESTS, [refused, again])).toEqual([refused]);
+  });
+
+  it('orders by receipt and request id first, as every table does', () => {
+    expect(isNewer(REQUESTS, audited(202, 1), { ...refused, received_at: 999 })).toBe(true);
+    expect(isNewer(REQUESTS, { ...accepted, request_id: 'req-2' }, refused)).toBe(true);
+  });
+
+  it('is for requests only: a tie of call_events on (received_at, request_id) keeps the first', () => {
+    const event = (status: number): Row => ({ call_id: 'k', event_type: 'e', request_id: 'r', received_at: 1000, status, kafka_partition: 0, kafka_offset: status });
+    expect(newestPerKey(CALL_EVENTS, [event(202), event(413)])[0].status).toBe(202);
+    expect(newestPerKey(CALL_EVENTS, [event(413), event(202)])[0].status).toBe(413);
+    expect(isNewer(CALL_EVENTS, event(413), event(202))).toBe(false);
   });
 });
 
@@ -54,11 +88,11 @@ describe('the version order (properties)', () => {
     fc.assert(
       fc.property(versions, (rows) => {
         for (const a of rows) {
-          expect(isNewer(a, a)).toBe(false);
+          expect(isNewer(CALL_EVENTS, a, a)).toBe(false);
           for (const b of rows) {
-            if (a.request_id === b.request_id) expect(isNewer(a, b) || isNewer(b, a)).toBe(false);
-            else expect(isNewer(a, b)).toBe(!isNewer(b, a));
-            for (const c of rows) if (isNewer(a, b) && isNewer(b, c)) expect(isNewer(a, c)).toBe(true);
+            if (a.request_id === b.request_id) expect(isNewer(CALL_EVENTS, a, b) || isNewer(CALL_EVENTS, b, a)).toBe(false);
+            else expect(isNewer(CALL_EVENTS, a, b)).toBe(!isNewer(CALL_EVENTS, b, a));
+            for (const c of rows) if (isNewer(CALL_EVENTS, a, b) && isNewer(CALL_EVENTS, b, c)) expect(isNewer(CALL_EVENTS, a, c)).toBe(true);
           }
         }
       }),
@@ -74,7 +108,7 @@ describe('the version order (properties)', () => {
         const first = newestPerKey(CALL_EVENTS, order.slice(0, cut + 1))[0];
         const rest = order.slice(cut + 1);
         const second = rest.length ? newestPerKey(CALL_EVENTS, rest)[0] : undefined;
-        const merged = second && isNewer(second, first) ? second : first;
+        const merged = second && isNewer(CALL_EVENTS, second, first) ? second : first;
         expect(kept(order)).toBe(kept(rows));
         expect(merged.request_id).toBe(kept(rows));
       }),

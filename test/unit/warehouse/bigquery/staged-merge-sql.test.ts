@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { daysOf, partitionFilterSql, stagedKeysStoredDaysSql, stagedMergeSql } from '../../../../src/warehouse/bigquery/staged-merge-sql.js';
-import { CALL_EVENTS } from '../../../../src/warehouse/index.js';
+import { CALL_EVENTS, REQUESTS } from '../../../../src/warehouse/index.js';
 
 const day = (iso: string) => Math.floor(Date.parse(iso) / 86_400_000);
 
@@ -44,5 +44,13 @@ describe('stagedMergeSql', () => {
     expect(sql).toContain('PARSE_JSON(r.`payload`) AS `payload`');
     expect(sql).toContain('ON T.`call_id` = S.`call_id` AND T.`event_type` = S.`event_type`\n  AND T.event_time >= X');
     expect(sql).toContain('WHEN MATCHED AND (S.received_at > T.received_at OR (S.received_at = T.received_at AND S.request_id > T.request_id)) THEN UPDATE');
+  });
+
+  it('orders the requests table by its own version order, then the higher status', () => {
+    const sql = stagedMergeSql('`p.d.requests`', '`p.d.requests__staged`', REQUESTS, 'T.event_time >= X');
+    expect(sql).toContain('ROW_NUMBER() OVER (PARTITION BY `request_id` ORDER BY received_at DESC, request_id DESC, status DESC)');
+    expect(sql).toContain(
+      'WHEN MATCHED AND (S.received_at > T.received_at OR (S.received_at = T.received_at AND (S.request_id > T.request_id OR (S.request_id = T.request_id AND S.status > T.status))))',
+    );
   });
 });
