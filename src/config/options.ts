@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { FIELD_NAME, parseCallsFields, type CallsField } from './view-settings.js';
 
+/** The smallest DuckDB buffer pool CALLSTREAM_DUCKDB_MEMORY_LIMIT takes (128 MB). */
+const MIN_DUCKDB_MEMORY = 128 * 1_000_000;
+
+/** A DuckDB size setting (256MB, 1GiB, ...) in bytes; DuckDB reads MB and GB as powers of 1,000 (and KiB... of 1,024). */
+export function sizeInBytes(size: string): number {
+  const [, amount, unit, binary] = /^(\d+(?:\.\d+)?)\s*([KMG])(i?)B$/i.exec(size.trim()) ?? [];
+  if (!amount) return Number.NaN;
+  const power = { K: 1, M: 2, G: 3 }[unit.toUpperCase() as 'K' | 'M' | 'G'];
+  return Number(amount) * (binary ? 1024 : 1000) ** power;
+}
+
 /**
  * Every option callstream reads from the environment, in one place: its variable,
  * its schema (with the default) and a description. docs/configuration.md's
@@ -178,8 +189,12 @@ export const OPTIONS = {
   warehouse: option('CALLSTREAM_WAREHOUSE', z.enum(['duckdb', 'bigquery']).default('duckdb'), 'Warehouse of the sink: the embedded DuckDB or BigQuery (see connectors/).'),
   duckdbMemoryLimit: option(
     'CALLSTREAM_DUCKDB_MEMORY_LIMIT',
-    z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB or 1GiB').default('256MB'),
-    'Buffer pool of the embedded DuckDB (its memory_limit); larger work spills to `<file>.tmp`. The sink\'s RSS is about this plus 250-350 MB (docs/performance.md).',
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB or 1GiB')
+      .refine((size) => sizeInBytes(size) >= MIN_DUCKDB_MEMORY, `expected at least 128MB: a smaller pool cannot be relied on to hold a flush and its checkpoint (32MB failed one at about 8,000 calls; docs/performance.md)`)
+      .default('256MB'),
+    'Buffer pool of the embedded DuckDB (its memory_limit), at least 128MB; larger work spills to `<file>.tmp`. The sink\'s RSS is about this plus 250-350 MB (docs/performance.md).',
   ),
   viewsOutcomeField: option(
     'CALLSTREAM_VIEWS_OUTCOME_FIELD',

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { blobValue, DuckDBBlobValue, DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { OPTIONS } from '../../config/options.js';
+import { OPTIONS, sizeInBytes } from '../../config/options.js';
 import { CallstreamError } from '../../errors.js';
 import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
 import { matchSql, type RowMatch } from '../row-match.js';
@@ -31,16 +31,8 @@ const MEMORY_LIMIT = OPTIONS.duckdbMemoryLimit.schema.parse(undefined);
  * which measured ~15,000 against ~8,800 rows/s for 16 MB over 1M rows (bench/load/duckdb-upsert.js).
  */
 export function checkpointThreshold(memoryLimit: string): string {
-  const megabytes = Math.floor(sizeInBytes(memoryLimit) / 4 / 1_000_000);
+  const megabytes = Math.floor((sizeInBytes(memoryLimit) || 256 * 1_000_000) / 4 / 1_000_000);
   return `${Math.max(16, Math.min(256, megabytes))}MB`;
-}
-
-/** A DuckDB size setting (256MB, 1GiB, ...) in bytes; DuckDB reads MB and GB as powers of 1,000 (and KiB... of 1,024). */
-function sizeInBytes(size: string): number {
-  const [, amount, unit, binary] = /^(\d+(?:\.\d+)?)\s*([KMG])(i?)B$/i.exec(size.trim()) ?? [];
-  if (!amount) return 256 * 1_000_000;
-  const power = { K: 1, M: 2, G: 3 }[unit.toUpperCase() as 'K' | 'M' | 'G'];
-  return Number(amount) * (binary ? 1024 : 1000) ** power;
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;

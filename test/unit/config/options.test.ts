@@ -21,6 +21,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ KAFKA_SSL: 'maybe' })).toThrow(/KAFKA_SSL/);
   });
 
+  it('takes a DuckDB pool of 128MB or more, in any unit DuckDB reads, and refuses a smaller one', () => {
+    expect(loadConfig({}).duckdbMemoryLimit).toBe('256MB');
+    for (const size of ['128MB', '122.1MiB', '1GB', '0.5GiB', '200000KB']) expect(loadConfig({ CALLSTREAM_DUCKDB_MEMORY_LIMIT: size }).duckdbMemoryLimit).toBe(size);
+    for (const size of ['32MB', '127MB', '122MiB', '64000KB', '0.1GB']) {
+      expect(() => loadConfig({ CALLSTREAM_DUCKDB_MEMORY_LIMIT: size }), size).toThrow(/CALLSTREAM_DUCKDB_MEMORY_LIMIT.*at least 128MB/s);
+    }
+    expect(() => loadConfig({ CALLSTREAM_DUCKDB_MEMORY_LIMIT: 'lots' })).toThrow(/expected a size such as 256MB/);
+  });
+
   it('requires SASL credentials with a SASL mechanism', () => {
     expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' })).toThrow(/KAFKA_SASL_PASSWORD/);
   });
