@@ -172,8 +172,9 @@ export class Receiver {
    */
   private async traced(req: IncomingMessage, res: ServerResponse, route: string, handle: () => Promise<void> | void, requestId: string): Promise<void> {
     const parent = contextFromHeaders(req.headers);
-    const attributes = { 'http.request.method': 'POST', 'http.route': route, 'url.path': (req.url ?? '/').split('?')[0], 'callstream.request_id': requestId };
-    const span = activeTracer().startSpan(`POST ${route}`, { kind: SpanKind.SERVER, attributes }, parent);
+    // No attributes at the start: the SDK copies and checks them before it samples, and most
+    // webhooks are not sampled (the configurable samplers decide on the trace id alone).
+    const span = activeTracer().startSpan(`POST ${route}`, { kind: SpanKind.SERVER }, parent);
     if (!span.isRecording()) {
       // Not sampled: no span is kept, so none is made active and no step is recorded. A sender's
       // trace (an incoming traceparent) is still carried on in the records, sampled flag off, for
@@ -182,6 +183,7 @@ export class Receiver {
       unsampled.set(res, carriesTrace(parent) ? traceHeaders(setSpan(parent, span)) : {});
       return handle();
     }
+    span.setAttributes({ 'http.request.method': 'POST', 'http.route': route, 'url.path': (req.url ?? '/').split('?')[0], 'callstream.request_id': requestId });
     await withContext(setSpan(parent, span), async () => {
       try {
         await handle();
