@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Flow } from '../config/index.js';
-import { traceIdOfHeaders } from '../tracing/index.js';
+import { requestTraceId } from '../tracing/index.js';
 import { DEAD_LETTERS, REQUESTS, type Row, type TableSpec } from '../warehouse/index.js';
 import type { DecodedRecord, RecordPosition } from './rows.js';
 
@@ -100,14 +100,10 @@ export function deadLetterRow(flow: Flow) {
   };
 }
 
-/**
- * The request's trace id, as `callstream trace --bodies` reads it (src/trace/bodies.ts): the
- * audit record's `traceparent` header (written by a receiver with tracing on: the webhook's
- * trace), else the `traceparent` header the request came with; null when neither is valid.
- */
+/** The request's trace id (requestTraceId, as `callstream trace --bodies` reads it); null when there is none valid. */
 function traceIdOf(r: RawRequest, message: Pick<KafkaMessage, 'headers'> | undefined): string | null {
   try {
-    return traceIdOfHeaders(message?.headers) ?? traceIdOfHeaders(r.headers) ?? null;
+    return requestTraceId(message?.headers, r.headers) ?? null;
   } catch {
     return null; // an index row must never fail on what a sender or a header carried
   }

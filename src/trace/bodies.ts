@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
 import type { Logger } from '../logger.js';
 import { fetchRecords, recordAt, type FetchOptions, type RecordPlace } from '../kafka/index.js';
-import { traceIdOfHeaders } from '../tracing/index.js';
+import { requestTraceId, traceIdOfHeaders } from '../tracing/index.js';
 import type { CallTrace } from './lookup.js';
 
 /** Longest body shown as text; the rest is counted. */
@@ -51,17 +51,16 @@ export async function fetchBodies(
       out.push({ ...w, found: false, error: 'not in the topic any more (retention), or not readable' });
       continue;
     }
-    const recordTrace = traceIdOfHeaders(message.headers);
     const traced = (id: string | undefined) => (id === undefined ? {} : { trace_id: id });
     if (w.kind === 'dead letter') {
       const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
-      out.push({ ...w, found: true, headers, ...text(message.value ?? Buffer.alloc(0)), ...traced(recordTrace) });
+      out.push({ ...w, found: true, headers, ...text(message.value ?? Buffer.alloc(0)), ...traced(traceIdOfHeaders(message.headers)) });
       continue;
     }
     try {
       await deps.codec.prefetch([message.value]);
       const { value } = deps.codec.decode<{ headers: Record<string, string>; body: Buffer }>(message.value!);
-      out.push({ ...w, found: true, headers: value.headers, ...text(value.body), ...traced(recordTrace ?? traceIdOfHeaders(value.headers)) });
+      out.push({ ...w, found: true, headers: value.headers, ...text(value.body), ...traced(requestTraceId(message.headers, value.headers)) });
     } catch (err) {
       out.push({ ...w, found: true, error: `the audit record does not decode: ${(err as Error).message}` });
     }

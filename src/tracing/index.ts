@@ -219,6 +219,15 @@ export function traceIdOfHeaders(headers: RecordHeaders | Record<string, string>
   return match[2];
 }
 
+/**
+ * A request's trace id, the one rule for the `requests` table and `callstream trace --bodies`:
+ * its audit record's `traceparent` header (written by a receiver with tracing on: the webhook's
+ * trace), else the `traceparent` header the request came with; undefined when neither is valid.
+ */
+export function requestTraceId(recordHeaders: RecordHeaders | undefined, requestHeaders: Record<string, string> | undefined): string | undefined {
+  return traceIdOfHeaders(recordHeaders) ?? traceIdOfHeaders(requestHeaders);
+}
+
 /** Links to the records' contexts (with their offsets), at most MAX_LINKS; `dropped` counts those left out. */
 export function recordLinks(
   messages: ReadonlyArray<{ headers?: RecordHeaders; offset: string }>,

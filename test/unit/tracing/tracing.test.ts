@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/logger.js';
-import { inStep, recordLinks, startTracing, traceHeaders, traceIdOfHeaders, traceLogFields, tracingOn } from '../../../src/tracing/index.js';
+import { inStep, recordLinks, requestTraceId, startTracing, traceHeaders, traceIdOfHeaders, traceLogFields, tracingOn } from '../../../src/tracing/index.js';
 
 describe('tracing off (the default)', () => {
   it('starts nothing, makes no span, injects and logs nothing', async () => {
@@ -44,5 +44,14 @@ describe('traceIdOfHeaders (callstream trace)', () => {
     expect(traceIdOfHeaders({ traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` })).toBeUndefined();
     expect(traceIdOfHeaders({ traceparent: `ff-${id}-00f067aa0ba902b7-01` })).toBeUndefined();
     expect(traceIdOfHeaders({ traceparent: 'garbage' })).toBeUndefined();
+  });
+  it('gives a request the trace of its audit record first, else of the header it came with (requestTraceId)', () => {
+    const sender = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    const header = (trace: string) => ({ traceparent: `00-${trace}-00f067aa0ba902b7-01` });
+    expect(requestTraceId({ traceparent: Buffer.from(header(id).traceparent) }, header(sender))).toBe(id);
+    expect(requestTraceId({ 'callstream-request-id': Buffer.from('r') }, header(sender))).toBe(sender);
+    expect(requestTraceId({ traceparent: 'garbage' }, header(sender))).toBe(sender);
+    expect(requestTraceId(undefined, { traceparent: 'garbage' })).toBeUndefined();
+    expect(requestTraceId(undefined, undefined)).toBeUndefined();
   });
 });
