@@ -82,7 +82,8 @@ export async function receive(
  * as refused, so no sender retries a request that can never succeed and nothing it sent is
  * lost. The same holds when the broker, not the check, finds a record too large (its topic's
  * limit was lowered meanwhile): the audit record alone goes again, saying 413 (the audit topic
- * may then hold the 202 too; the requests table keeps the 413: REQUEST_VERSION_ORDER).
+ * may then hold the 202 too; the requests table keeps the 413: see REQUESTS in
+ * src/warehouse/tables.ts).
  */
 export async function recordAndAnswer(ctx: RouteContext, res: ServerResponse, intake: Intake, rawTopic: string, outcome: Outcome): Promise<void> {
   if (!tracingOn()) return publishAndCount(ctx, res, intake, rawTopic, outcome);

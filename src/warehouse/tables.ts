@@ -1,5 +1,4 @@
 import type { Flow } from '../config/index.js';
-import { REQUEST_VERSION_ORDER } from './version-rule.js';
 
 /** Column types every warehouse maps to its own (DuckDB, BigQuery). */
 export type ColumnType = 'STRING' | 'INT64' | 'TIMESTAMP' | 'JSON';
@@ -139,7 +138,18 @@ export const TELEPHONY_CALLBACKS: TableSpec = {
 export const REQUESTS: TableSpec = {
   name: 'requests',
   keyColumns: ['request_id'],
-  versionColumns: REQUEST_VERSION_ORDER,
+  /**
+   * VERSION_ORDER, then the higher status. One request can have two audit records that tie on
+   * (received_at, request_id): the receiver publishes the audit record (status 202) with the
+   * event, and when the broker refuses the event as too large (a topic's max.message.bytes
+   * lowered meanwhile) the 202 record may already be stored, and a second one saying 413
+   * follows, which is what the sender is answered. That re-decision is the only way one request
+   * gets two statuses, and it only ever goes up (202 to 413), so the higher status is the later
+   * decision, whichever record the sink reads first. The same record read again still ties on
+   * every column, so it is never newer than itself. (Written out here, not built from
+   * VERSION_ORDER: version-rule.ts imports this file.)
+   */
+  versionColumns: ['received_at', 'request_id', 'status'],
   clusterBy: ['entity_key', 'call_sid'],
   columns: [
     col('request_id', 'STRING', 'Id of the HTTP request (the X-Request-Id answered); the key.', true),

@@ -24,18 +24,9 @@ import type { Column, Row, TableSpec } from './tables.js';
 export const VERSION_ORDER = ['received_at', 'request_id'] as const;
 
 /**
- * The requests table's order: VERSION_ORDER, then the higher status. One request can have two
- * audit records that tie on (received_at, request_id): the receiver publishes the audit record
- * (status 202) with the event, and when the broker refuses the event as too large (a topic's
- * max.message.bytes lowered meanwhile) the 202 record may already be stored, and a second one
- * saying 413 follows, which is what the sender is answered. That re-decision is the only way
- * one request gets two statuses, and it only ever goes up (202 to 413), so the higher status
- * is the later decision, whichever record the sink reads first. The same record read again
- * still ties on every column, so it is never newer than itself.
+ * The columns that order versions of a table's key, compared in turn: its versionColumns (the
+ * requests table adds `status`: see REQUESTS in tables.ts), else VERSION_ORDER.
  */
-export const REQUEST_VERSION_ORDER = [...VERSION_ORDER, 'status'] as const;
-
-/** The columns that order versions of a table's key, compared in turn: its versionColumns, else VERSION_ORDER. */
 export function versionOrder(spec: TableSpec): readonly string[] {
   return spec.versionColumns ?? VERSION_ORDER;
 }
