@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CallstreamError, type ErrorCode } from '../errors.js';
 import { activeTracer, carriesTrace, contextFromHeaders, setSpan, SpanKind, SpanStatusCode, traceHeaders, tracingOn, unsampled, withContext } from '../tracing/index.js';
+import { REDACTED } from './audit.js';
 import { CALLARO_PATH, handleCallaroWebhook } from './callaro-route.js';
 import { sendError, sendJson, type RouteContext } from './route-context.js';
 import { handleTelephonyCallback, TELEPHONY_PREFIX } from './telephony-route.js';
@@ -134,6 +135,8 @@ export class Receiver {
     const started = process.hrtime.bigint();
     const route = matched ?? 'unmatched';
     const rest = matched?.endsWith('/') ? path.slice(matched.length) : undefined;
+    // The path as logs and spans show it: a secret path segment is a credential, never shown.
+    const shownPath = matched === `${CALLARO_PATH}/` ? `${CALLARO_PATH}/${REDACTED}` : path;
     res.once('finish', () => {
       this.options.ctx.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
       this.options.ctx.metrics.httpDuration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -142,20 +145,20 @@ export class Receiver {
     const handler = byMethod.get(req.method ?? '');
     if (!handler) {
       res.setHeader('allow', [...byMethod.keys()].join(', '));
-      return this.refuse(req, res, new CallstreamError('RCV_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; allowed: ${[...byMethod.keys()].join(', ')}.`));
+      return this.refuse(req, res, new CallstreamError('RCV_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${shownPath}; allowed: ${[...byMethod.keys()].join(', ')}.`));
     }
     if (this.closing && req.method === 'POST') {
       return this.refuse(req, res, new CallstreamError('RCV_SHUTTING_DOWN'), { connection: 'close' });
     }
     this.inFlight++;
     try {
-      if (tracingOn() && req.method === 'POST') await this.traced(req, res, route, () => handler(req, res, requestId, rest), requestId);
+      if (tracingOn() && req.method === 'POST') await this.traced(req, res, route, shownPath, () => handler(req, res, requestId, rest), requestId);
       else await handler(req, res, requestId, rest);
     } catch (err) {
       // A CallstreamError thrown this far says what happened; anything else is a fault of ours
       // (RCV_INTERNAL_ERROR), not the broker's: the log line keeps the cause under the id the sender saw.
       const answer = err instanceof CallstreamError ? err : new CallstreamError('RCV_INTERNAL_ERROR', undefined, { cause: err });
-      this.options.ctx.logger.error({ err, requestId, path, code: answer.code }, 'request failed');
+      this.options.ctx.logger.error({ err, requestId, path: shownPath, code: answer.code }, 'request failed');
       this.options.ctx.metrics.rejected.inc({ code: answer.code });
       if (!res.headersSent) sendError(res, answer);
       else res.destroy();
@@ -170,7 +173,7 @@ export class Receiver {
    * one, so the sender's trace goes on here; the route's steps (read, verify, validate,
    * publish) are its children, and the log lines written meanwhile carry its trace id.
    */
-  private async traced(req: IncomingMessage, res: ServerResponse, route: string, handle: () => Promise<void> | void, requestId: string): Promise<void> {
+  private async traced(req: IncomingMessage, res: ServerResponse, route: string, path: string, handle: () => Promise<void> | void, requestId: string): Promise<void> {
     const parent = contextFromHeaders(req.headers);
     // No attributes at the start: the SDK copies and checks them before it samples, and most
     // webhooks are not sampled (the configurable samplers decide on the trace id alone).
@@ -183,7 +186,7 @@ export class Receiver {
       unsampled.set(res, carriesTrace(parent) ? traceHeaders(setSpan(parent, span)) : {});
       return handle();
     }
-    span.setAttributes({ 'http.request.method': 'POST', 'http.route': route, 'url.path': (req.url ?? '/').split('?')[0], 'callstream.request_id': requestId });
+    span.setAttributes({ 'http.request.method': 'POST', 'http.route': route, 'url.path': path, 'callstream.request_id': requestId });
     await withContext(setSpan(parent, span), async () => {
       try {
         await handle();

@@ -49,6 +49,19 @@ const traceparents = (h: Harness, requestId: string) =>
   h.publisher.messages.filter((m) => m.headers?.['callstream-request-id'] === requestId).map((m) => m.headers?.traceparent);
 
 describe('a sampled webhook', () => {
+  it('never shows a secret path segment: url.path has it redacted, as the audit record does', async () => {
+    const secret = 's3cret-segment-4f1c2d';
+    tracing = await startTracing(loadConfig({ OTEL_TRACES_SAMPLER: 'always_on' }), createLogger({ level: 'silent' }), { exporter });
+    h = await startTestReceiver({ secretPath: secret });
+    const res = await fetch(`${h.url}/callaro/webhooks/${secret}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(exampleCallCompleted()) });
+    await res.arrayBuffer();
+    expect(res.status).toBe(202);
+    const spans = await finished(2);
+    const server = spans.find((s) => s.kind === SpanKind.SERVER)!;
+    expect(server.attributes['url.path']).toBe('/callaro/webhooks/[redacted]');
+    expect(JSON.stringify(spans.map((s) => ({ attributes: s.attributes, events: s.events, name: s.name })))).not.toContain(secret);
+  });
+
   it('is two spans, its steps the events of the first, and its records carry the publish span', async () => {
     h = await start('always_on');
     const sent = await post(h, JSON.stringify(exampleCallCompleted()));
