@@ -460,6 +460,8 @@ async function historySection(admin) {
     log(`history: ${name} on the emulator, 0 to ${plan.bigquery.rows} call_events rows`);
     const report = await part(name, () => runJsonReport([join(ROOT, 'bench/load/bq-history.js'), JSON.stringify({ ...plan.bigquery, ...mode, endpoint: bqEndpoint(), grpc: bqGrpcEndpoint() })], { name: `bq-history (${mode.mode})`, timeoutMs: 3600_000 }));
     if (report) bigquery.push(report);
+    // bq-history stops on a failed write and reports it rather than exit: a failure all the same.
+    if (report?.failure) failures.push({ part: name, error: report.failure });
   }
   const chart = args.chart ?? (args.out ? args.out.replace(/\.json$/, '') : join(ROOT, 'bench/results', `history-${results.startedAt.replace(/[:.]/g, '-')}`)) + (args.chart ? '' : '.svg');
   mkdirSync(join(chart, '..'), { recursive: true });

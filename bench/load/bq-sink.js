@@ -61,6 +61,8 @@ const warehouse = staged ? new StagedBigQueryWarehouse(settings, logger) : new B
 // field tag and length (≤ 4 bytes at these sizes), the writer schema (the proto descriptor,
 // encoded once per connection) and 256 bytes for the stream name, trace id and offset.
 const appends = [];
+/** Milliseconds since the epoch on the monotonic clock: appends and MERGEs are timed alike. */
+const epochMs = () => performance.timeOrigin + performance.now();
 if (staged) {
   const { DescriptorProto } = protos.google.protobuf;
   const connect = managedwriter.WriterClient.prototype.createStreamConnection;
@@ -71,7 +73,7 @@ if (staged) {
     connection.write = (req) => {
       schemaBytes ??= DescriptorProto.encode(DescriptorProto.fromObject(req.protoRows?.writerSchema?.protoDescriptor ?? {})).finish().length;
       const rows = req.protoRows?.rows?.serializedRows ?? [];
-      const info = { rows: rows.length, bytes: rows.reduce((n, r) => n + r.length + 4, 0) + schemaBytes + 256, start: Date.now() };
+      const info = { rows: rows.length, bytes: rows.reduce((n, r) => n + r.length + 4, 0) + schemaBytes + 256, start: epochMs() };
       const pending = write(req);
       pending
         .getResult()
@@ -80,7 +82,7 @@ if (staged) {
           () => (info.ok = false),
         )
         .finally(() => {
-          info.end = Date.now();
+          info.end = epochMs();
           appends.push(info);
         });
       return pending;
@@ -121,7 +123,7 @@ if (staged) {
     return mergeStaged(spec, ids, days, rows, ...rest);
   };
 }
-// A MERGE's start and end in epoch milliseconds, like the appends'.
+// A MERGE's start and end in epoch milliseconds, on the appends' clock (epochMs).
 observeMerges(client, {
   created: (query, table, startedAt) => {
     const key = staged ? undefined : query.params?.rows?.[0]?.request_id;
@@ -129,7 +131,7 @@ observeMerges(client, {
     requests.delete(staged ? `staged:${table}` : key);
     return { ...(observed ?? { table: '?', rows: query.params?.rows?.length ?? NaN, requestBytes: NaN }), start: performance.timeOrigin + startedAt };
   },
-  finished: (info) => merges.push({ ...info, end: performance.timeOrigin + performance.now() }),
+  finished: (info) => merges.push({ ...info, end: epochMs() }),
 });
 
 const pipeline = new Pipeline({ config, logger, receiver: false, sink: true, warehouse, manageBroker: false, querySocket: false });
