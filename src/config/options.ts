@@ -286,9 +286,15 @@ export const OPTIONS = {
   ),
   otelExporterOtlpProtocol: option(
     'OTEL_EXPORTER_OTLP_PROTOCOL',
-    z.enum(['http/json']).optional(),
-    'Only `http/json` is built in (every OpenTelemetry Collector\'s OTLP/HTTP receiver takes it); `grpc` and `http/protobuf` are refused rather than silently not exported.',
+    z.enum(['http/json', 'http/protobuf']).optional(),
+    'How spans travel to the OTLP/HTTP receiver: `http/json`, or `http/protobuf` (about 2.5 times smaller; every OpenTelemetry Collector\'s OTLP/HTTP receiver takes both). OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, when set, wins. `grpc` is refused at start rather than silently not exported.',
     '`http/json`',
+  ),
+  otelExporterOtlpTracesProtocol: option(
+    'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+    z.enum(['http/json', 'http/protobuf']).optional(),
+    'OTEL_EXPORTER_OTLP_PROTOCOL for traces only (the OpenTelemetry rule: the signal\'s own setting wins).',
+    '(OTEL_EXPORTER_OTLP_PROTOCOL)',
   ),
   connectorFile: option('CALLSTREAM_CONNECTOR', z.string().optional(), 'A connector config file (connectors/*.json); its settings override these defaults.', '(none)'),
   shutdownTimeoutMs: option('CALLSTREAM_SHUTDOWN_TIMEOUT_MS', int(100).default(15_000), 'Longest graceful shutdown before the process exits anyway.'),

@@ -2,6 +2,7 @@ import { context, diag, DiagLogLevel, propagation, trace, type Tracer } from '@o
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -49,7 +50,8 @@ function processorOf(config: Config, exporter: unknown): SpanProcessor {
   if (exporter !== undefined) return new SimpleSpanProcessor({ exporter: exporter as SpanExporter });
   if (config.otelTracesExporter === 'console') return new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() });
   // OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT are read by the exporter itself.
-  return new BatchSpanProcessor({ exporter: new OTLPTraceExporter() });
+  const protocol = config.otelExporterOtlpTracesProtocol ?? config.otelExporterOtlpProtocol ?? 'http/json';
+  return new BatchSpanProcessor({ exporter: protocol === 'http/protobuf' ? new OTLPProtoTraceExporter() : new OTLPTraceExporter() });
 }
 
 export function startSdk(config: Config, logger: Logger, exporter: unknown): { tracer: Tracer; forceFlush(): Promise<void>; shutdown(): Promise<void> } {

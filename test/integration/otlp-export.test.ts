@@ -116,4 +116,34 @@ describe('OTLP export', () => {
     expect(decode.links.find((l) => l.trace_id === traceId)!.span_id).toBe(publish.span_id);
     expect(decode.kind).toBe('Consumer');
   });
+
+  it('sends them as protobuf with OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf', async () => {
+    await tracing!.shutdown();
+    const fromEnv = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'callstream-otlp-proto', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    const config = isolatedConfig({ otelTracesExporter: fromEnv.otelTracesExporter, otelServiceName: fromEnv.otelServiceName, otelExporterOtlpProtocol: fromEnv.otelExporterOtlpProtocol });
+    tracing = await startTracing(config, createLogger({ level: config.logLevel }));
+    const res = await fetch(`${url}/callaro/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: '00-7c9fa1b2c3d4e5f60718293a4b5c6d7e-1a2b3c4d5e6f7081-01' },
+      body: JSON.stringify(callCompleted(25_102)),
+    });
+    expect(res.status).toBe(202);
+    const traceId = '7c9fa1b2c3d4e5f60718293a4b5c6d7e';
+    const spans = await waitFor(
+      async () => {
+        await tracing!.forceFlush();
+        return received.filter((s) => s.trace_id === traceId);
+      },
+      (found) => ['POST /callaro/webhooks', 'publish'].every((n) => found.some((s) => s.name === n)),
+      30_000,
+      'the spans at the OTLP receiver, as protobuf',
+    );
+    for (const span of spans) {
+      expect(span.content_type).toMatch(/^application\/x-protobuf/);
+      expect(span.service).toBe('callstream-otlp-proto');
+    }
+    const server = spans.find((s) => s.name === 'POST /callaro/webhooks')!;
+    expect(server.parent_span_id).toBe('1a2b3c4d5e6f7081');
+    expect(server.events.map((e) => e.name)).toEqual(['read', 'verify', 'validate']);
+  });
 });

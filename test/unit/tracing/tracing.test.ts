@@ -22,11 +22,14 @@ describe('the OTEL_* settings', () => {
   it('takes the standard values', () => {
     const config = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25', OTEL_SERVICE_NAME: 'ingest', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' });
     expect([config.otelTracesExporter, config.otelTracesSampler, config.otelTracesSamplerArg, config.otelServiceName]).toEqual(['otlp', 'parentbased_traceidratio', 0.25, 'ingest']);
+    const proto = loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' });
+    expect([proto.otelExporterOtlpProtocol, proto.otelExporterOtlpTracesProtocol]).toEqual(['http/json', 'http/protobuf']);
   });
 
   it('refuses what it cannot honour instead of exporting nowhere', () => {
     expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER/);
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL/);
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_PROTOCOL/);
     expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
   });
 });
