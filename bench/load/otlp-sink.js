@@ -1,6 +1,7 @@
 // The OTLP/HTTP endpoint of the traced receiver rows (its own process): takes POST /v1/traces
 // as a collector would and answers 200 {}, counting the spans ("spanId" keys of the OTLP JSON)
-// without decoding them, so it costs the machine little. GET /count answers
+// without decoding them, so it costs the machine little (protobuf exports are answered and
+// counted as exports and bytes, their spans not). GET /count answers
 // {"exports":…,"spans":…,"bytes":…}. Prints {"msg":"listening","url":...}.
 import { createServer } from 'node:http';
 
@@ -18,6 +19,11 @@ const server = createServer((req, res) => {
     const body = Buffer.concat(chunks);
     counts.exports++;
     counts.bytes += body.length;
+    if ((req.headers['content-type'] ?? '').startsWith('application/x-protobuf')) {
+      // OTLP/HTTP protobuf: an empty ExportTraceServiceResponse is no bytes; spans are not counted.
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      return;
+    }
     for (let at = body.indexOf(SPAN_ID); at >= 0; at = body.indexOf(SPAN_ID, at + SPAN_ID.length)) counts.spans++;
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   });

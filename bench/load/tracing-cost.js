@@ -9,7 +9,7 @@
 //
 // Needs a broker (KAFKA_BROKERS, default 127.0.0.1:9092) and dist/ built. Prints one JSON report.
 // Usage: node bench/load/tracing-cost.js ['{"rate":1000,"seconds":10,"warmupSec":2,"rounds":3,
-//        "modes":["off","always_off","ratio_0.01","ratio_0.1","ratio_0.5","always_on"],"clis":["bin/callstream.js"],
+//        "modes":["off","always_off","ratio_0.01","ratio_0.1","ratio_0.5","always_on","always_on@proto"],"clis":["bin/callstream.js"],
 //        "nodeArgs":["--cpu-prof","--cpu-prof-dir=/tmp/prof"]}']
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,9 @@ const SAMPLERS = {
 
 async function run(cli, mode, otlpUrl, startIndex) {
   const dataDir = mkdtempSync(join(tmpdir(), 'callstream-tracing-cost-'));
-  const tracing = mode === 'off' ? SAMPLERS.off : { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, ...SAMPLERS[mode] };
+  // A mode may end in "@proto": the same sampler, spans exported as OTLP/HTTP protobuf.
+  const [sampler, protocol] = mode.split('@');
+  const tracing = sampler === 'off' ? SAMPLERS.off : { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, ...SAMPLERS[sampler], ...(protocol === 'proto' ? { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' } : {}) };
   const env = callstreamEnv({
     KAFKA_BROKERS: BROKERS.join(','),
     PORT: '0',
