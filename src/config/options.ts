@@ -287,7 +287,7 @@ export const OPTIONS = {
   otelExporterOtlpProtocol: option(
     'OTEL_EXPORTER_OTLP_PROTOCOL',
     z.enum(['http/json', 'http/protobuf']).optional(),
-    'How spans travel to the OTLP/HTTP receiver: `http/json`, or `http/protobuf` (about 2.5 times smaller; every OpenTelemetry Collector\'s OTLP/HTTP receiver takes both). OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, when set, wins. `grpc` is refused at start rather than silently not exported.',
+    'How spans travel to the OTLP/HTTP receiver: `http/json`, or `http/protobuf` (about 2.5 times smaller on the wire; every OpenTelemetry Collector\'s OTLP/HTTP receiver takes both). OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, when set, wins. `grpc` is refused at start rather than silently not exported.',
     '`http/json`',
   ),
   otelExporterOtlpTracesProtocol: option(
