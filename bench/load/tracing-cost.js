@@ -28,6 +28,7 @@ const SAMPLERS = {
   off: { OTEL_TRACES_EXPORTER: 'none' },
   always_off: { OTEL_TRACES_SAMPLER: 'always_off' },
   'ratio_0.1': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
+  'ratio_0.001': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.001' },
   'ratio_0.01': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
   'ratio_0.5': { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' },
   always_on: { OTEL_TRACES_SAMPLER: 'always_on' },
