@@ -77,16 +77,22 @@ afterAll(async () => {
   collector?.kill('SIGTERM');
 });
 
+/** Posts a call.completed webhook as the sender's sampled child of span `parentSpanId` in trace `traceId`; its status. */
+async function postTraced(traceId: string, parentSpanId: string, call: number): Promise<number> {
+  const res = await fetch(`${url}/callaro/webhooks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${parentSpanId}-01` },
+    body: JSON.stringify(callCompleted(call)),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
 describe('OTLP export', () => {
   it('sends the webhook spans and the sink spans linked to them to an OTLP/HTTP receiver', async () => {
     expect(tracing).toBeDefined();
-    const res = await fetch(`${url}/callaro/webhooks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', traceparent: '00-5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174-01' },
-      body: JSON.stringify(callCompleted(25_101)),
-    });
-    expect(res.status).toBe(202);
     const traceId = '5b8efff798038103d269b633813fc60c';
+    expect(await postTraced(traceId, 'eee19b7ec3c1b174', 25_101)).toBe(202);
     const names = () => new Set(received.filter((s) => s.trace_id === traceId).map((s) => s.name));
     const linked = () => received.filter((s) => s.links.some((l) => l.trace_id === traceId)).map((s) => s.name);
     await waitFor(
@@ -122,13 +128,8 @@ describe('OTLP export', () => {
     const fromEnv = loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'callstream-otlp-proto', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
     const config = isolatedConfig({ otelTracesExporter: fromEnv.otelTracesExporter, otelServiceName: fromEnv.otelServiceName, otelExporterOtlpProtocol: fromEnv.otelExporterOtlpProtocol });
     tracing = await startTracing(config, createLogger({ level: config.logLevel }));
-    const res = await fetch(`${url}/callaro/webhooks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', traceparent: '00-7c9fa1b2c3d4e5f60718293a4b5c6d7e-1a2b3c4d5e6f7081-01' },
-      body: JSON.stringify(callCompleted(25_102)),
-    });
-    expect(res.status).toBe(202);
     const traceId = '7c9fa1b2c3d4e5f60718293a4b5c6d7e';
+    expect(await postTraced(traceId, '1a2b3c4d5e6f7081', 25_102)).toBe(202);
     const spans = await waitFor(
       async () => {
         await tracing!.forceFlush();
