@@ -13,11 +13,14 @@
 //          --chart <file.svg> (history: where its chart goes; default next to the results),
 //          --history-reuse <dir> (history: take the write path's reports, filtered.jsonl and merge.jsonl,
 //          of earlier bench/load/history.js runs from <dir>, and the warehouse file the first kept
-//          ("keep":true; else <dir>/keep-filtered.duckdb); the end to end and the chart are new),
+//          ("keep":true; else <dir>/keep-filtered.duckdb); merge.jsonl may be left out; the end to
+//          end and the chart are new),
+//          --history-parts e2e,gaps,erased,backlog,bigquery (history: which parts after the write path
+//          to run; default all of them),
 //          --no-build (skip `tsc`; the benchmarks run the compiled code in dist/),
 //          --sink-sizes 200000[,1000000] (backlog sizes of the sink section, one run each).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,12 +29,14 @@ import { ROOT, runJsonReport, spawnJsonLines, startCallstream, sleep } from './l
 import { max, median, medianOf } from './lib/stats.js';
 import { formatReport } from './lib/report.js';
 import { historyChart } from './lib/history-chart.js';
+import { callTime } from './lib/payload.js';
 
 const { values: args } = parseArgs({
-  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, chart: { type: 'string' }, 'history-reuse': { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
+  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, chart: { type: 'string' }, 'history-reuse': { type: 'string' }, 'history-parts': { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
 });
 const smoke = args.smoke || process.env.BENCH_SMOKE === '1';
 const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery,bigquery-staged,trace').split(','));
+const historyParts = new Set((args['history-parts'] ?? 'e2e,gaps,erased,backlog,bigquery').split(','));
 
 const PLAN = smoke
   ? {
@@ -41,7 +46,7 @@ const PLAN = smoke
       bigquery: { seconds: 2, maxRate: 300, observeSec: 25 },
       bigqueryStaged: { rate: 500, seconds: 3, observeSec: 40 },
       trace: { requests: 5_000, samples: 5 },
-      history: { rows: 20_000, step: 10_000, probes: 5, baselineRows: 10_000, baselineStep: 5_000, e2e: { rate: 300, seconds: 3, warmupSec: 1, drainSec: 20 }, erased: { count: 2_000, rounds: 1 }, backlog: { count: 10, stallSec: 60 }, bigquery: { rows: 1_200, step: 600, batch: 600, probes: 2 } },
+      history: { rows: 20_000, step: 10_000, probes: 5, baselineRows: 10_000, baselineStep: 5_000, e2e: { rate: 300, seconds: 3, warmupSec: 1, drainSec: 20, rounds: 1 }, erased: { count: 2_000, rounds: 1 }, backlog: { count: 10, stallSec: 60 }, bigquery: { rows: 1_200, step: 600, batch: 600, probes: 2 } },
     }
   : {
       receiver: { runs: 3, seconds: 6, warmupSec: 1.5, connections: 64, rates: [1_000], ppRecords: 60_000 },
@@ -60,7 +65,7 @@ const PLAN = smoke
         probes: 20,
         baselineRows: 3_000_000,
         baselineStep: 500_000,
-        e2e: { rate: 1_000, seconds: 15, warmupSec: 3, drainSec: 30 },
+        e2e: { rate: 1_000, seconds: 15, warmupSec: 3, drainSec: 30, rounds: 3 },
         erased: { count: 100_000, rounds: 2 },
         // A backlog DuckDB 1.5 cannot checkpoint within its pool stalls: 120 s without a commit ends it.
         backlog: { count: 2_000, stallSec: 120 },
@@ -123,7 +128,7 @@ async function ensureServices() {
     execFileSync('bash', [join(ROOT, 'scripts/kafka.sh'), 'start'], { stdio: ['ignore', 'inherit', 'inherit'] });
     started.push('kafka');
   }
-  if ((only.has('bigquery') || only.has('bigquery-staged') || only.has('history')) && !(await httpOk(`${bqEndpoint()}/healthz`))) {
+  if ((only.has('bigquery') || only.has('bigquery-staged') || (only.has('history') && historyParts.has('bigquery'))) && !(await httpOk(`${bqEndpoint()}/healthz`))) {
     log('starting the BigQuery emulator (scripts/bq-emulator.sh start)');
     execFileSync('bash', [join(ROOT, 'scripts/bq-emulator.sh'), 'start'], { stdio: ['ignore', 'inherit', 'inherit'] });
     started.push('bq-emulator');
@@ -381,26 +386,35 @@ async function sinkSection(admin) {
 // ---------------------------------------------------------------------------------------
 // 3. End to end (and 4. memory of both processes under that load)
 
-/** One end-to-end run; `warehouseFile` (moved into the sink's data dir) starts it on a warehouse already holding rows. */
-async function e2eRun(admin, r, plan = PLAN.e2e, warehouseFile = undefined) {
+/**
+ * One end-to-end run. `warehouseFile` starts it on a warehouse already holding rows: the file is
+ * moved into the sink's data dir for the run and back afterwards, so that runs can alternate on
+ * it. `baseTime` dates the calls sent (see bench/load/e2e-load.js).
+ */
+async function e2eRun(admin, r, plan = PLAN.e2e, warehouseFile = undefined, baseTime = undefined) {
   const topics = topicSet(admin, `e2e${r}`);
   const dataDir = tempDir('e2e');
-  if (warehouseFile) renameSync(warehouseFile, join(dataDir, 'callstream.duckdb'));
-  const sink = await startCallstream('sink', brokerEnv(topics, { CALLSTREAM_DATA_DIR: dataDir, CALLSTREAM_CONSUMER_GROUP: admin.group(`bench-${runId}-e2e-${r}`) }));
-  let receiver;
+  const inRun = join(dataDir, 'callstream.duckdb');
+  if (warehouseFile) renameSync(warehouseFile, inRun);
   try {
-    receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('e2e-receiver') }));
-    const load = await runJsonReport(
-      [
-        join(ROOT, 'bench/load/e2e-load.js'),
-        JSON.stringify({ url: receiver.url, socket: join(dataDir, 'callstream.sock'), rate: plan.rate, seconds: plan.seconds, warmupSec: plan.warmupSec, run: `${runId}e${r}`, drainSec: plan.drainSec }),
-      ],
-      { name: 'e2e-load', timeoutMs: (plan.seconds + plan.warmupSec + plan.drainSec + 60) * 1000 },
-    );
-    return { ...load, receiverPeakRssMb: receiver.peakRssMb(), sinkPeakRssMb: sink.peakRssMb() };
+    const sink = await startCallstream('sink', brokerEnv(topics, { CALLSTREAM_DATA_DIR: dataDir, CALLSTREAM_CONSUMER_GROUP: admin.group(`bench-${runId}-e2e-${r}`) }));
+    let receiver;
+    try {
+      receiver = await startCallstream('receiver', brokerEnv(topics, { CALLSTREAM_DATA_DIR: tempDir('e2e-receiver') }));
+      const load = await runJsonReport(
+        [
+          join(ROOT, 'bench/load/e2e-load.js'),
+          JSON.stringify({ url: receiver.url, socket: join(dataDir, 'callstream.sock'), rate: plan.rate, seconds: plan.seconds, warmupSec: plan.warmupSec, run: `${runId}e${r}`, drainSec: plan.drainSec, baseTime }),
+        ],
+        { name: 'e2e-load', timeoutMs: (plan.seconds + plan.warmupSec + plan.drainSec + 60) * 1000 },
+      );
+      return { ...load, receiverPeakRssMb: receiver.peakRssMb(), sinkPeakRssMb: sink.peakRssMb() };
+    } finally {
+      await receiver?.stop();
+      await sink.stop();
+    }
   } finally {
-    await receiver?.stop();
-    await sink.stop();
+    if (warehouseFile) renameSync(inRun, warehouseFile);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -430,10 +444,12 @@ async function historySection(admin) {
   const reusedFile = (report) => report.file ?? join(reuse, 'keep-filtered.duckdb');
   const filtered = reuse ? ((r) => ({ ...r, file: reusedFile(r) }))(reported('filtered.jsonl')) : await history('filtered', plan.rows, plan.step, true);
   if (!reuse) log(`history: the same with the whole-table MERGE (the design before), to ${plan.baselineRows} rows`);
-  const merge = reuse ? reported('merge.jsonl') : await history('merge', plan.baselineRows, plan.baselineStep, false);
+  // Reused, the baseline's report may be left out (no merge.jsonl): the chart then shows one design.
+  const merge = reuse ? (existsSync(join(reuse, 'merge.jsonl')) ? reported('merge.jsonl') : undefined) : await history('merge', plan.baselineRows, plan.baselineStep, false);
   // Each part after the write path runs whatever became of the one before: a part that fails is
   // reported (a failed target naming it) and the rest, and the hour already spent, are kept.
   const failures = [];
+  const parts = historyParts;
   const part = async (name, run) => {
     try {
       return await run();
@@ -443,19 +459,34 @@ async function historySection(admin) {
       return undefined;
     }
   };
-  log(`history: end to end at ${plan.e2e.rate} webhooks/s into the warehouse holding ${filtered.stored} rows, then into an empty one`);
-  const full = filtered.file ? await part('end to end, full', () => e2eRun(admin, 'hfull', plan.e2e, filtered.file)) : undefined;
-  const empty = await part('end to end, empty', () => e2eRun(admin, 'hempty', plan.e2e));
-  log(`history: the call_gaps view over a year of ${plan.rows} calls (the sink's count and callstream gaps' list)`);
-  const gaps = await part('gaps', () => runJsonReport([join(ROOT, 'bench/load/gaps-query.js'), JSON.stringify({ calls: plan.rows, probes: plan.probes > 5 ? 5 : plan.probes, dir })], { name: 'gaps-query', timeoutMs: 3600_000 }));
-  log(`history: ${plan.erased.count} calls of an erased tenant through the sink, next to as many ordinary ones (${plan.erased.rounds} round(s))`);
-  const erased = await part('erased tenant', () => runJsonReport([join(ROOT, 'bench/load/erased-tenant.js'), JSON.stringify(plan.erased)], { name: 'erased-tenant', timeoutMs: 3600_000 }));
-  log(`history: the sink draining a backlog of ${plan.backlog.count} webhooks of 900 KB`);
-  const backlog = await part('backlog', () => runJsonReport([join(ROOT, 'bench/load/large-backlog.js'), JSON.stringify(plan.backlog)], { name: 'large-backlog', timeoutMs: 3600_000 }));
+  // Live traffic on top of the history is newer than all of it: its calls are dated a day after
+  // the history's newest (call n of the history took place n seconds after BASE_TIME). Runs
+  // alternate, full then empty, on the same file; then one run whose calls are dated at the
+  // history's start, as a replay of old calls would be (its redeliveries' stored versions are
+  // looked for among every row since then: what that costs, shown apart, not the target).
+  const liveFrom = callTime(filtered.stored + 86_400);
+  const full = [];
+  const empty = [];
+  let oldest;
+  for (let round = 0; parts.has('e2e') && round < plan.e2e.rounds; round++) {
+    log(`history: end to end at ${plan.e2e.rate} webhooks/s, round ${round + 1}/${plan.e2e.rounds}: into the warehouse holding ${filtered.stored} rows, then into an empty one`);
+    if (filtered.file) full.push(await part(`end to end, full, round ${round + 1}`, () => e2eRun(admin, `hfull${round}`, plan.e2e, filtered.file, liveFrom)));
+    empty.push(await part(`end to end, empty, round ${round + 1}`, () => e2eRun(admin, `hempty${round}`, plan.e2e, undefined, liveFrom)));
+  }
+  if (filtered.file && parts.has('e2e')) {
+    log('history: end to end on the full warehouse, calls dated at the history\'s start');
+    oldest = await part('end to end, full, calls dated at the start', () => e2eRun(admin, 'holdest', plan.e2e, filtered.file));
+  }
+  if (parts.has('gaps')) log(`history: the call_gaps view over a year of ${plan.rows} calls (the sink's count and callstream gaps' list)`);
+  const gaps = parts.has('gaps') && await part('gaps', () => runJsonReport([join(ROOT, 'bench/load/gaps-query.js'), JSON.stringify({ calls: plan.rows, probes: plan.probes > 5 ? 5 : plan.probes, dir })], { name: 'gaps-query', timeoutMs: 3600_000 }));
+  if (parts.has('erased')) log(`history: ${plan.erased.count} calls of an erased tenant through the sink, next to as many ordinary ones (${plan.erased.rounds} round(s))`);
+  const erased = parts.has('erased') && await part('erased tenant', () => runJsonReport([join(ROOT, 'bench/load/erased-tenant.js'), JSON.stringify(plan.erased)], { name: 'erased-tenant', timeoutMs: 3600_000 }));
+  if (parts.has('backlog')) log(`history: the sink draining a backlog of ${plan.backlog.count} webhooks of 900 KB`);
+  const backlog = parts.has('backlog') && await part('backlog', () => runJsonReport([join(ROOT, 'bench/load/large-backlog.js'), JSON.stringify(plan.backlog)], { name: 'large-backlog', timeoutMs: 3600_000 }));
   // BigQuery's write path on the emulator: merge mode as shipped (no partition bound), with a
   // one-day lookback, and staged mode; each MERGE's partition filter stands in for bytes billed.
   const bigquery = [];
-  for (const mode of [{ mode: 'merge' }, { mode: 'merge', lookbackDays: 1 }, { mode: 'staged' }]) {
+  for (const mode of parts.has('bigquery') ? [{ mode: 'merge' }, { mode: 'merge', lookbackDays: 1 }, { mode: 'staged' }] : []) {
     const name = `BigQuery ${mode.mode} mode${mode.lookbackDays ? ` (mergeLookbackDays ${mode.lookbackDays})` : ''}`;
     log(`history: ${name} on the emulator, 0 to ${plan.bigquery.rows} call_events rows`);
     const report = await part(name, () => runJsonReport([join(ROOT, 'bench/load/bq-history.js'), JSON.stringify({ ...plan.bigquery, ...mode, endpoint: bqEndpoint(), grpc: bqGrpcEndpoint() })], { name: `bq-history (${mode.mode})`, timeoutMs: 3600_000 }));
@@ -467,7 +498,7 @@ async function historySection(admin) {
   mkdirSync(join(chart, '..'), { recursive: true });
   writeFileSync(chart, historyChart({ filtered, merge }));
   log(`history: chart written to ${chart}`);
-  results.sections.history = { filtered, merge, e2e: { full, empty }, gaps, erased, backlog, bigquery, chart, failures };
+  results.sections.history = { filtered, merge, e2e: { full: full.filter(Boolean), empty: empty.filter(Boolean), oldest, liveFrom: new Date(liveFrom).toISOString() }, gaps: gaps || undefined, erased: erased || undefined, backlog: backlog || undefined, bigquery: parts.has('bigquery') ? bigquery : undefined, chart, failures };
   return results.sections.history;
 }
 

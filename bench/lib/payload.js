@@ -95,13 +95,21 @@ export function callAt(i) {
   return { call: duplicate ? distinct - 3 : distinct, duplicate };
 }
 
-const BASE_TIME = Date.parse('2026-11-27T00:00:00Z');
+/** When call 0 of a run took place; call n, n seconds later. */
+export const BASE_TIME = Date.parse('2026-11-27T00:00:00Z');
 
-/** Call `n` of run `run`: its id and the fields the sink stores (as the receiver would derive them). */
-export function callCompleted(run, n) {
+/** The occurred_at of call `n` when call 0 took place at `baseTime`. */
+export const callTime = (n, baseTime = BASE_TIME) => baseTime + n * 1000;
+
+/**
+ * Call `n` of run `run`: its id and the fields the sink stores (as the receiver would derive them).
+ * `baseTime` dates call 0 (calls are a second apart): live traffic on top of a history starts
+ * after the history's newest call, as it would in production.
+ */
+export function callCompleted(run, n, baseTime = BASE_TIME) {
   const v = variant(n * 7919);
   const callId = `vs_${run}_${n}`;
-  const occurred = new Date(BASE_TIME + n * 1000).toISOString();
+  const occurred = new Date(callTime(n, baseTime)).toISOString();
   const fields = {
     call_id: callId,
     voice_session_id: 1_000_000 + n,
@@ -121,10 +129,10 @@ export function callCompleted(run, n) {
   return { callId, body, fields, variant: v };
 }
 
-/** The body delivered at position `i` of run `run`. */
-export function bodyAt(run, i) {
+/** The body delivered at position `i` of run `run` (calls dated from `baseTime`, see callCompleted). */
+export function bodyAt(run, i, baseTime = BASE_TIME) {
   const { call, duplicate } = callAt(i);
-  const c = callCompleted(run, call);
+  const c = callCompleted(run, call, baseTime);
   return { ...c, duplicate };
 }
 

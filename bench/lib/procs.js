@@ -128,7 +128,10 @@ export async function startCallstream(command, settings, timeoutMs = 90_000) {
   // (NODE_OPTIONS would reach the reference programs and load generators too).
   const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
   const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_CALLSTREAM_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
-  const proc = spawnJsonLines([CLI, command], { env: callstreamEnv({ LOG_LEVEL: 'info', ...settings }), name: `callstream ${command}`, nodeArgs });
+  // BENCH_CALLSTREAM_ENV='{"CALLSTREAM_GAPS_CHECK_INTERVAL_MS":"0"}': more settings for callstream's processes
+  // (the bench passes none of the shell's CALLSTREAM_* on, so that a run measures the defaults).
+  const extra = process.env.BENCH_CALLSTREAM_ENV ? JSON.parse(process.env.BENCH_CALLSTREAM_ENV) : {};
+  const proc = spawnJsonLines([CLI, command], { env: callstreamEnv({ LOG_LEVEL: 'info', ...settings, ...extra }), name: `callstream ${command}`, nodeArgs });
   try {
     const listening = await proc.waitFor((l) => typeof l.url === 'string' && /listening/.test(l.msg ?? ''), timeoutMs, 'listening line');
     await proc.waitFor((l) => l.msg === 'callstream is ready', timeoutMs, '"callstream is ready"');

@@ -10,46 +10,58 @@
 // 3 times, then the run ends with the error in the report (it does not hide it).
 //
 // Usage: node bench/load/history.js '{"rows":10000000,"step":1000000,"writePath":"filtered"}'
+//        ("memoryLimit", "checkpointThreshold" and "settings" {"threads":"1", ...} try other DuckDB settings)
 //        writePath "merge" is the design before the key index (the baseline of the chart).
 // Needs `npm run build`.
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DuckDbWarehouse } from '../../dist/warehouse/duckdb/duckdb-warehouse.js';
-import { callaroRow } from '../../dist/sink/callaro-rows.js';
-import { requestRow } from '../../dist/sink/request-rows.js';
 import { CALL_EVENTS, REQUESTS } from '../../dist/warehouse/tables.js';
-import { eventRecordAt } from '../lib/payload.js';
+import { deliveryRows } from '../lib/history-rows.js';
 import { percentile } from '../lib/stats.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit, checkpointThreshold, sameMoment = true } = options;
+const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit, checkpointThreshold, settings, sameMoment = true } = options;
 const RUN = 'history';
 const PROBE_ROWS = 100;
 const MAX_TRIES = 3;
 
 const dir = mkdtempSync(join(baseDir, 'callstream-history-'));
 const file = join(dir, 'warehouse.duckdb');
-const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit, checkpointThreshold });
+const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit, checkpointThreshold, settings });
 await warehouse.ensureTables([CALL_EVENTS, REQUESTS]);
-// The same-moment baseline: an empty warehouse in the same process, probed beside the full one at
-// every step, so that the ratio of upsert times is not the machine's load changing over hours.
-// Made anew at every step, so it stays empty (it holds one step's probes, 2,000 rows at most);
-// its own small pool adds a few tens of MB to the RSS measured: {"sameMoment":false} leaves it out.
-// Its failures are its own (emptyErrors): a run once stopped at 4 million rows because this
-// baseline, kept for the whole run in 32 MB, failed a checkpoint.
+// The same-moment baseline: an empty warehouse probed beside the full one at every step, so that
+// the ratio of upsert times is not the machine's load changing over hours. It runs in a process
+// of its own (bench/load/history-empty.js), so the RSS measured here is the full warehouse's
+// alone; made anew at every step, so it stays empty. {"sameMoment":false} leaves it out.
 let empty;
 let emptyErrors = 0;
-let emptySeq = 0;
+function baseline() {
+  const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'history-empty.js'), [JSON.stringify({ dir, writePath, rows: PROBE_ROWS })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let waiting;
+  child.on('message', (m) => waiting?.(m));
+  child.on('exit', () => waiting?.({ ok: false, error: 'the baseline process exited' }));
+  const ask = (cmd) => new Promise((resolve) => {
+    waiting = resolve;
+    if (cmd) child.send({ cmd });
+  });
+  const ready = ask();
+  return {
+    ready,
+    ask: async (cmd) => {
+      const answer = await ask(cmd);
+      if (!answer.ok) throw new Error(answer.error);
+      return answer;
+    },
+  };
+}
 async function freshEmpty() {
-  if (empty) {
-    await empty.close().catch(() => undefined);
-    const old = join(dir, `empty-${emptySeq}.duckdb`);
-    for (const f of [old, `${old}.wal`, `${old}.tmp`]) rmSync(f, { force: true, recursive: true });
-  }
-  emptySeq++;
-  empty = await DuckDbWarehouse.open(join(dir, `empty-${emptySeq}.duckdb`), { writePath, memoryLimit: '64MB' });
-  await empty.ensureTables([CALL_EVENTS, REQUESTS]);
+  empty ??= baseline();
+  await empty.ready;
+  await empty.ask('fresh');
 }
 
 let delivery = 0; // the next delivery of the payload (call i, or a redelivery of a recent one)
@@ -62,41 +74,40 @@ const firstError = { message: null };
 
 /** The rows of the next `n` deliveries, as the sink would write them. */
 function deliveries(n) {
-  const events = [];
-  const audit = [];
-  const now = Date.now();
-  for (let k = 0; k < n; k++, delivery++) {
-    const record = eventRecordAt(RUN, delivery, now);
-    const position = { partition: delivery % 6, offset: Math.floor(delivery / 6) };
-    events.push(callaroRow(record, position, now).row);
-    const raw = { request_id: record.request_id, received_at: now, flow: 'callaro', method: 'POST', path: '/callaro/webhooks', body: { length: 2_600 }, truncated: false, status: 202, error_code: null, event_key: record.call_id, verified_by: null };
-    audit.push(requestRow(raw, position, now).row);
-  }
-  return { events, audit };
+  const rows = deliveryRows(RUN, delivery, n);
+  delivery += n;
+  return rows;
 }
 
 /** One flush: the events, then their requests rows; retried like the sink would, counted when it fails. */
-async function write({ events, audit }, into = warehouse) {
+async function write({ events, audit }) {
   for (let attempt = 1; ; attempt++) {
     const began = performance.now();
     try {
-      const inserted = await into.upsert(CALL_EVENTS, events);
-      const indexed = await into.upsert(REQUESTS, audit);
-      if (into === warehouse) requests += indexed;
+      const inserted = await warehouse.upsert(CALL_EVENTS, events);
+      requests += await warehouse.upsert(REQUESTS, audit);
       return inserted;
     } catch (err) {
-      if (into !== warehouse) {
-        emptyErrors++;
-        if (attempt >= MAX_TRIES) throw err;
-        continue;
-      }
       errors++;
       firstError.message ??= err.message;
       if (attempt >= MAX_TRIES) throw err;
     } finally {
-      if (into === warehouse) writeMs += performance.now() - began;
+      writeMs += performance.now() - began;
     }
   }
+}
+
+/** One probe flush into the empty baseline (in its process), retried; its time in ms, or undefined. */
+async function probeEmpty() {
+  for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+    try {
+      return (await empty.ask('probe')).ms;
+    } catch {
+      emptyErrors++;
+    }
+  }
+  await freshEmpty(); // the baseline's own trouble: counted in emptyErrors, not the history's
+  return undefined;
 }
 
 function fileBytes() {
@@ -124,14 +135,8 @@ async function measure() {
     stored += await write(flush);
     times.push(performance.now() - began);
     if (!empty) continue;
-    const other = deliveries(PROBE_ROWS);
-    began = performance.now();
-    try {
-      await write(other, empty);
-      baseline.push(performance.now() - began);
-    } catch {
-      await freshEmpty(); // the baseline's own trouble: counted in emptyErrors, not the history's
-    }
+    const ms = await probeEmpty();
+    if (ms !== undefined) baseline.push(ms);
   }
   times.sort((a, b) => a - b);
   baseline.sort((a, b) => a - b);
@@ -162,6 +167,8 @@ try {
       rssMB: Math.round(peakRss / 2 ** 20),
       duckdbMB: Math.round(Number(bytes) / 2 ** 20),
       heapMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+      // Outside the JS heap but Node's: the key filters' bit arrays, mostly.
+      arrayBuffersMB: Math.round(process.memoryUsage().arrayBuffers / 2 ** 20),
       errors,
       emptyErrors,
     };
@@ -194,7 +201,7 @@ try {
   failure = err.message;
 } finally {
   await warehouse.close();
-  await empty?.close();
+  await empty?.ask('close').catch(() => undefined);
   if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 console.log(JSON.stringify({ report: { writePath, memoryLimit: memoryLimitSetting, target, step, batch, probes, stored, requests, deliveries: delivery, errors, emptyErrors, firstError: firstError.message, failure, steps, file: keep ? file : null } }));

@@ -110,7 +110,7 @@ describe('npm run bench -- --smoke', () => {
       history: {
         filtered: Array<{ stored: number; rowsPerSec: number | null; p50: number; emptyP50: number | null; rssMB: number; errors: number }>;
         merge: Array<{ stored: number; p50: number }>;
-        e2e: { full?: { p95: number }; empty?: { p95: number } };
+        e2e: { full?: { p95: number; runs: number }; empty?: { p95: number }; oldest?: { p95: number }; liveFrom?: string };
         erased: { count: number; ordinary: { rowsWritten: number[]; refusedAsErased: number[]; recordsPerSec: number }; erased: { rowsWritten: number[]; refusedAsErased: number[]; recordsPerSec: number } };
         backlog: { records: number; committed: number; stalled: boolean; peakRssMb: number };
         bigquery: Array<{ mode: string; lookbackDays: number; failure: string | null; steps: Array<{ stored: number; p50: number; filters: string[]; rowsInBound: number; rowsTotal: number }> }>;
@@ -130,6 +130,10 @@ describe('npm run bench -- --smoke', () => {
     expect(filtered.at(-1)!.stored).toBeGreaterThanOrEqual(20_000);
     expect(filtered.slice(1).every((s) => Number(s.rowsPerSec) > 0 && s.rssMB > 0 && s.errors === 0)).toBe(true);
     expect(Number.isFinite(e2e.full?.p95) && Number.isFinite(e2e.empty?.p95)).toBe(true);
+    // Live traffic is dated after the history's newest call (call n at n seconds after
+    // 2026-11-27), and the file outlives its run: the run dated at the history's start reuses it.
+    expect(Date.parse(e2e.liveFrom!)).toBeGreaterThan(Date.parse('2026-11-27T00:00:00Z') + filtered.at(-1)!.stored * 1000);
+    expect(Number.isFinite(e2e.oldest?.p95)).toBe(true);
     // The erased tenant's calls are all refused and none written; the ordinary ones all written.
     expect(erased.erased.refusedAsErased).toEqual([erased.count]);
     expect(erased.erased.rowsWritten).toEqual([0]);

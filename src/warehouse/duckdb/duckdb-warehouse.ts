@@ -56,6 +56,8 @@ export interface DuckDbOptions {
   checkpointThreshold?: string;
   /** DuckDB's memory_limit, instead of CALLSTREAM_DUCKDB_MEMORY_LIMIT's default. */
   memoryLimit?: string;
+  /** More DuckDB settings at start (e.g. threads): what benches try before a default changes. */
+  settings?: Record<string, string>;
   /** Settings of the analysts' views (CALLSTREAM_VIEWS_*; their defaults when unset). */
   views?: ViewSettings;
   /**
@@ -396,6 +398,7 @@ async function connectFile(path: string, options: DuckDbOptions): Promise<{ inst
     const memoryLimit = options.memoryLimit ?? MEMORY_LIMIT;
     const settings: Record<string, string> = { memory_limit: memoryLimit, checkpoint_threshold: options.checkpointThreshold ?? checkpointThreshold(memoryLimit) };
     if (!inMemory) settings.temp_directory = `${path}.tmp`;
+    Object.assign(settings, options.settings);
     const instance = await DuckDBInstance.create(':memory:', settings);
     const writer = await instance.connect();
     const reader = await instance.connect();
