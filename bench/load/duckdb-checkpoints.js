@@ -8,7 +8,8 @@
 // 2026-11-27), so on a history file they are live traffic, newer than what it holds.
 //
 // Usage: node bench/load/duckdb-checkpoints.js '{"file":"/tmp/h/warehouse.duckdb","flushes":500,
-//        "rows":100,"from":12000000,"memoryLimit":"160MB","checkpointThreshold":"61MB"}'
+//        "rows":100,"from":12000000,"memoryLimit":"160MB","checkpointThreshold":"61MB",
+//        "rowGroupSize":122880}'
 // Needs `npm run build`. Prints one JSON report.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ const scratch = opts.file ? undefined : mkdtempSync(join(tmpdir(), 'callstream-c
 const file = opts.file ?? join(scratch, 'warehouse.duckdb');
 
 let began = performance.now();
-const warehouse = await DuckDbWarehouse.open(file, { memoryLimit: opts.memoryLimit, checkpointThreshold: opts.checkpointThreshold });
+const warehouse = await DuckDbWarehouse.open(file, { memoryLimit: opts.memoryLimit, checkpointThreshold: opts.checkpointThreshold, rowGroupSize: opts.rowGroupSize });
 await warehouse.ensureTables([CALL_EVENTS, REQUESTS]);
 const openMs = performance.now() - began;
 const [{ stored, threshold, pool }] = await warehouse.query("SELECT (SELECT count(*) FROM call_events) AS stored, current_setting('checkpoint_threshold') AS threshold, current_setting('memory_limit') AS pool");

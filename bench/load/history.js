@@ -10,7 +10,8 @@
 // 3 times, then the run ends with the error in the report (it does not hide it).
 //
 // Usage: node bench/load/history.js '{"rows":10000000,"step":1000000,"writePath":"filtered"}'
-//        ("memoryLimit", "checkpointThreshold" and "settings" {"threads":"1", ...} try other DuckDB settings)
+//        ("memoryLimit", "checkpointThreshold", "rowGroupSize" and "settings" {"threads":"1", ...} try
+//        other DuckDB settings)
 //        writePath "merge" is the design before the key index (the baseline of the chart).
 // Needs `npm run build`.
 import { fork } from 'node:child_process';
@@ -24,14 +25,14 @@ import { deliveryRows } from '../lib/history-rows.js';
 import { percentile } from '../lib/stats.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
-const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit, checkpointThreshold, settings, sameMoment = true } = options;
+const { rows: target = 1_000_000, step = 250_000, batch = 5_000, probes = 20, writePath = 'filtered', dir: baseDir = tmpdir(), keep = false, memoryLimit, checkpointThreshold, settings, rowGroupSize, sameMoment = true } = options;
 const RUN = 'history';
 const PROBE_ROWS = 100;
 const MAX_TRIES = 3;
 
 const dir = mkdtempSync(join(baseDir, 'callstream-history-'));
 const file = join(dir, 'warehouse.duckdb');
-const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit, checkpointThreshold, settings });
+const warehouse = await DuckDbWarehouse.open(file, { writePath, memoryLimit, checkpointThreshold, settings, rowGroupSize });
 await warehouse.ensureTables([CALL_EVENTS, REQUESTS]);
 // The same-moment baseline: an empty warehouse probed beside the full one at every step, so that
 // the ratio of upsert times is not the machine's load changing over hours. It runs in a process
