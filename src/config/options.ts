@@ -193,8 +193,8 @@ export const OPTIONS = {
       .string()
       .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, { message: 'expected a size such as 256MB or 1GiB', abort: true })
       .refine((size) => sizeInBytes(size) >= MIN_DUCKDB_MEMORY, `expected at least 128MB: a smaller pool cannot be relied on to hold a flush and its checkpoint (32MB failed one at about 8,000 calls; docs/performance.md)`)
-      .default('160MB'),
-    'Buffer pool of the embedded DuckDB (its memory_limit), at least 128MB; larger work spills to `<file>.tmp`. With the default the sink\'s RSS measured about 320 MB on an empty warehouse and 700 MB with 10 million calls stored; events of 64 KB and more need a larger pool (docs/performance.md).',
+      .default('256MB'),
+    'Buffer pool of the embedded DuckDB (its memory_limit), at least 128MB; larger work spills to `<file>.tmp`. With the default the sink\'s RSS measured about 350 MB on an empty warehouse and 850 MB with 10 million calls stored; 160MB saves about 150 MB but fails sooner on large events, and events of 64 KB and more need a larger pool (docs/performance.md).',
   ),
   viewsOutcomeField: option(
     'CALLSTREAM_VIEWS_OUTCOME_FIELD',

@@ -51,8 +51,8 @@ describe('DuckDbWarehouse', () => {
     await warehouse.close();
   });
 
-  it('caps its buffer pool at memoryLimit (CALLSTREAM_DUCKDB_MEMORY_LIMIT), 160 MB by default, and checkpoints at a quarter of it', async () => {
-    for (const [options, memory, checkpoint] of [[{}, '152.5 MiB', '38.1 MiB'], [{ memoryLimit: '64MB' }, '61.0 MiB', '15.2 MiB'], [{ memoryLimit: '2GiB' }, '2.0 GiB', '244.1 MiB']] as const) {
+  it('caps its buffer pool at memoryLimit (CALLSTREAM_DUCKDB_MEMORY_LIMIT), 256 MB by default, and checkpoints at a quarter of it', async () => {
+    for (const [options, memory, checkpoint] of [[{}, '244.1 MiB', '61.0 MiB'], [{ memoryLimit: '64MB' }, '61.0 MiB', '15.2 MiB'], [{ memoryLimit: '2GiB' }, '2.0 GiB', '244.1 MiB']] as const) {
       const warehouse = await DuckDbWarehouse.open(':memory:', options);
       expect(await warehouse.query("SELECT current_setting('memory_limit') AS m, current_setting('checkpoint_threshold') AS c")).toEqual([{ m: memory, c: checkpoint }]);
       await warehouse.close();

@@ -27,13 +27,13 @@ const MEMORY_LIMIT = OPTIONS.duckdbMemoryLimit.schema.parse(undefined);
  * (~20 MB of WAL) the default checkpointed after every flush. Until a checkpoint, what was
  * written stays in the buffer pool (or spills), and the checkpoint works on it there: a
  * threshold as large as the pool ran the history bench out of memory after 5 million rows
- * (256 MB of each). So a quarter of the pool (40 MB for the default 160 MB), at most 256 MB,
+ * (256 MB of each). So a quarter of the pool (64 MB for the default 256 MB), at most 256 MB,
  * which measured ~15,000 against ~8,800 rows/s for 16 MB over 1M rows (bench/load/duckdb-upsert.js).
  * Each checkpoint stalls the writes, 1.4-1.9 s every other time on a file holding history; 40 %
  * of the pool made them fewer but halved the bulk rate (docs/performance.md).
  */
 export function checkpointThreshold(memoryLimit: string): string {
-  const megabytes = Math.floor((sizeInBytes(memoryLimit) || 160 * 1_000_000) / 4 / 1_000_000);
+  const megabytes = Math.floor((sizeInBytes(memoryLimit) || 256 * 1_000_000) / 4 / 1_000_000);
   return `${Math.max(16, Math.min(256, megabytes))}MB`;
 }
 

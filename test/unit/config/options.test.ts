@@ -22,7 +22,7 @@ describe('loadConfig', () => {
   });
 
   it('takes a DuckDB pool of 128MB or more, in any unit DuckDB reads, and refuses a smaller one', () => {
-    expect(loadConfig({}).duckdbMemoryLimit).toBe('160MB');
+    expect(loadConfig({}).duckdbMemoryLimit).toBe('256MB');
     for (const size of ['128MB', '122.1MiB', '1GB', '0.5GiB', '200000KB']) expect(loadConfig({ CALLSTREAM_DUCKDB_MEMORY_LIMIT: size }).duckdbMemoryLimit).toBe(size);
     for (const size of ['32MB', '127MB', '122MiB', '64000KB', '0.1GB']) {
       expect(() => loadConfig({ CALLSTREAM_DUCKDB_MEMORY_LIMIT: size }), size).toThrow(/CALLSTREAM_DUCKDB_MEMORY_LIMIT.*at least 128MB/s);
