@@ -59,6 +59,23 @@ describe('DuckDbWarehouse', () => {
     }
   });
 
+  it('does not vacuum at checkpoints: row groups of separate writes stay as written (max_vacuum_tasks 0)', async () => {
+    // Merging row groups (after deletes, or small ones a large insert made) took most of each
+    // checkpoint on a file holding history, while writes waited (docs/performance.md). Four writes
+    // of 5,000 rows, each checkpointed at close: DuckDB's default vacuum merges them into two.
+    const file = join(mkdtempSync(join(tmpdir(), 'callstream-vacuum-')), 'w.duckdb');
+    for (let write = 0; write < 4; write++) {
+      const warehouse = await DuckDbWarehouse.open(file);
+      await warehouse.ensureTables([CALL_EVENTS]);
+      await warehouse.upsert(CALL_EVENTS, Array.from({ length: 5_000 }, (_, i) => rowFor(CALL_EVENTS, { call_id: `v${write}_${i}`, event_type: 'call.completed', request_id: `r${write}`, received_at: Date.UTC(2026, 5, 1), event_time: Date.UTC(2026, 5, 1) })));
+      await warehouse.close();
+    }
+    const warehouse = await DuckDbWarehouse.open(file, { readOnly: true });
+    expect(await warehouse.query("SELECT current_setting('max_vacuum_tasks') AS v, (SELECT count(*) FROM call_events) AS n")).toEqual([{ v: '0', n: '20000' }]);
+    expect(await warehouse.query("SELECT count(DISTINCT row_group_id) AS groups FROM pragma_storage_info('call_events')")).toEqual([{ groups: '4' }]);
+    await warehouse.close();
+  });
+
   it('runs queries read-only', async () => {
     const warehouse = await DuckDbWarehouse.open(':memory:');
     await expect(warehouse.query('CREATE TABLE sneaky (a INT)')).rejects.toMatchObject({ code: 'WH_QUERY_REFUSED' });

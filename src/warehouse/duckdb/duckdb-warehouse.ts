@@ -29,13 +29,26 @@ const MEMORY_LIMIT = OPTIONS.duckdbMemoryLimit.schema.parse(undefined);
  * threshold as large as the pool ran the history bench out of memory after 5 million rows
  * (256 MB of each). So a quarter of the pool (64 MB for the default 256 MB), at most 256 MB,
  * which measured ~15,000 against ~8,800 rows/s for 16 MB over 1M rows (bench/load/duckdb-upsert.js).
- * Each checkpoint stalls the writes, 1.4-1.9 s every other time on a file holding history; 40 %
- * of the pool made them fewer but halved the bulk rate (docs/performance.md).
+ * Each checkpoint stalls the writes to its table for the time it takes (0.3-0.6 s for 60 MB of
+ * WAL); 40 % of the pool made them fewer but halved the bulk rate (docs/performance.md).
  */
 export function checkpointThreshold(memoryLimit: string): string {
   const megabytes = Math.floor((sizeInBytes(memoryLimit) || 256 * 1_000_000) / 4 / 1_000_000);
   return `${Math.max(16, Math.min(256, megabytes))}MB`;
 }
+
+/**
+ * No vacuum at checkpoints (DuckDB's max_vacuum_tasks, default 100). Every redelivery is a newer
+ * version, so its UPDATE deletes the stored row and inserts the new one, and each checkpoint then
+ * tried to merge row groups holding deleted rows: on a file of 1 M rows that took 1.2-2.0 s of
+ * a checkpoint's 1.5-2.3 s (perf: VacuumTask, decompressing and compressing again old row groups),
+ * against 0.4-0.5 s without; the writes to the table wait for it. Over a build of 1 M rows it
+ * cost 40 % of the bulk rate (9,400 against 15,600 rows/s) and saved no space (the file was 3 %
+ * larger with it). One task cost as much as a hundred. What is left: the bytes of a replaced or
+ * erased row stay in its row group (unreadable by any query) until that group is rewritten
+ * (docs/performance.md, docs/privacy.md).
+ */
+const MAX_VACUUM_TASKS = '0';
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -400,7 +413,7 @@ async function connectFile(path: string, options: DuckDbOptions): Promise<{ inst
   const inMemory = path === ':memory:';
   try {
     const memoryLimit = options.memoryLimit ?? MEMORY_LIMIT;
-    const settings: Record<string, string> = { memory_limit: memoryLimit, checkpoint_threshold: options.checkpointThreshold ?? checkpointThreshold(memoryLimit) };
+    const settings: Record<string, string> = { memory_limit: memoryLimit, checkpoint_threshold: options.checkpointThreshold ?? checkpointThreshold(memoryLimit), max_vacuum_tasks: MAX_VACUUM_TASKS };
     if (!inMemory) settings.temp_directory = `${path}.tmp`;
     Object.assign(settings, options.settings);
     const instance = await DuckDBInstance.create(':memory:', settings);
