@@ -34,9 +34,23 @@ import { callTime } from './lib/payload.js';
 const { values: args } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, chart: { type: 'string' }, 'history-reuse': { type: 'string' }, 'history-parts': { type: 'string' }, only: { type: 'string' }, 'sink-sizes': { type: 'string' }, 'no-build': { type: 'boolean', default: false } },
 });
+/** A mistake in the options: said in one line, exit 2 (no stack). */
+function usageError(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+/** The names of a comma-separated option, each one of `known` (a misspelt name would silently run nothing). */
+function names(option, value, known) {
+  const given = new Set(value.split(','));
+  const unknown = [...given].filter((n) => !known.includes(n));
+  if (unknown.length > 0) usageError(`--${option} takes ${known.join(', ')}; not ${unknown.join(', ')}`);
+  return given;
+}
 const smoke = args.smoke || process.env.BENCH_SMOKE === '1';
-const only = new Set((args.only ?? 'receiver,sink,e2e,bigquery,bigquery-staged,trace').split(','));
-const historyParts = new Set((args['history-parts'] ?? 'e2e,gaps,erased,backlog,bigquery').split(','));
+const SECTIONS = ['receiver', 'sink', 'e2e', 'bigquery', 'bigquery-staged', 'trace', 'history'];
+const only = names('only', args.only ?? SECTIONS.filter((s) => s !== 'history').join(','), SECTIONS);
+const HISTORY_PARTS = ['e2e', 'gaps', 'erased', 'backlog', 'bigquery'];
+const historyParts = names('history-parts', args['history-parts'] ?? HISTORY_PARTS.join(','), HISTORY_PARTS);
 
 const PLAN = smoke
   ? {
@@ -75,7 +89,7 @@ const PLAN = smoke
     };
 if (args['sink-sizes']) {
   const sizes = args['sink-sizes'].split(',').map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--sink-sizes wants positive integers, got ${args['sink-sizes']}`);
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) usageError(`--sink-sizes wants positive integers, got ${args['sink-sizes']}`);
   PLAN.sink = { sizes, runs: sizes.map(() => 1) };
 }
 
@@ -498,7 +512,7 @@ async function historySection(admin) {
   mkdirSync(join(chart, '..'), { recursive: true });
   writeFileSync(chart, historyChart({ filtered, merge }));
   log(`history: chart written to ${chart}`);
-  results.sections.history = { filtered, merge, e2e: { full: full.filter(Boolean), empty: empty.filter(Boolean), oldest, liveFrom: new Date(liveFrom).toISOString() }, gaps: gaps || undefined, erased: erased || undefined, backlog: backlog || undefined, bigquery: parts.has('bigquery') ? bigquery : undefined, chart, failures };
+  results.sections.history = { filtered, merge, e2e: { full: full.filter(Boolean), empty: empty.filter(Boolean), oldest: oldest ? [oldest] : [], liveFrom: new Date(liveFrom).toISOString() }, gaps: gaps || undefined, erased: erased || undefined, backlog: backlog || undefined, bigquery: parts.has('bigquery') ? bigquery : undefined, chart, failures };
   return results.sections.history;
 }
 

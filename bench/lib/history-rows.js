@@ -3,6 +3,7 @@
 // redelivery, as the sink would hand them to the warehouse.
 import { callaroRow } from '../../dist/sink/callaro-rows.js';
 import { requestRow } from '../../dist/sink/request-rows.js';
+import { CALL_EVENTS, REQUESTS } from '../../dist/warehouse/tables.js';
 import { eventRecordAt } from './payload.js';
 
 /** The call_events and requests rows of deliveries `from` .. `from + n - 1` of run `run`. */
@@ -18,4 +19,17 @@ export function deliveryRows(run, from, n) {
     audit.push(requestRow(raw, position, now).row);
   }
   return { events, audit };
+}
+
+/**
+ * One flush as the sink writes it: the call_events rows, then the requests rows of the same
+ * deliveries. The call_events rows inserted, the requests rows written, and the time in ms of the
+ * whole flush and of its call_events part.
+ */
+export async function writeFlush(warehouse, { events, audit }) {
+  const began = performance.now();
+  const inserted = await warehouse.upsert(CALL_EVENTS, events);
+  const eventsMs = performance.now() - began;
+  const requests = await warehouse.upsert(REQUESTS, audit);
+  return { inserted, requests, ms: performance.now() - began, eventsMs };
 }

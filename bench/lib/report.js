@@ -283,8 +283,8 @@ export function buildHistory(results) {
   const filtered = h.filtered.steps.map((s) => step(s, 'filtered'));
   const merge = (h.merge?.steps ?? []).map((s) => step(s, 'merge'));
   // Medians over the rounds (full and empty alternate on the same file), each round's p95 kept.
-  const e2e = (runs) => {
-    const list = (Array.isArray(runs) ? runs : [runs]).filter(Boolean);
+  const e2e = (runs = []) => {
+    const list = runs.filter(Boolean);
     if (list.length === 0) return undefined;
     return { p50: medianOf(list, 'delayMs.p50'), p95: medianOf(list, 'delayMs.p95'), p99: medianOf(list, 'delayMs.p99'), p95s: list.map((r) => r.delayMs.p95), probeMs: medianOf(list, 'meanProbeMs'), sinkPeakRssMb: max(list.map((r) => r.sinkPeakRssMb)), timed: median(list.map((r) => r.timed)), runs: list.length };
   };

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbWarehouse } from '../../dist/warehouse/duckdb/duckdb-warehouse.js';
 import { CALL_EVENTS, REQUESTS } from '../../dist/warehouse/tables.js';
-import { deliveryRows } from '../lib/history-rows.js';
+import { deliveryRows, writeFlush } from '../lib/history-rows.js';
 import { percentile } from '../lib/stats.js';
 
 const opts = { flushes: 500, rows: 100, from: 12_000_000, slowMs: 150, ...JSON.parse(process.argv[2] ?? '{}') };
@@ -35,11 +35,7 @@ let closeMs;
 try {
   for (let i = 0; i < opts.flushes; i++) {
     const { events, audit } = deliveryRows(run, opts.from + i * opts.rows, opts.rows);
-    began = performance.now();
-    await warehouse.upsert(CALL_EVENTS, events);
-    const eventsMs = performance.now() - began;
-    await warehouse.upsert(REQUESTS, audit);
-    const ms = performance.now() - began;
+    const { ms, eventsMs } = await writeFlush(warehouse, { events, audit });
     times.push(ms);
     if (ms > opts.slowMs) slow.push({ flush: i, ms: Math.round(ms), callEventsMs: Math.round(eventsMs), requestsMs: Math.round(ms - eventsMs) });
   }

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbWarehouse } from '../../dist/warehouse/duckdb/duckdb-warehouse.js';
 import { CALL_EVENTS, REQUESTS } from '../../dist/warehouse/tables.js';
-import { deliveryRows } from '../lib/history-rows.js';
+import { deliveryRows, writeFlush } from '../lib/history-rows.js';
 
 const { dir, writePath, rows } = JSON.parse(process.argv[2]);
 let empty;
@@ -20,10 +20,7 @@ let delivery = 0;
 async function probe() {
   const { events, audit } = deliveryRows('history-empty', delivery, rows);
   delivery += rows;
-  const began = performance.now();
-  await empty.upsert(CALL_EVENTS, events);
-  await empty.upsert(REQUESTS, audit);
-  return performance.now() - began;
+  return (await writeFlush(empty, { events, audit })).ms;
 }
 
 async function fresh() {

@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDbWarehouse } from '../../dist/warehouse/duckdb/duckdb-warehouse.js';
 import { CALL_EVENTS, REQUESTS } from '../../dist/warehouse/tables.js';
-import { deliveryRows } from '../lib/history-rows.js';
+import { deliveryRows, writeFlush } from '../lib/history-rows.js';
 import { percentile } from '../lib/stats.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
@@ -42,6 +42,8 @@ let empty;
 let emptyErrors = 0;
 function baseline() {
   const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'history-empty.js'), [JSON.stringify({ dir, writePath, rows: PROBE_ROWS })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // One answer pending at a time: every ask is awaited before the next (a second ask meanwhile
+  // would take the first one's answer).
   let waiting;
   child.on('message', (m) => waiting?.(m));
   child.on('exit', () => waiting?.({ ok: false, error: 'the baseline process exited' }));
@@ -85,9 +87,9 @@ async function write({ events, audit }) {
   for (let attempt = 1; ; attempt++) {
     const began = performance.now();
     try {
-      const inserted = await warehouse.upsert(CALL_EVENTS, events);
-      requests += await warehouse.upsert(REQUESTS, audit);
-      return inserted;
+      const flush = await writeFlush(warehouse, { events, audit });
+      requests += flush.requests;
+      return flush.inserted;
     } catch (err) {
       errors++;
       firstError.message ??= err.message;

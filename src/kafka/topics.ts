@@ -120,6 +120,16 @@ async function creationReplicas(admin: Admin, config: Config): Promise<number> {
   return Number(resources[0]?.configEntries.find((e) => e.configName === 'default.replication.factor')?.configValue ?? 1);
 }
 
+/**
+ * The effective max.message.bytes of these existing topics of the plan: what a command that
+ * produces to them (replay, redrive) checks its records against before producing (Publisher's
+ * recordLimits), as the pipeline does with ensureTopics' facts.
+ */
+export async function readRecordLimits(admin: Admin, config: Config, topics: readonly string[]): Promise<Map<string, number>> {
+  const roles = topicRoles(config);
+  return recordLimits(await readTopicSettings(admin, new Map(topics.filter((t) => roles.has(t)).map((t) => [t, roles.get(t)!]))));
+}
+
 /** Each topic's effective max.message.bytes. */
 function recordLimits(settings: readonly TopicSettings[]): Map<string, number> {
   return new Map(settings.map((t) => [t.topic, Number(t.configs['max.message.bytes'] ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES)]));

@@ -57,7 +57,7 @@ export interface RawReplayReport {
    * With a call_sid subject and telephony vendors configured: the call's provider callbacks,
    * read from the telephony audit topic (accepted ones, rebuilt as the route built them).
    */
-  callbacks?: { scanned: number; eligible: number; republished: number };
+  callbacks?: { scanned: number; eligible: number; republished: number; stillRefused?: Record<string, number> };
 }
 
 /**
@@ -68,10 +68,14 @@ export interface RawReplayReport {
  * by receipt time, so a replay never overwrites a newer event nor changes a table twice.
  */
 export async function replayRaw(
-  deps: { kafka: Kafka; config: Config; codec: AvroCodec; access: AccessPolicy; vendors?: TelephonyVendors; publisher?: Publisher; logger: Logger },
+  deps: { kafka: Kafka; config: Config; codec: AvroCodec; access: AccessPolicy; vendors?: TelephonyVendors; publisher?: Publisher; fits?: (message: OutgoingMessage) => boolean; logger: Logger },
   options: RawReplayOptions,
 ): Promise<RawReplayReport> {
   const { kafka, config, codec, access, vendors, publisher, logger } = deps;
+  // A record over its topic's max.message.bytes (the topic's limit lowered since, or an audited
+  // 202 whose event the broker then refused: its request was answered 413) is still refused, not
+  // produced: the broker would refuse it and end the whole replay.
+  const fits = deps.fits ?? ((message: OutgoingMessage) => publisher?.fits(message) ?? true);
   for (const code of options.codes) {
     if (!REPLAYABLE_CODES.includes(code as ErrorCode)) {
       throw new CallstreamError('CFG_INVALID', `--codes: ${code} cannot be replayed; replayable: ${REPLAYABLE_CODES.join(', ')}`);
@@ -100,7 +104,10 @@ export async function replayRaw(
             topic === config.topicRaw
               ? reconsider(codec, access, config.topicEvents, message.value, options, report)
               : reconsiderCallback(codec, vendors!, config.topicTelephony, message.value, options, report.callbacks!);
-          if (republish) out.push(withTrace(republish, message.headers));
+          if (!republish) continue;
+          if (fits(republish)) out.push(withTrace(republish, message.headers));
+          else if (topic === config.topicRaw) refuse(report.stillRefused, 'RCV_RECORD_TOO_LARGE');
+          else refuse((report.callbacks!.stillRefused ??= {}), 'RCV_RECORD_TOO_LARGE');
         }
         if (out.length > 0 && !options.dryRun) {
           if (!publisher) throw new CallstreamError('CFG_INVALID', 'replayRaw needs a publisher unless dryRun');
@@ -117,6 +124,10 @@ export async function replayRaw(
   } finally {
     await admin.disconnect();
   }
+}
+
+function refuse(counts: Record<string, number>, code: string): void {
+  counts[code] = (counts[code] ?? 0) + 1;
 }
 
 /**
@@ -153,7 +164,7 @@ function reconsider(codec: AvroCodec, access: AccessPolicy, eventsTopic: string,
     // Whose request it is cannot be told from a body that does not validate: with a subject, it is not counted.
     if (options.subject) return undefined;
     report.eligible++;
-    report.stillRefused[err.code] = (report.stillRefused[err.code] ?? 0) + 1;
+    refuse(report.stillRefused, err.code);
     return undefined;
   }
   const { event, text } = read;
