@@ -225,7 +225,7 @@ export const OPTIONS = {
   gapsCheckIntervalMs: option(
     'CALLSTREAM_GAPS_CHECK_INTERVAL_MS',
     int(0).optional(),
-    'How often the sink counts the call_gaps view into the gauge callstream_call_gaps: one query over the view\'s window (on BigQuery a billed query each time, by each sink: docs/operations.md). 0: never.',
+    'How often the sink counts the call_gaps view into the gauge callstream_call_gaps: one query over the view\'s window (on BigQuery a billed query each time; of several sinks in a group only the one holding partition 0 of the events topic counts: docs/operations.md). 0: never.',
     '60000 on DuckDB, 900000 on BigQuery',
   ),
   queryTimeoutMs: option(

@@ -101,7 +101,8 @@ export class Pipeline {
         onFatal: () => void this.stop().then(() => process.exit(1)),
       });
       await this.sink.start();
-      this.gapMonitor = new GapMonitor(warehouseGapsSource(this.warehouse), this.metrics, logger.child({ component: 'gaps' }), config.gapsCheckIntervalMs ?? GAPS_CHECK_DEFAULT_MS[this.warehouse.kind]);
+      const sink = this.sink;
+      this.gapMonitor = new GapMonitor(warehouseGapsSource(this.warehouse), this.metrics, logger.child({ component: 'gaps' }), config.gapsCheckIntervalMs ?? GAPS_CHECK_DEFAULT_MS[this.warehouse.kind], () => sink.holds(config.topicEvents, 0));
       this.gapMonitor.start();
       if (this.options.querySocket ?? this.warehouse.kind === 'duckdb') {
         this.querySocket = await serveQueries(querySocketPath(resolve(config.dataDir)), this.warehouse, logger, (request) => this.erase(request.subject, request));

@@ -159,6 +159,11 @@ export class SinkConnector {
     return this.tail;
   }
 
+  /** Whether this sink's current assignment holds the partition (false between a rebalance and the next join). */
+  holds(topic: string, partition: number): boolean {
+    return this.joined && this.commits.owns(topic, partition);
+  }
+
   /** True once the consumer has joined its group and is fetching. */
   get ready(): boolean {
     return this.running && this.joined;

@@ -22,6 +22,40 @@ describe('GapMonitor', () => {
     expect((await metrics.callGapsChecked.get()).values[0].value).toBe(checked);
   });
 
+  it('counts only while this process is the counting one; when it is not, no kind is shown and the check time is 0', async () => {
+    const metrics = new Metrics();
+    let asked = 0;
+    let counting = true;
+    const monitor = new GapMonitor(source(async () => (asked++, [{ kind: 'stuck', n: '2' }])), metrics, logger, 0, () => counting);
+    await monitor.check();
+    expect(asked).toBe(1);
+    expect(await gauge(metrics)).toEqual({ unreported: 0, no_provider: 0, stuck: 2 });
+    // A rebalance gave partition 0 of the events topic to another replica: no query, no stale number.
+    counting = false;
+    await monitor.check();
+    expect(asked).toBe(1);
+    expect(await gauge(metrics)).toEqual({});
+    expect((await metrics.callGapsChecked.get()).values.map((v) => v.value)).toEqual([0]);
+    counting = true;
+    await monitor.check();
+    expect(asked).toBe(2);
+    expect(await gauge(metrics)).toEqual({ unreported: 0, no_provider: 0, stuck: 2 });
+  });
+
+  it('counts within about a second of becoming the counting one, not an interval later', async () => {
+    const metrics = new Metrics();
+    let asked = 0;
+    let counting = false;
+    const monitor = new GapMonitor(source(async () => (asked++, [])), metrics, logger, 3_600_000, () => counting);
+    monitor.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(asked).toBe(0);
+    counting = true; // the sink joined with partition 0
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(asked).toBe(1);
+    await monitor.stop();
+  });
+
   it('does not wait long for a count that hangs when it stops', async () => {
     const monitor = new GapMonitor(source(() => new Promise(() => undefined)), new Metrics(), logger, 60_000);
     monitor.start();
