@@ -105,7 +105,8 @@ export async function replayRaw(
               ? reconsider(codec, access, config.topicEvents, message.value, options, report)
               : reconsiderCallback(codec, vendors!, config.topicTelephony, message.value, options, report.callbacks!);
           if (!republish) continue;
-          if (fits(republish)) out.push(withTrace(republish, message.headers));
+          const traced = withTrace(republish, message.headers);
+          if (fits(traced)) out.push(traced);
           else if (topic === config.topicRaw) refuse(report.stillRefused, 'RCV_RECORD_TOO_LARGE');
           else refuse((report.callbacks!.stillRefused ??= {}), 'RCV_RECORD_TOO_LARGE');
         }
