@@ -59,6 +59,12 @@ describe('DuckDbWarehouse', () => {
     }
   });
 
+  it('has its allocator give memory back after 16 MB, with background threads (not 128 MB / 512 MB)', async () => {
+    const warehouse = await DuckDbWarehouse.open(':memory:');
+    expect(await warehouse.query("SELECT current_setting('allocator_flush_threshold') AS f, current_setting('allocator_bulk_deallocation_flush_threshold') AS b, current_setting('allocator_background_threads') AS t")).toEqual([{ f: '15.2 MiB', b: '15.2 MiB', t: true }]);
+    await warehouse.close();
+  });
+
   it('does not vacuum at checkpoints: row groups of separate writes stay as written (max_vacuum_tasks 0)', async () => {
     // Merging row groups (after deletes, or small ones a large insert made) took most of each
     // checkpoint on a file holding history, while writes waited (docs/performance.md). Four writes
