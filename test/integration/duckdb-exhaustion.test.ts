@@ -63,7 +63,7 @@ describe('DuckDB out of memory', () => {
   // Measured with flushes of 2,000 such rows: with 48 MB every one fails as a whole, the same
   // retried for good (the stall this test caught: it timed out); with 64 MB one fails every 8
   // flushes or so (what DuckDB holds grows with the writes until a reopen), with 96 MB none in 120,000.
-  // Since the stage is made anew per write and checkpoints come at 16 MB of WAL, 48 MB did
+  // Since the stage is made anew per write and checkpoints come at a quarter of the pool, 48 MB did
   // not always run out (a run beside duckdb-warehouse.test.ts passed without a fault); 32 MB does,
   // and still lets every piece through after a reopen (24 MB stalled).
   it('reports SINK_WAREHOUSE_EXHAUSTED (memory), writes smaller pieces on a reopened file: every row once', async () => {

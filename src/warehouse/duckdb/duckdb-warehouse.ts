@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { blobValue, DuckDBBlobValue, DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { OPTIONS } from '../../config/options.js';
+import { OPTIONS, sizeInBytes } from '../../config/options.js';
 import { CallstreamError } from '../../errors.js';
 import type { Column, ColumnType, Row, TableSpec } from '../tables.js';
 import { matchSql, type RowMatch } from '../row-match.js';
@@ -22,17 +22,20 @@ const ROW_GROUP_SIZE = 16_384;
 /** DuckDB's buffer pool (its default: 80 % of the machine's RAM); CALLSTREAM_DUCKDB_MEMORY_LIMIT. */
 const MEMORY_LIMIT = OPTIONS.duckdbMemoryLimit.schema.parse(undefined);
 /**
- * WAL size that triggers a checkpoint: 16 MB (DuckDB's default), whatever the pool. A checkpoint
- * holds the writes to its table while it runs (DuckDB 1.5 lets commits go on beside a checkpoint
- * only into tables it is not writing), and it takes about as long as the WAL it folds in: on a
- * 1 M-row file 0.31-0.39 s at 58 MiB, 0.18-0.21 s at 29 MiB, under 0.15 s at 14 MiB. The end to
- * end at 1,000 webhooks/s on that file (2026-12-08, medians of three): p95 310 ms with a quarter
- * of the pool (61 MiB) against 187 ms with 16 MB, 176 ms into an empty file. Bulk writes pay 5 %
- * (9,461 against 10,014 rows/s to 1 M rows, side by side). The quarter of the pool used before was
- * measured while DuckDB's vacuum made checkpoints cost a second more each (see MAX_VACUUM_TASKS):
- * then fewer checkpoints were faster (15,000 against 8,800 rows/s for 16 MB).
+ * WAL size that triggers a checkpoint (DuckDB's default: 16 MB). A checkpoint compresses
+ * and rewrites every row group that received rows, so with a flush of ~5,000 rows of 2-4 KB
+ * (~20 MB of WAL) the default checkpointed after every flush. Until a checkpoint, what was
+ * written stays in the buffer pool (or spills), and the checkpoint works on it there: a
+ * threshold as large as the pool ran the history bench out of memory after 5 million rows
+ * (256 MB of each). So a quarter of the pool (64 MB for the default 256 MB), at most 256 MB,
+ * which measured ~15,000 against ~8,800 rows/s for 16 MB over 1M rows (bench/load/duckdb-upsert.js).
+ * Each checkpoint stalls the writes to its table for the time it takes (0.3-0.6 s for 60 MB of
+ * WAL); 40 % of the pool made them fewer but halved the bulk rate (docs/performance.md).
  */
-const CHECKPOINT_THRESHOLD = '16MB';
+export function checkpointThreshold(memoryLimit: string): string {
+  const megabytes = Math.floor((sizeInBytes(memoryLimit) || 256 * 1_000_000) / 4 / 1_000_000);
+  return `${Math.max(16, Math.min(256, megabytes))}MB`;
+}
 
 /**
  * No vacuum at checkpoints (DuckDB's max_vacuum_tasks, default 100). A large write (the sink's
@@ -74,7 +77,7 @@ export interface DuckDbOptions {
   /** See CALLSTREAM_QUERY_TIMEOUT_MS and CALLSTREAM_QUERY_MAX_ROWS (their defaults when unset). */
   queryTimeoutMs?: number;
   queryMaxRows?: number;
-  /** Instead of CHECKPOINT_THRESHOLD (bench/load/duckdb-upsert.js measures others; settings are locked after open). */
+  /** Instead of checkpointThreshold(memoryLimit) (bench/load/duckdb-upsert.js measures others; settings are locked after open). */
   checkpointThreshold?: string;
   /** DuckDB's memory_limit, instead of CALLSTREAM_DUCKDB_MEMORY_LIMIT's default. */
   memoryLimit?: string;
@@ -142,7 +145,7 @@ export class DuckDbWarehouse implements Warehouse {
    * attached with small row groups: at each checkpoint DuckDB rewrites the row group that
    * received rows, and with 2-4 KB rows its default (122,880 rows, ~400 MB) made every
    * checkpoint slower as the table grew (measured by `npm run bench`); checkpoints wait for
-   * 16 MB of WAL (see CHECKPOINT_THRESHOLD). The buffer pool is
+   * a quarter of the pool's size of WAL (see checkpointThreshold). The buffer pool is
    * capped so that the sink's memory stays bounded whatever the table's size (DuckDB's
    * default is 80 % of the machine's RAM); larger work spills to `<file>.tmp`.
    *
@@ -420,7 +423,7 @@ async function connectFile(path: string, options: DuckDbOptions): Promise<{ inst
   const inMemory = path === ':memory:';
   try {
     const memoryLimit = options.memoryLimit ?? MEMORY_LIMIT;
-    const settings: Record<string, string> = { memory_limit: memoryLimit, checkpoint_threshold: options.checkpointThreshold ?? CHECKPOINT_THRESHOLD, max_vacuum_tasks: MAX_VACUUM_TASKS, ...ALLOCATOR_SETTINGS };
+    const settings: Record<string, string> = { memory_limit: memoryLimit, checkpoint_threshold: options.checkpointThreshold ?? checkpointThreshold(memoryLimit), max_vacuum_tasks: MAX_VACUUM_TASKS, ...ALLOCATOR_SETTINGS };
     if (!inMemory) settings.temp_directory = `${path}.tmp`;
     Object.assign(settings, options.settings);
     const instance = await DuckDBInstance.create(':memory:', settings);
