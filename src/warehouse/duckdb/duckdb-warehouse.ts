@@ -55,8 +55,9 @@ const MAX_VACUUM_TASKS = '0';
  * DuckDB's own allocator (a jemalloc inside libduckdb) gives memory back sooner: it flushes its
  * caches after a task or a bulk free of more than 16 MB (DuckDB's defaults: 128 MB and 512 MB), with
  * background threads purging what is freed. Two pairs of writers side by side from 0 to 1 M rows
- * (2026-12-08): peak RSS 528-597 MB with these against 573-667 MB without, at the same rate
- * (11,355 against 11,203 rows/s in the last step); background threads alone did not change it.
+ * (2026-12-08): peak RSS 536-575 MB with these against 616-667 MB with DuckDB's defaults, at the
+ * same rate (6,752 against 6,600 rows/s in the last step); with background threads alone,
+ * 573-651 MB against 528-597 with all three (docs/performance.md).
  */
 const ALLOCATOR_SETTINGS = { allocator_flush_threshold: '16MB', allocator_bulk_deallocation_flush_threshold: '16MB', allocator_background_threads: 'true' };
 
